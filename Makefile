@@ -1,0 +1,158 @@
+# vantage - fleet health agent (vantaged) and operator console (vantage).
+#
+# make            build agent/vantaged and console/vantage
+# make check      unit + integration tests, normal and ASan+UBSan builds
+# make demo       run a demo agent on loopback and open the console on it
+# make fuzz       run the libFuzzer targets longer
+# make bench      the benchmarks in tests/bench (figures, not assertions)
+# make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX	?= /usr/local
+CC	?= cc
+PKGS	 = libcurl libcjson sqlite3 libssh2 libmicrohttpd inih libjwt \
+	   libcares libsystemd openssl
+CWARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wmissing-prototypes \
+	   -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS	?= -O2 -g
+ALLCFLAGS = -std=c11 -D_GNU_SOURCE $(CWARN) -D_FORTIFY_SOURCE=2 \
+	   -fstack-protector-strong -Ishared -Iagent -Iconsole -Ibuild \
+	   $(shell pkg-config --cflags $(PKGS) ncursesw 2>/dev/null) $(CFLAGS)
+AGENT_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CONSOLE_LIBS = $(shell pkg-config --libs libcurl libcjson libssh2 inih \
+	   openssl ncursesw 2>/dev/null) -lm
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+
+SHARED_SRC  = $(sort $(wildcard shared/*.c))
+AGENT_SRC   = $(sort $(filter-out agent/vantaged.c,$(wildcard agent/*.c)))
+CONSOLE_SRC = $(sort $(filter-out console/vantage.c,$(wildcard console/*.c)))
+SCHEMA_SQL  = $(sort $(wildcard schema/*.sql))
+UNIT_SRC    = $(sort $(wildcard tests/unit/test_*.c))
+
+# Objects of one variant (normal in build/, sanitized in build/asan/).
+objs = $(patsubst %.c,$(1)/%.o,$(2))
+
+B	= build
+A	= build/asan
+
+AGENT_OBJ    = $(call objs,$(B),$(SHARED_SRC) $(AGENT_SRC)) $(B)/schema.o
+CONSOLE_OBJ  = $(call objs,$(B),$(SHARED_SRC) $(CONSOLE_SRC))
+AGENT_AOBJ   = $(call objs,$(A),$(SHARED_SRC) $(AGENT_SRC)) $(A)/schema.o
+CONSOLE_AOBJ = $(call objs,$(A),$(SHARED_SRC) $(CONSOLE_SRC))
+
+all: agent/vantaged console/vantage
+
+deps:
+	@sh .ci/deps
+
+agent/vantaged: $(AGENT_OBJ) $(B)/agent/vantaged.o
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+console/vantage: $(CONSOLE_OBJ) $(B)/console/vantage.o
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(CONSOLE_LIBS)
+
+$(A)/vantaged: $(AGENT_AOBJ) $(A)/agent/vantaged.o
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+$(A)/vantage: $(CONSOLE_AOBJ) $(A)/console/vantage.o
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $^ $(CONSOLE_LIBS)
+
+$(B)/%.o: %.c $(wildcard shared/*.h agent/*.h console/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+$(A)/%.o: %.c $(wildcard shared/*.h agent/*.h console/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC asan $<"
+	@$(CC) $(ALLCFLAGS) $(SANFLAGS) -c -o $@ $<
+
+# schema/NNN_name.sql files become schema_migrations[] in build/schema.c.
+$(B)/schema.c: $(SCHEMA_SQL) tests/embed-schema.sh
+	@mkdir -p $(B)
+	sh tests/embed-schema.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+
+$(B)/schema.o: $(B)/schema.c
+	$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+$(A)/schema.o: $(B)/schema.c
+	@mkdir -p $(A)
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -c -o $@ $<
+
+# Unit tests: tests/unit/test_X.c links with the agent's modules,
+# tests/unit/test_console_X.c with the console's (never the main()s), in
+# both variants.
+UNIT_BIN  = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+UNIT_ABIN = $(patsubst tests/unit/%.c,$(A)/unit/%,$(UNIT_SRC))
+CONSOLE_UOBJ  = $(CONSOLE_OBJ)
+CONSOLE_UAOBJ = $(CONSOLE_AOBJ)
+
+$(B)/unit/test_console_%: tests/unit/test_console_%.c $(CONSOLE_UOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $^ $(CONSOLE_LIBS) -lcmocka
+
+$(A)/unit/test_console_%: tests/unit/test_console_%.c $(CONSOLE_UAOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(CONSOLE_LIBS) -lcmocka
+
+$(B)/unit/test_%: tests/unit/test_%.c $(AGENT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $^ $(AGENT_LIBS) -lcmocka
+
+$(A)/unit/test_%: tests/unit/test_%.c $(AGENT_AOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(AGENT_LIBS) -lcmocka
+
+tests: all $(A)/vantaged $(A)/vantage $(UNIT_BIN) $(UNIT_ABIN) fuzz-build
+
+# Fuzz targets (clang libFuzzer): tests/fuzz/fuzz_X.c, each with the
+# modules it needs listed on its "// LINK:" line.
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN = $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	   -Ishared -Iagent -Iconsole -Ibuild $(shell pkg-config --cflags $(PKGS) ncursesw 2>/dev/null)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(SHARED_SRC) $(AGENT_SRC) $(CONSOLE_SRC) $(B)/schema.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $$(sed -n 's|^// LINK: ||p' $<) \
+	    $(AGENT_LIBS) $(CONSOLE_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	    mkdir -p $(B)/corpus/$$n; \
+	    echo "fuzzing $$n for $${FUZZ_SECONDS:-120}s"; \
+	    $$f -max_total_time=$${FUZZ_SECONDS:-120} $(B)/corpus/$$n \
+	        tests/fuzz/corpus/$$n 2>&1 | tail -3 || exit 1; done
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@sh tests/run.sh
+
+bench: all
+	@for b in tests/bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
+
+demo: deps all
+	@sh tests/demo.sh
+
+MAN = man/vantaged.8 man/vantaged.conf.5 man/vantage.1 man/vantage.conf.5 \
+	man/vantage-api.7
+
+lint-man:
+	@for m in $(wildcard $(MAN)); do mandoc -Tlint -Wwarning $$m || exit 1; done
+
+install: all
+	@sh tests/install.sh "$(DESTDIR)" "$(PREFIX)"
+
+uninstall:
+	@sh tests/install.sh -u "$(DESTDIR)" "$(PREFIX)"
+
+format:
+	clang-format -i agent/*.[ch] console/*.[ch] shared/*.[ch]
+
+clean:
+	rm -rf build agent/vantaged console/vantage
+
+.PHONY: all deps tests check bench demo fuzz fuzz-build lint-man install \
+	uninstall format clean

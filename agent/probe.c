@@ -1,0 +1,450 @@
+/*
+ * probe.c - the probe engine: the table of probe types, the scheduler
+ * (each probe at a fixed rate, first run spread over its interval so a
+ * thousand probes never fire at once), the per-run timeout, the single
+ * completion path probe_done() and the fall/rise state machine.
+ *
+ * Everything here runs on the loop thread.  A probe type only starts
+ * work and reports back; timeouts, degradation rules (max_latency,
+ * cert_min_days), state and storage are decided here, once.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "vantaged.h"
+
+const struct probe_type *const probe_types[] = {
+	&probe_http_type,
+	&probe_tcp_type,
+	&probe_dns_type,
+	&probe_icmp_type,
+	&probe_tls_type,
+	&probe_ssh_type,
+	NULL
+};
+
+static struct probe		**probes;
+static int			  n_probes;
+static struct probe_engine_stats  engine_stats;
+static uint64_t			  engine_gen, engine_state_gen;
+static probe_state_cb		  state_cb;
+static struct config		 *applied;	/* owns probes' confs */
+
+static void	probe_due(void *);
+
+const struct probe_type *
+probe_type_find(const char *name)
+{
+	int	i;
+
+	for (i = 0; probe_types[i] != NULL; i++) {
+		if (strcmp(probe_types[i]->name, name) == 0)
+			return probe_types[i];
+	}
+	return NULL;
+}
+
+const char *
+probe_status_str(enum probe_status s)
+{
+	switch (s) {
+	case PROBE_OK:
+		return "ok";
+	case PROBE_DEGRADED:
+		return "degraded";
+	case PROBE_FAIL:
+		return "fail";
+	}
+	return "?";
+}
+
+const char *
+probe_state_str(enum probe_state s)
+{
+	switch (s) {
+	case STATE_UNKNOWN:
+		return "unknown";
+	case STATE_UP:
+		return "up";
+	case STATE_DEGRADED:
+		return "degraded";
+	case STATE_DOWN:
+		return "down";
+	}
+	return "?";
+}
+
+void
+probe_on_state_change(probe_state_cb cb)
+{
+	state_cb = cb;
+}
+
+int
+probe_engine_init(char *err, size_t errlen)
+{
+	int	i;
+
+	for (i = 0; probe_types[i] != NULL; i++) {
+		if (probe_types[i]->init != NULL &&
+		    probe_types[i]->init(err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+void
+probe_engine_shutdown(void)
+{
+	int	i;
+
+	probe_engine_stop_all();
+	for (i = 0; probe_types[i] != NULL; i++) {
+		if (probe_types[i]->shutdown != NULL)
+			probe_types[i]->shutdown();
+	}
+}
+
+struct probe **
+probe_engine_probes(int *n)
+{
+	*n = n_probes;
+	return probes;
+}
+
+const struct probe_engine_stats *
+probe_engine_stats(void)
+{
+	return &engine_stats;
+}
+
+uint64_t
+probe_engine_gen(void)
+{
+	return engine_gen;
+}
+
+uint64_t
+probe_engine_state_gen(void)
+{
+	return engine_state_gen;
+}
+
+static uint64_t
+probe_random(void)
+{
+	uint64_t	r = 0;
+
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = (uint64_t)clock_mono_us() * 6364136223846793005ULL;
+	return r;
+}
+
+/* Ends the run in flight without a result (reload, shutdown). */
+static void
+probe_cancel_run(struct probe *p)
+{
+	struct probe_run	*run = p->run;
+
+	if (run == NULL)
+		return;
+	if (run->timeout != NULL)
+		loop_timer_del(run->timeout);
+	run->conf->type->abort(run);
+	free(run);
+	p->run = NULL;
+}
+
+static void
+probe_free(struct probe *p)
+{
+	probe_cancel_run(p);
+	if (p->next != NULL)
+		loop_timer_del(p->next);
+	free(p);
+}
+
+static void
+probe_schedule_first(struct probe *p)
+{
+	int64_t	offset;
+
+	/* Spread first runs over the interval: no thundering herd. */
+	offset = (int64_t)(probe_random() % (uint64_t)(p->conf->interval_ms *
+	    1000));
+	p->due_us = clock_mono_us() + offset;
+	p->next = loop_timer_add(offset, probe_due, p);
+}
+
+static void
+probe_set_state(struct probe *p, enum probe_state to)
+{
+	enum probe_state	from = p->state;
+
+	if (from == to)
+		return;
+	p->state = to;
+	p->state_since_ms = clock_wall_ms();
+	engine_state_gen++;
+	if (to == STATE_UP)
+		log_info("probe %s: %s -> %s", p->conf->name,
+		    probe_state_str(from), probe_state_str(to));
+	else
+		log_info("probe %s: %s -> %s (%s)", p->conf->name,
+		    probe_state_str(from), probe_state_str(to),
+		    p->last.error[0] != '\0' ? p->last.error : "no error");
+	if (state_cb != NULL)
+		state_cb(p, from, to);
+}
+
+/* fall/rise: one lost packet never flaps a probe. */
+static void
+probe_update_state(struct probe *p, enum probe_status st)
+{
+	const struct probe_conf	*c = p->conf;
+	int			 up = p->state == STATE_UP ||
+				    p->state == STATE_DEGRADED;
+
+	switch (st) {
+	case PROBE_FAIL:
+		p->streak_fail++;
+		p->streak_up = p->streak_ok = p->streak_degraded = 0;
+		if (p->streak_fail >= c->fall)
+			probe_set_state(p, STATE_DOWN);
+		break;
+	case PROBE_DEGRADED:
+		p->streak_fail = p->streak_ok = 0;
+		p->streak_up++;
+		p->streak_degraded++;
+		if (!up && p->streak_up >= c->rise)
+			probe_set_state(p, STATE_DEGRADED);
+		else if (p->state == STATE_UP && p->streak_degraded >= c->fall)
+			probe_set_state(p, STATE_DEGRADED);
+		break;
+	case PROBE_OK:
+		p->streak_fail = p->streak_degraded = 0;
+		p->streak_up++;
+		p->streak_ok++;
+		if (!up && p->streak_up >= c->rise)
+			probe_set_state(p, STATE_UP);
+		else if (p->state == STATE_DEGRADED && p->streak_ok >= c->rise)
+			probe_set_state(p, STATE_UP);
+		break;
+	}
+}
+
+void
+probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
+    ...)
+{
+	struct probe		*p = run->probe;
+	const struct probe_conf	*c = run->conf;
+	struct probe_result	*r = &run->res;
+	va_list			 ap;
+
+	if (p->run != run)
+		fatalx("%s: probe %s completed twice", __func__, c->name);
+	if (run->timeout != NULL) {
+		loop_timer_del(run->timeout);
+		run->timeout = NULL;
+	}
+	r->status = status;
+	if (fmt != NULL && fmt[0] != '\0') {
+		va_start(ap, fmt);
+		vsnprintf(r->error, sizeof(r->error), fmt, ap);
+		va_end(ap);
+	} else
+		r->error[0] = '\0';
+	if (r->latency_us <= 0)
+		r->latency_us = clock_mono_us() - run->start_us;
+	if (r->latency_us <= 0)
+		r->latency_us = 1;
+
+	/* Degradation rules are the engine's, the same for every type. */
+	if (r->status == PROBE_OK && c->max_latency_ms > 0 &&
+	    r->latency_us > c->max_latency_ms * 1000) {
+		r->status = PROBE_DEGRADED;
+		snprintf(r->error, sizeof(r->error), "latency %" PRId64
+		    "ms over max_latency %" PRId64 "ms",
+		    r->latency_us / 1000, c->max_latency_ms);
+	}
+	if (r->status == PROBE_OK && r->has_cert && c->cert_min_days > 0 &&
+	    r->cert_days < c->cert_min_days) {
+		r->status = PROBE_DEGRADED;
+		snprintf(r->error, sizeof(r->error), "certificate expires in "
+		    "%d days (cert_min_days %d)", r->cert_days,
+		    c->cert_min_days);
+	}
+
+	p->last = *r;
+	p->has_last = 1;
+	p->stats.runs++;
+	switch (r->status) {
+	case PROBE_OK:
+		p->stats.ok++;
+		break;
+	case PROBE_DEGRADED:
+		p->stats.degraded++;
+		break;
+	case PROBE_FAIL:
+		p->stats.fail++;
+		break;
+	}
+	if (vd != NULL && vd->store != NULL)
+		store_append(vd->store, p->id, r);
+	probe_update_state(p, r->status);
+	engine_stats.finished++;
+	engine_gen++;
+	p->run = NULL;
+	free(run);
+}
+
+static void
+probe_timeout(void *arg)
+{
+	struct probe_run	*run = arg;
+
+	run->timeout = NULL;
+	run->conf->type->abort(run);
+	run->res.latency_us = clock_mono_us() - run->start_us;
+	probe_done(run, PROBE_FAIL, "timeout after %" PRId64 "ms",
+	    run->conf->timeout_ms);
+}
+
+static void
+probe_due(void *arg)
+{
+	struct probe		*p = arg;
+	struct probe_run	*run;
+	int64_t			 now = clock_mono_us(), late, ival;
+
+	p->next = NULL;
+	ival = p->conf->interval_ms * 1000;
+	late = now - p->due_us;
+	/* Fixed rate; after a stall, resume from now rather than burst. */
+	p->due_us += ival;
+	if (p->due_us <= now)
+		p->due_us = now + ival;
+	p->next = loop_timer_add(p->due_us - now, probe_due, p);
+
+	if (p->run != NULL) {
+		engine_stats.skipped++;
+		return;
+	}
+	if (late > engine_stats.max_late_us)
+		engine_stats.max_late_us = late;
+	if (late > ival / 10)
+		engine_stats.late++;
+	engine_stats.started++;
+
+	run = xcalloc(1, sizeof(*run));
+	run->probe = p;
+	run->conf = p->conf;
+	run->start_us = now;
+	run->res.t_ms = clock_wall_ms();
+	run->res.dns_us = run->res.connect_us = -1;
+	run->res.tls_us = run->res.ttfb_us = -1;
+	run->res.code = -1;
+	p->run = run;
+	run->timeout = loop_timer_add(p->conf->timeout_ms * 1000,
+	    probe_timeout, run);
+	p->conf->type->start(run);
+}
+
+/*
+ * Takes over conf's probe set; the caller frees the previous config
+ * afterwards.  A probe whose definition did not change keeps its state,
+ * its run in flight and its conf object: the two equal objects are
+ * swapped between the configs, so pointers that running probes hold stay
+ * valid and the new twin is freed with the old config.  A changed probe
+ * keeps its history (same store row) but starts over as UNKNOWN.
+ */
+void
+probe_engine_apply(struct config *conf)
+{
+	struct probe		**np;
+	int			  i, j, k;
+	char			  err[256];
+
+	np = xcalloc((size_t)conf->n_probes + 1, sizeof(*np));
+	for (i = 0; i < conf->n_probes; i++) {
+		struct probe_conf	*pc = conf->probes[i];
+		struct probe		*p = NULL;
+
+		for (j = 0; j < n_probes; j++) {
+			if (probes[j] != NULL &&
+			    strcmp(probes[j]->conf->name, pc->name) == 0) {
+				p = probes[j];
+				probes[j] = NULL;
+				break;
+			}
+		}
+		if (p != NULL && applied != NULL &&
+		    config_probe_equal(p->conf, pc)) {
+			for (k = 0; k < applied->n_probes; k++) {
+				if (applied->probes[k] == p->conf) {
+					applied->probes[k] = pc;
+					conf->probes[i] = p->conf;
+					break;
+				}
+			}
+			np[i] = p;
+			continue;
+		}
+		if (p != NULL) {
+			/* changed: same history, fresh state and schedule */
+			probe_cancel_run(p);
+			if (p->next != NULL)
+				loop_timer_del(p->next);
+			p->next = NULL;
+			p->state = STATE_UNKNOWN;
+			p->state_since_ms = clock_wall_ms();
+			p->streak_fail = p->streak_up = p->streak_ok =
+			    p->streak_degraded = 0;
+			p->has_last = 0;
+			log_info("probe %s: changed, restarting", pc->name);
+		} else {
+			p = xcalloc(1, sizeof(*p));
+			p->state = STATE_UNKNOWN;
+			p->state_since_ms = clock_wall_ms();
+		}
+		p->conf = pc;
+		p->id = 0;
+		if (vd != NULL && vd->store != NULL &&
+		    store_probe_id(vd->store, pc->name, pc->type->name, &p->id,
+		    err, sizeof(err)) == -1)
+			log_warnx("probe %s: %s", pc->name, err);
+		probe_schedule_first(p);
+		np[i] = p;
+	}
+	for (j = 0; j < n_probes; j++) {
+		if (probes[j] != NULL) {
+			log_info("probe %s: removed", probes[j]->conf->name);
+			probe_free(probes[j]);
+		}
+	}
+	free(probes);
+	probes = np;
+	n_probes = conf->n_probes;
+	applied = conf;
+	engine_state_gen++;
+	engine_gen++;
+}
+
+void
+probe_engine_stop_all(void)
+{
+	int	i;
+
+	for (i = 0; i < n_probes; i++)
+		probe_free(probes[i]);
+	free(probes);
+	probes = NULL;
+	n_probes = 0;
+	applied = NULL;
+}

@@ -1,0 +1,431 @@
+/*
+ * vantaged.c - the agent's process: flags, config, logging (stderr or
+ * journald), signals through a signalfd in the loop, systemd notify and
+ * watchdog, reload (SIGHUP or the API) and an orderly stop that flushes
+ * every stored result.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+
+#include "hash.h"
+#include "vantaged.h"
+
+/*
+ * The parts started after the store and the probe engine, in order; each
+ * is told about a reload and stopped in reverse order.  Adding a part is
+ * one line here.
+ */
+struct subsystem {
+	const char	*name;
+	int		(*start)(struct config *, char *err, size_t);
+	int		(*reconfigure)(struct config *, char *err, size_t);
+	void		(*stop)(void);
+	void		(*tick)(void);	/* before the loop sleeps */
+};
+
+static const struct subsystem subsystems[] = {
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+static struct vantaged	 vd_state;
+struct vantaged		*vd;
+
+static int		 sig_fd = -1;
+static int		 reload_fd = -1;	/* eventfd: API asks reload */
+static pthread_mutex_t	 reload_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 reload_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t		 reload_asked, reload_done;
+static int		 reload_rc;
+static char		 reload_err[1024];
+static int		 sd_enabled;	/* NOTIFY_SOCKET is set */
+static uint64_t		 watchdog_us;
+static uint64_t		 status_gen = (uint64_t)-1;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vantaged [-f FILE] [-n] [-d] [-v]\n"
+	    "       vantaged token NAME ROLE\n");
+	exit(2);
+}
+
+static void
+journal_sink(enum log_level lvl, const char *msg)
+{
+	int	pri;
+
+	switch (lvl) {
+	case LOG_LVL_ERR:
+		pri = LOG_ERR;
+		break;
+	case LOG_LVL_WARN:
+		pri = LOG_WARNING;
+		break;
+	case LOG_LVL_INFO:
+		pri = LOG_INFO;
+		break;
+	case LOG_LVL_DEBUG:
+	default:
+		pri = LOG_DEBUG;
+		break;
+	}
+	sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", pri,
+	    "SYSLOG_IDENTIFIER=vantaged", NULL);
+}
+
+static int
+cmd_token(int argc, char **argv)
+{
+	char	tok[64], hex[HASH_HEX_LEN + 1];
+	size_t	i;
+
+	if (argc != 3)
+		usage();
+	for (i = 0; argv[1][i] != '\0'; i++) {
+		char c = argv[1][i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '@'))
+			break;
+	}
+	if (argv[1][0] == '\0' || argv[1][i] != '\0' || i > 64) {
+		fprintf(stderr, "vantaged: token name '%s': use letters, "
+		    "digits, '.', '-', '_', '@' (at most 64)\n", argv[1]);
+		return 2;
+	}
+	if (strcmp(argv[2], "viewer") != 0 && strcmp(argv[2], "operator") != 0
+	    && strcmp(argv[2], "admin") != 0) {
+		fprintf(stderr, "vantaged: role '%s': expected viewer, "
+		    "operator or admin\n", argv[2]);
+		return 2;
+	}
+	if (hash_random_token(tok, sizeof(tok)) == -1) {
+		fprintf(stderr, "vantaged: no randomness available\n");
+		return 1;
+	}
+	hash_sha256_hex(tok, strlen(tok), hex);
+	printf("token: %s\n", tok);
+	printf("tokens file line: %s %s %s\n", argv[1], argv[2], hex);
+	return 0;
+}
+
+void
+vantaged_notify_status(void)
+{
+	struct probe	**ps;
+	int		  n, i, up = 0, down = 0, deg = 0, unk = 0;
+
+	if (!sd_enabled)
+		return;
+	ps = probe_engine_probes(&n);
+	for (i = 0; i < n; i++) {
+		switch (ps[i]->state) {
+		case STATE_UP:
+			up++;
+			break;
+		case STATE_DOWN:
+			down++;
+			break;
+		case STATE_DEGRADED:
+			deg++;
+			break;
+		case STATE_UNKNOWN:
+			unk++;
+			break;
+		}
+	}
+	sd_notifyf(0, "STATUS=%d probes: %d up, %d degraded, %d down, "
+	    "%d unknown", n, up, deg, down, unk);
+}
+
+int
+vantaged_reload(char *err, size_t errlen)
+{
+	struct config	*nc, *old = vd->conf;
+	size_t		 i;
+
+	if (sd_enabled)
+		sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+		    (uint64_t)clock_mono_us());
+	nc = config_load(vd->conf_path, err, errlen);
+	if (nc == NULL) {
+		log_warnx("reload refused, keeping the running config:\n%s",
+		    err);
+		if (sd_enabled)
+			sd_notify(0, "READY=1");
+		return -1;
+	}
+	for (i = 0; subsystems[i].name != NULL; i++) {
+		if (subsystems[i].reconfigure != NULL &&
+		    subsystems[i].reconfigure(nc, err, errlen) == -1) {
+			log_warnx("reload refused by %s: %s", subsystems[i].name,
+			    err);
+			config_free(nc);
+			if (sd_enabled)
+				sd_notify(0, "READY=1");
+			return -1;
+		}
+	}
+	probe_engine_apply(nc);
+	vd->conf = nc;
+	config_free(old);
+	log_info("reloaded %s: %d probes, %d routes",
+	    vd->conf_path != NULL ? vd->conf_path : "built-in config",
+	    nc->n_probes, nc->n_routes);
+	if (sd_enabled)
+		sd_notify(0, "READY=1");
+	return 0;
+}
+
+int
+vantaged_request_reload(char *err, size_t errlen)
+{
+	uint64_t	one = 1, ticket;
+	struct timespec	ts;
+	int		rc = -1;
+
+	pthread_mutex_lock(&reload_mtx);
+	ticket = ++reload_asked;
+	if (write(reload_fd, &one, sizeof(one)) != sizeof(one)) {
+		snprintf(err, errlen, "cannot reach the probe loop");
+		pthread_mutex_unlock(&reload_mtx);
+		return -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	while (reload_done < ticket) {
+		if (pthread_cond_timedwait(&reload_cond, &reload_mtx, &ts) ==
+		    ETIMEDOUT)
+			break;
+	}
+	if (reload_done >= ticket) {
+		rc = reload_rc;
+		snprintf(err, errlen, "%s", reload_err);
+	} else
+		snprintf(err, errlen, "reload did not finish in 10 s");
+	pthread_mutex_unlock(&reload_mtx);
+	return rc;
+}
+
+static void
+on_reload_request(int fd, uint32_t events, void *arg)
+{
+	uint64_t	v;
+	char		err[1024];
+	int		rc;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	err[0] = '\0';
+	rc = vantaged_reload(err, sizeof(err));
+	pthread_mutex_lock(&reload_mtx);
+	reload_rc = rc;
+	snprintf(reload_err, sizeof(reload_err), "%s", err);
+	reload_done = reload_asked;
+	pthread_cond_broadcast(&reload_cond);
+	pthread_mutex_unlock(&reload_mtx);
+}
+
+static void
+on_signal(int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo	si;
+	char			err[1024];
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			log_info("SIGHUP: reloading");
+			(void)vantaged_reload(err, sizeof(err));
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("%s: stopping", strsignal((int)si.ssi_signo));
+			loop_stop();
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+on_watchdog(void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+	(void)loop_timer_add((int64_t)watchdog_us / 2, on_watchdog, NULL);
+}
+
+static void
+before_sleep(void)
+{
+	size_t	i;
+
+	for (i = 0; subsystems[i].name != NULL; i++) {
+		if (subsystems[i].tick != NULL)
+			subsystems[i].tick();
+	}
+	if (probe_engine_state_gen() != status_gen) {
+		status_gen = probe_engine_state_gen();
+		vantaged_notify_status();
+	}
+}
+
+static int
+setup_signals(void)
+{
+	sigset_t	set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* blocked before any thread starts, so every thread inherits it */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return sig_fd == -1 ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*path = NULL;
+	int		 ch, check_only = 0, foreground = 0, verbose = 0;
+	int		 explicit_path = 0, i;
+	size_t		 s, started = 0;
+	char		 err[4096], *dbpath;
+	struct stat	 st;
+
+	if (argc >= 2 && strcmp(argv[1], "token") == 0)
+		return cmd_token(argc - 1, argv + 1);
+	while ((ch = getopt(argc, argv, "f:ndv")) != -1) {
+		switch (ch) {
+		case 'f':
+			path = optarg;
+			explicit_path = 1;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'd':
+			foreground = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("vantaged", verbose);
+	if (!explicit_path && stat(VANTAGED_CONF, &st) == 0)
+		path = VANTAGED_CONF;
+
+	vd = &vd_state;
+	vd->conf_path = path;
+	vd->conf = config_load(path, err, sizeof(err));
+	if (vd->conf == NULL) {
+		fprintf(stderr, "%s\n", err);
+		if (check_only)
+			fprintf(stderr, "vantaged: configuration invalid\n");
+		return 1;
+	}
+	if (check_only) {
+		printf("vantaged: %s: configuration OK (%d probes, %d routes)\n",
+		    path != NULL ? path : "built-in config",
+		    vd->conf->n_probes, vd->conf->n_routes);
+		config_free(vd->conf);
+		return 0;
+	}
+
+	sd_enabled = getenv("NOTIFY_SOCKET") != NULL;
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_set_sink(journal_sink);
+	} else if (getenv("JOURNAL_STREAM") != NULL)
+		log_set_sink(journal_sink);	/* systemd: structured */
+
+	if (setup_signals() == -1)
+		fatal("signals");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	loop_init();
+	vd->started_ms = clock_wall_ms();
+	vd->started_us = clock_mono_us();
+
+	xasprintf(&dbpath, "%s/vantage.db", vd->conf->data_dir);
+	vd->store = store_open(dbpath, vd->conf->retention_ms, err,
+	    sizeof(err));
+	free(dbpath);
+	if (vd->store == NULL)
+		fatalx("%s", err);
+	if (probe_engine_init(err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	for (s = 0; subsystems[s].name != NULL; s++) {
+		if (subsystems[s].start != NULL &&
+		    subsystems[s].start(vd->conf, err, sizeof(err)) == -1)
+			fatalx("%s: %s", subsystems[s].name, err);
+		started = s + 1;
+	}
+	if ((reload_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		fatal("eventfd");
+	loop_fd_add(sig_fd, EPOLLIN, on_signal, NULL);
+	loop_fd_add(reload_fd, EPOLLIN, on_reload_request, NULL);
+	loop_on_before_sleep(before_sleep);
+	probe_engine_apply(vd->conf);
+
+	if (sd_enabled) {
+		sd_notify(0, "READY=1");
+		if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
+			(void)loop_timer_add((int64_t)watchdog_us / 2,
+			    on_watchdog, NULL);
+	}
+	log_info("vantaged %s ready: agent %s, %d probes, %d routes, data in %s",
+	    VANTAGE_VERSION, vd->conf->name, vd->conf->n_probes,
+	    vd->conf->n_routes, vd->conf->data_dir);
+
+	loop_run();
+
+	if (sd_enabled)
+		sd_notify(0, "STOPPING=1");
+	probe_engine_shutdown();
+	for (i = (int)started - 1; i >= 0; i--) {
+		if (subsystems[i].stop != NULL)
+			subsystems[i].stop();
+	}
+	store_close(vd->store);
+	vd->store = NULL;
+	{
+		const struct probe_engine_stats *es = probe_engine_stats();
+		log_info("stopped: %" PRIu64 " probe runs, %" PRIu64 " late, "
+		    "%" PRIu64 " skipped, max start delay %" PRId64 "us",
+		    es->started, es->late, es->skipped, es->max_late_us);
+	}
+	loop_done();
+	close(reload_fd);
+	close(sig_fd);
+	config_free(vd->conf);
+	curl_global_cleanup();
+	return 0;
+}

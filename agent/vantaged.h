@@ -1,0 +1,442 @@
+/*
+ * vantaged.h - the agent's private header: every module's types and
+ * prototypes under a banner naming its file (relayd.h style).
+ *
+ * Threads: the probe loop (main thread) owns probes, routes' timers and
+ * the HAProxy listener; the store writer thread owns the batch connection;
+ * libmicrohttpd's threads answer the API from snapshots and their own
+ * read connections.  Anything shared between them says so here.
+ */
+#ifndef VANTAGED_H
+#define VANTAGED_H
+
+#include <regex.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "buf.h"
+#include "log.h"
+#include "parse.h"
+
+#define VANTAGE_VERSION		"0.1.0"
+#define VANTAGED_CONF		"/etc/vantage/vantaged.conf"
+#define CONF_MAX_LISTEN		8
+#define PROBE_ERR_LEN		200
+
+struct probe;
+struct probe_run;
+struct store;
+
+/* ---------------------------------------------------------------- */
+/* config.c */
+
+struct probe_type;
+
+struct probe_conf {
+	char			*name;
+	const struct probe_type	*type;
+	char			*target;
+	int64_t			 interval_ms;
+	int64_t			 timeout_ms;
+	int64_t			 max_latency_ms;	/* 0: no limit */
+	int			 cert_min_days;		/* 0: no check */
+	int			 fall;
+	int			 rise;
+	/* http */
+	struct parse_range	 expect_status;
+	char			*expect_body;		/* substring or regex */
+	int			 expect_body_is_regex;
+	regex_t			 body_re;		/* compiled when regex */
+	char			*method;		/* GET unless set */
+	int			 tls_verify;		/* http, tls: default 1 */
+	char			*ca;			/* http, tls: CA file */
+	/* tls */
+	char			*server_name;		/* SNI; default host */
+	/* dns */
+	char			*record;		/* A AAAA MX TXT ... */
+	char			*expect_answer;
+	char			*server;		/* resolver host[:port] */
+	/* ssh */
+	char			*host_key;		/* "SHA256:base64" */
+	char			*user;
+	char			*key;			/* private key file */
+	char			*command;
+	int			 expect_exit;
+	/* where it was defined, for messages */
+	char			*file;
+	int			 line;
+};
+
+struct route_conf {
+	char		*name;
+	char		*probe;			/* linked probe or NULL */
+	char		*pool;			/* pool name or NULL */
+	int64_t		 drain_timeout_ms;	/* 0: none */
+	char		**on_drain;		/* argv, NULL-terminated */
+	char		**on_undrain;
+	int64_t		 hook_timeout_ms;
+	char		*file;
+	int		 line;
+};
+
+struct pool_conf {
+	char		*name;
+	int		 min_active;
+	int		 line;
+};
+
+struct alert_conf {
+	char		*name;
+	char		*type;			/* "webhook" */
+	char		*url;
+	int64_t		 timeout_ms;
+	int		 line;
+};
+
+struct config {
+	char			*file;		/* NULL: built-in config */
+	/* [agent] */
+	char			*name;
+	char			*data_dir;
+	int64_t			 retention_ms;
+	/* [api] */
+	char			*api_listen[CONF_MAX_LISTEN];
+	int			 n_api_listen;
+	char			*tls_cert;
+	char			*tls_key;
+	char			*client_ca;
+	char			*tokens;
+	char			*jwt_key;
+	struct parse_rate	 rate;
+	int			 metrics_public;	/* /metrics without token */
+	/* [haproxy] */
+	char			*haproxy_listen[CONF_MAX_LISTEN];
+	int			 n_haproxy_listen;
+
+	struct probe_conf	**probes;
+	int			 n_probes;
+	struct route_conf	**routes;
+	int			 n_routes;
+	struct pool_conf	**pools;
+	int			 n_pools;
+	struct alert_conf	**alerts;
+	int			 n_alerts;
+};
+
+/* Loads path (or the built-in config when path is NULL); NULL + err. */
+struct config	*config_load(const char *path, char *err, size_t errlen);
+void		 config_free(struct config *);
+struct probe_conf *config_find_probe(const struct config *, const char *);
+struct pool_conf *config_find_pool(const struct config *, const char *);
+/* Same probe definition (reload keeps state and history when equal). */
+int		 config_probe_equal(const struct probe_conf *,
+		    const struct probe_conf *);
+/* "a b c" -> argv; double quotes group words; NULL on bad quoting. */
+char		**config_split_argv(const char *);
+void		 config_free_argv(char **);
+
+/* defconf.c: the built-in demo config, in vantaged.conf syntax. */
+extern const char defconf_text[];
+/* Directory for data when no config names one: root or XDG state. */
+char		*defconf_data_dir(void);
+
+/* ---------------------------------------------------------------- */
+/* loop.c: the one event loop (epoll + a timer heap). */
+
+typedef void	(*loop_fd_cb)(int fd, uint32_t events, void *arg);
+typedef void	(*loop_timer_cb)(void *arg);
+struct loop_timer;
+
+void		 loop_init(void);
+/* events are EPOLLIN/EPOLLOUT...; one callback per fd. */
+int		 loop_fd_add(int fd, uint32_t events, loop_fd_cb, void *arg);
+int		 loop_fd_mod(int fd, uint32_t events);
+void		 loop_fd_del(int fd);
+/* One-shot timer; the handle is invalid once it fired or was deleted. */
+struct loop_timer *loop_timer_add(int64_t after_us, loop_timer_cb, void *arg);
+void		 loop_timer_del(struct loop_timer *);
+/* Called once per iteration before sleeping (batching, snapshots). */
+void		 loop_on_before_sleep(void (*)(void));
+void		 loop_run(void);
+void		 loop_stop(void);
+void		 loop_done(void);
+int64_t		 loop_now_us(void);	/* monotonic, cached per iteration */
+int64_t		 clock_mono_us(void);	/* monotonic, fresh */
+int64_t		 clock_wall_ms(void);
+
+/* ---------------------------------------------------------------- */
+/* probe.c: the engine: type table, scheduler, fall/rise, completion. */
+
+enum probe_status {
+	PROBE_OK,
+	PROBE_DEGRADED,
+	PROBE_FAIL
+};
+
+enum probe_state {
+	STATE_UNKNOWN,
+	STATE_UP,
+	STATE_DEGRADED,
+	STATE_DOWN
+};
+
+struct probe_result {
+	int64_t			 t_ms;		/* wall clock at start */
+	enum probe_status	 status;
+	int64_t			 latency_us;	/* total; 0: engine fills */
+	int64_t			 dns_us;	/* phases: -1 when n/a */
+	int64_t			 connect_us;
+	int64_t			 tls_us;
+	int64_t			 ttfb_us;
+	int			 code;		/* HTTP status, exit, rcode */
+	int			 has_cert;
+	int			 cert_days;	/* days until notAfter */
+	char			 error[PROBE_ERR_LEN];
+};
+
+struct probe_type {
+	const char	*name;
+	/* Checks type-specific keys; fills err (no file:line) on -1. */
+	int		(*check)(const struct probe_conf *, char *err, size_t);
+	/* Optional process-wide setup/teardown (curl multi, c-ares). */
+	int		(*init)(char *err, size_t);
+	void		(*shutdown)(void);
+	/*
+	 * Begins a run.  Every path ends in exactly one probe_done(run, ...),
+	 * possibly from a callback later, possibly before start returns.
+	 */
+	void		(*start)(struct probe_run *);
+	/*
+	 * The engine's timeout fired: release everything the run holds
+	 * (fds, handles, run->priv) without calling probe_done; the engine
+	 * records the timeout itself.
+	 */
+	void		(*abort)(struct probe_run *);
+};
+
+struct probe_run {
+	struct probe		*probe;
+	const struct probe_conf	*conf;
+	int64_t			 start_us;	/* monotonic */
+	struct probe_result	 res;
+	struct loop_timer	*timeout;
+	void			*priv;		/* the type's own state */
+};
+
+struct probe_stats {		/* per probe, in memory, last hour */
+	uint64_t	 runs;
+	uint64_t	 ok;
+	uint64_t	 degraded;
+	uint64_t	 fail;
+};
+
+struct probe {
+	struct probe_conf	*conf;		/* owned by the live config */
+	int64_t			 id;		/* store id */
+	enum probe_state	 state;
+	int64_t			 state_since_ms;
+	int			 streak_fail;	/* consecutive FAIL */
+	int			 streak_up;	/* consecutive OK or DEGRADED */
+	int			 streak_ok;	/* consecutive OK */
+	int			 streak_degraded; /* consecutive DEGRADED */
+	int			 has_last;
+	struct probe_result	 last;
+	struct probe_stats	 stats;
+	struct probe_run	*run;		/* in flight or NULL */
+	struct loop_timer	*next;
+	int64_t			 due_us;	/* when the next run is due */
+};
+
+/* Engine-wide figures for STATUS, /metrics and the benchmarks. */
+struct probe_engine_stats {
+	uint64_t	 started;
+	uint64_t	 finished;
+	uint64_t	 late;		/* started > 10% of interval late */
+	uint64_t	 skipped;	/* previous run still in flight */
+	int64_t		 max_late_us;
+};
+
+extern const struct probe_type *const probe_types[];
+const struct probe_type *probe_type_find(const char *);
+int		 probe_engine_init(char *err, size_t);
+void		 probe_engine_shutdown(void);
+/* Replaces the running probe set; unchanged probes keep their state. */
+void		 probe_engine_apply(struct config *);
+void		 probe_engine_stop_all(void);
+struct probe	**probe_engine_probes(int *n);
+const struct probe_engine_stats *probe_engine_stats(void);
+/* Bumped on every stored result; state_gen on every state change. */
+uint64_t	 probe_engine_gen(void);
+uint64_t	 probe_engine_state_gen(void);
+void		 probe_done(struct probe_run *, enum probe_status,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char	*probe_status_str(enum probe_status);
+const char	*probe_state_str(enum probe_state);
+/* Callback for state changes (alerts); set by the alert module. */
+typedef void	(*probe_state_cb)(const struct probe *,
+		    enum probe_state from, enum probe_state to);
+void		 probe_on_state_change(probe_state_cb);
+
+/* The probe types (one file each). */
+extern const struct probe_type probe_http_type;		/* probe_http.c */
+extern const struct probe_type probe_tcp_type;		/* probe_tcp.c */
+extern const struct probe_type probe_dns_type;		/* probe_dns.c */
+extern const struct probe_type probe_icmp_type;		/* probe_icmp.c */
+extern const struct probe_type probe_tls_type;		/* probe_tls.c */
+extern const struct probe_type probe_ssh_type;		/* probe_ssh.c */
+
+/* net.c: helpers the socket-level probes share. */
+/* Splits "host:port" / "[v6]:port" / "host" (default port). */
+int		 net_split_target(const char *, char *host, size_t,
+		    int *port, int default_port, char *err, size_t);
+/*
+ * Fills a sockaddr for host:port without blocking: numeric addresses and
+ * names from /etc/hosts.  Other names go through resolve_start().
+ * Returns 0, 1 (needs DNS), or -1 + err.
+ */
+int		 net_sockaddr(const char *host, int port,
+		    struct sockaddr_storage *, socklen_t *, char *err, size_t);
+/* Non-blocking socket of the family of sa, CLOEXEC. */
+int		 net_socket(const struct sockaddr_storage *, int type,
+		    int proto, char *err, size_t);
+
+/* resolve.c: non-blocking name resolution (c-ares on the loop). */
+struct resolve_req;
+typedef void	(*resolve_cb)(void *arg, const struct sockaddr_storage *,
+		    socklen_t, const char *err);
+/*
+ * Resolves host (numeric, /etc/hosts, then DNS) and calls cb exactly
+ * once, with sa or with err.  When the answer is known at once cb runs
+ * before resolve_start returns, and resolve_start returns NULL.
+ */
+struct resolve_req *resolve_start(const char *host, int port, resolve_cb,
+		    void *arg);
+/* Drops a pending request; cb will not be called. */
+void		 resolve_cancel(struct resolve_req *);
+
+/* ---------------------------------------------------------------- */
+/* store.c: SQLite, the writer thread, migrations, retention, rollups. */
+
+struct store_stats {
+	uint64_t	 queued;	/* rows waiting for the writer */
+	uint64_t	 written;
+	uint64_t	 batches;
+	uint64_t	 errors;
+};
+
+struct store	*store_open(const char *path, int64_t retention_ms,
+		    char *err, size_t);
+void		 store_close(struct store *);	/* flushes first */
+/* Probe row id by name (created when new); main thread. */
+int		 store_probe_id(struct store *, const char *name,
+		    const char *type, int64_t *id, char *err, size_t);
+/* Queues one result for the writer thread; never blocks on disk. */
+void		 store_append(struct store *, int64_t probe_id,
+		    const struct probe_result *);
+/* Waits until everything queued so far is committed. */
+void		 store_flush(struct store *);
+void		 store_get_stats(struct store *, struct store_stats *);
+void		 store_set_retention(struct store *, int64_t retention_ms);
+/* Runs rollups and retention now (tests; the writer does it by itself). */
+void		 store_maintain(struct store *);
+/*
+ * A new connection to the same database for another thread (API
+ * readers, synchronous route/audit writes): WAL, busy timeout set.
+ */
+struct sqlite3	*store_connect(struct store *, int readonly, char *err, size_t);
+const char	*store_path(struct store *);
+
+/* schema.c (generated from schema/NNN_*.sql by the Makefile) */
+struct schema_migration {
+	int		 version;
+	const char	*name;
+	const char	*sql;
+};
+extern const struct schema_migration schema_migrations[];
+extern const int schema_n_migrations;
+
+/* ---------------------------------------------------------------- */
+/* api.c: the HTTP server (libmicrohttpd, its own threads), auth, limits. */
+
+enum api_role {
+	ROLE_NONE,		/* endpoint needs no token */
+	ROLE_VIEWER,
+	ROLE_OPERATOR,
+	ROLE_ADMIN
+};
+
+struct MHD_Connection;
+
+struct api_req {
+	const char		*method;
+	const char		*path;		/* without query string */
+	const char		*args[4];	/* the '*' segments of pattern */
+	const char		*body;		/* NUL-terminated, may be "" */
+	size_t			 body_len;
+	enum api_role		 role;		/* of the caller's credential */
+	const char		*actor;		/* token name or JWT sub */
+	const char		*operator_hdr;	/* X-Vantage-Operator or NULL */
+	const char		*source;	/* peer address text */
+	struct MHD_Connection	*conn;
+};
+
+struct api_reply {
+	int			 status;	/* 200 unless set */
+	struct buf		 body;		/* JSON unless content_type */
+	const char		*content_type;
+	int			 retry_after;	/* seconds, for 429/503 */
+};
+
+struct api_handler {
+	const char	*method;
+	const char	*pattern;	/* "/v1/routes/ * /drain" w/o blanks */
+	enum api_role	 role;		/* least role allowed */
+	int		 mutating;	/* refusals of it are audited */
+	void		(*fn)(struct api_req *, struct api_reply *);
+};
+
+int		 api_start(struct config *, char *err, size_t);
+void		 api_stop(void);
+/* Config reload: new tokens, rate, keys (listen changes need restart). */
+int		 api_reconfigure(struct config *, char *err, size_t);
+/* Loop-thread hook: rebuild snapshots when the engine's gens moved. */
+void		 api_tick(void);
+/* Query-string argument or NULL. */
+const char	*api_query(struct api_req *, const char *key);
+/* Sets an {"error":{"code":..,"message":..}} reply. */
+void		 api_error(struct api_reply *, int status, const char *code,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+const char	*api_role_str(enum api_role);
+
+/* The resources (one file each), tables ending with a NULL method. */
+extern const struct api_handler api_status_handlers[];	/* api_status.c */
+extern const struct api_handler api_probes_handlers[];	/* api_probes.c */
+extern const struct api_handler api_routes_handlers[];	/* api_routes.c */
+extern const struct api_handler api_audit_handlers[];	/* api_audit.c */
+extern const struct api_handler api_metrics_handlers[];	/* api_metrics.c */
+
+/* ---------------------------------------------------------------- */
+/* vantaged.c: process lifecycle. */
+
+struct vantaged {
+	struct config	*conf;
+	struct store	*store;
+	const char	*conf_path;	/* NULL: built-in */
+	int64_t		 started_ms;
+	int64_t		 started_us;
+};
+extern struct vantaged *vd;
+
+/*
+ * Asks the loop thread to reload the config (POST /v1/reload) and waits
+ * for the outcome: 0, or -1 with the config error in err.
+ */
+int		 vantaged_request_reload(char *err, size_t);
+/* Reload on the loop thread (SIGHUP path). */
+int		 vantaged_reload(char *err, size_t);
+/* sd_notify STATUS= with probe counts, when systemd runs us. */
+void		 vantaged_notify_status(void);
+
+#endif

@@ -1,0 +1,135 @@
+# lib.sh - shared by the integration tests (sourced, bash).
+#
+# Each test gets its own directory $T, its own ports and its own agent.
+# Processes started with `bg NAME CMD...` are killed when the test exits.
+# A failing test prints what it expected and what it got and keeps $T
+# (its logs); a passing test removes it and stays quiet.
+#
+#   VANTAGED / VANTAGE   binaries under test (tests/run.sh sets them to the
+#                        ASan+UBSan builds; default: the normal builds)
+
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VANTAGED=${VANTAGED:-$TOP/agent/vantaged}
+VANTAGE=${VANTAGE:-$TOP/console/vantage}
+TEST_NAME=$(basename "$0" .sh)
+T=$(mktemp -d "${TMPDIR:-/tmp}/vt-$TEST_NAME.XXXXXX")
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$TOP/tests/lsan.supp:print_suppressions=0}
+_bg_pids=()
+_failed=0
+
+_cleanup() {
+	local rc=$?
+	local p
+	for p in "${_bg_pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${_bg_pids[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	if [ -n "${CLEANUP_HOOK:-}" ]; then
+		$CLEANUP_HOOK || true
+	fi
+	if [ $rc -eq 0 ] && [ $_failed -eq 0 ]; then
+		rm -rf "$T"
+	else
+		echo "  logs kept in $T" >&2
+	fi
+}
+trap _cleanup EXIT
+trap 'exit 1' INT TERM
+
+# fail MESSAGE: report and stop the test.
+fail() {
+	_failed=1
+	echo "FAIL $TEST_NAME: $*" >&2
+	local f
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "  --- last lines of $f:" >&2
+		tail -n 15 "$f" | sed 's/^/  | /' >&2
+	done
+	exit 1
+}
+
+# skip REASON: the machine cannot run this test.
+skip() {
+	echo "SKIP $TEST_NAME: $*" >&2
+	exit 77
+}
+
+# assert_eq EXPECTED GOT WHAT
+assert_eq() {
+	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+# assert_match REGEX GOT WHAT
+assert_match() {
+	[[ "$2" =~ $1 ]] || fail "$3: expected to match /$1/, got '$2'"
+}
+
+# free_port: a TCP port nothing listens on right now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# bg NAME CMD...: runs CMD in the background, output in $T/NAME.log.
+bg() {
+	local name=$1
+	shift
+	"$@" >"$T/$name.log" 2>&1 &
+	_bg_pids+=($!)
+	eval "PID_$(echo "$name" | tr -c 'A-Za-z0-9_\n' _)=$!"
+}
+
+# wait_for SECONDS CMD...: retries CMD every 0.05 s until it succeeds.
+wait_for() {
+	local secs=$1
+	shift
+	local end=$((SECONDS + secs))
+	while ! "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# start_agent NAME CONF [ARGS...]: runs vantaged -d -f CONF as NAME and
+# waits until it logs that it is ready.  Its pid is in $PID_NAME.
+start_agent() {
+	local name=$1 conf=$2
+	shift 2
+	bg "$name" "$VANTAGED" -d -f "$conf" "$@"
+	wait_for 10 grep -q "ready" "$T/$name.log" ||
+	    fail "agent $name did not become ready"
+}
+
+# stop_agent NAME: SIGTERM and wait; fails the test on a bad exit status.
+stop_agent() {
+	local name=$1 pidvar
+	pidvar="PID_$(echo "$name" | tr -c 'A-Za-z0-9_\n' _)"
+	local pid=${!pidvar}
+	kill -TERM "$pid" 2>/dev/null
+	local rc=0
+	wait "$pid" || rc=$?
+	[ $rc -eq 0 ] || fail "agent $name exited with $rc after SIGTERM"
+}
+
+# sql DB QUERY: one query through the sqlite3 shell.
+sql() {
+	sqlite3 -cmd ".timeout 5000" "$1" "$2"
+}
+
+# agent_conf FILE DATA_DIR API_PORT: writes the [agent]/[api] head of a
+# config; the test appends its own sections.
+agent_conf() {
+	cat >"$1" <<EOC
+[agent]
+name = ${AGENT_NAME:-test}
+data_dir = $2
+[api]
+listen = 127.0.0.1:$3
+EOC
+}
