@@ -1,0 +1,193 @@
+/*
+ * json.c - checked getters over cJSON, see json.h.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+
+#define JSON_MAX_DEPTH	32
+
+static int
+json_depth_ok(const cJSON *j, int depth)
+{
+	const cJSON	*c;
+
+	if (depth > JSON_MAX_DEPTH)
+		return 0;
+	for (c = j->child; c != NULL; c = c->next) {
+		if (!json_depth_ok(c, depth + 1))
+			return 0;
+	}
+	return 1;
+}
+
+cJSON *
+json_parse_object(const char *text, size_t len, char *err, size_t errlen)
+{
+	cJSON	*j;
+
+	if (len == 0) {
+		snprintf(err, errlen, "empty body, expected a JSON object");
+		return NULL;
+	}
+	j = cJSON_ParseWithLength(text, len);
+	if (j == NULL) {
+		snprintf(err, errlen, "malformed JSON");
+		return NULL;
+	}
+	if (!cJSON_IsObject(j)) {
+		snprintf(err, errlen, "expected a JSON object");
+		cJSON_Delete(j);
+		return NULL;
+	}
+	if (!json_depth_ok(j, 0)) {
+		snprintf(err, errlen, "JSON nested too deeply");
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+static const cJSON *
+json_item(const cJSON *obj, const char *key, int required, int *rc, char *err,
+    size_t errlen)
+{
+	const cJSON	*it;
+
+	it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (it == NULL || cJSON_IsNull(it)) {
+		if (required) {
+			snprintf(err, errlen, "'%s' is required", key);
+			*rc = -1;
+		} else
+			*rc = 0;
+		return NULL;
+	}
+	*rc = 1;
+	return it;
+}
+
+int
+json_get_str(const cJSON *obj, const char *key, int required, size_t maxlen,
+    const char **out, char *err, size_t errlen)
+{
+	const cJSON	*it;
+	int		 rc;
+
+	if ((it = json_item(obj, key, required, &rc, err, errlen)) == NULL)
+		return rc;
+	if (!cJSON_IsString(it) || it->valuestring == NULL) {
+		snprintf(err, errlen, "'%s' must be a string", key);
+		return -1;
+	}
+	if (strlen(it->valuestring) > maxlen) {
+		snprintf(err, errlen, "'%s' is longer than %zu bytes", key,
+		    maxlen);
+		return -1;
+	}
+	*out = it->valuestring;
+	return 1;
+}
+
+int
+json_get_int(const cJSON *obj, const char *key, int required, int64_t min,
+    int64_t max, int64_t *out, char *err, size_t errlen)
+{
+	const cJSON	*it;
+	double		 d;
+	int		 rc;
+
+	if ((it = json_item(obj, key, required, &rc, err, errlen)) == NULL)
+		return rc;
+	if (!cJSON_IsNumber(it)) {
+		snprintf(err, errlen, "'%s' must be a number", key);
+		return -1;
+	}
+	d = it->valuedouble;
+	if (!isfinite(d) || d != floor(d)) {
+		snprintf(err, errlen, "'%s' must be a whole number", key);
+		return -1;
+	}
+	if (d < (double)min || d > (double)max) {
+		snprintf(err, errlen, "'%s' must be between %lld and %lld",
+		    key, (long long)min, (long long)max);
+		return -1;
+	}
+	*out = (int64_t)d;
+	return 1;
+}
+
+int
+json_get_bool(const cJSON *obj, const char *key, int required, int *out,
+    char *err, size_t errlen)
+{
+	const cJSON	*it;
+	int		 rc;
+
+	if ((it = json_item(obj, key, required, &rc, err, errlen)) == NULL)
+		return rc;
+	if (!cJSON_IsBool(it)) {
+		snprintf(err, errlen, "'%s' must be true or false", key);
+		return -1;
+	}
+	*out = cJSON_IsTrue(it) ? 1 : 0;
+	return 1;
+}
+
+int
+json_get_array(const cJSON *obj, const char *key, int required,
+    const cJSON **out, char *err, size_t errlen)
+{
+	const cJSON	*it;
+	int		 rc;
+
+	if ((it = json_item(obj, key, required, &rc, err, errlen)) == NULL)
+		return rc;
+	if (!cJSON_IsArray(it)) {
+		snprintf(err, errlen, "'%s' must be an array", key);
+		return -1;
+	}
+	*out = it;
+	return 1;
+}
+
+int
+json_get_object(const cJSON *obj, const char *key, int required,
+    const cJSON **out, char *err, size_t errlen)
+{
+	const cJSON	*it;
+	int		 rc;
+
+	if ((it = json_item(obj, key, required, &rc, err, errlen)) == NULL)
+		return rc;
+	if (!cJSON_IsObject(it)) {
+		snprintf(err, errlen, "'%s' must be an object", key);
+		return -1;
+	}
+	*out = it;
+	return 1;
+}
+
+int
+json_only_keys(const cJSON *obj, const char *const *allowed, char *err,
+    size_t errlen)
+{
+	const cJSON	*c;
+	size_t		 i;
+
+	for (c = obj->child; c != NULL; c = c->next) {
+		for (i = 0; allowed[i] != NULL; i++) {
+			if (c->string != NULL && strcmp(c->string,
+			    allowed[i]) == 0)
+				break;
+		}
+		if (allowed[i] == NULL) {
+			snprintf(err, errlen, "unknown field '%s'",
+			    c->string != NULL ? c->string : "?");
+			return -1;
+		}
+	}
+	return 0;
+}
