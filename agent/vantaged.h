@@ -418,6 +418,75 @@ extern const struct api_handler api_audit_handlers[];	/* api_audit.c */
 extern const struct api_handler api_metrics_handlers[];	/* api_metrics.c */
 
 /* ---------------------------------------------------------------- */
+/* route.c: operator state of routes, pools, expiry, effective state.
+ * Called from API threads and the loop thread: guarded by its own mutex.
+ * State changes are committed (with their audit row) before returning. */
+
+enum route_state {
+	ROUTE_ACTIVE,
+	ROUTE_DRAINING,
+	ROUTE_MAINT
+};
+
+/* What a load balancer is told (HAProxy agent-check words). */
+enum route_effective {
+	ROUTE_EFF_READY,
+	ROUTE_EFF_DRAIN,
+	ROUTE_EFF_MAINT,
+	ROUTE_EFF_DOWN
+};
+
+struct route_request {
+	const char		*reason;
+	int64_t			 ttl_s;		/* 0: no expiry */
+	enum route_state	 mode;		/* DRAINING or MAINT for drain */
+	int			 force;
+	const char		*actor;
+	const char		*role;
+	const char		*operator_hdr;
+	const char		*source;
+};
+
+int		 route_start(struct config *, char *err, size_t);
+int		 route_reconfigure(struct config *, char *err, size_t);
+void		 route_stop(void);
+/*
+ * Drain/undrain: returns an HTTP status (200, 404 unknown route, 409 pool
+ * guard, 503 store or audit failure) with the reply JSON in out (the
+ * {"route":...,"audit_id":N} object, or an error message in msg).
+ */
+int		 route_drain(const char *name, const struct route_request *,
+		    struct buf *out, char *msg, size_t);
+int		 route_undrain(const char *name, const struct route_request *,
+		    struct buf *out, char *msg, size_t);
+/* -1 when the route is not defined. */
+int		 route_get_effective(const char *name, enum route_effective *);
+const char	*route_state_str(enum route_state);
+const char	*route_effective_str(enum route_effective);
+/* Appends `"routes":[...],"pools":[...]` (no braces) for status/routes. */
+void		 route_json(struct buf *);
+/* Appends the route metric families in Prometheus text format. */
+void		 route_metrics(struct buf *);
+/* Bumped on every route change (snapshots rebuild on it). */
+uint64_t	 route_gen(void);
+
+/* audit.c: the append-only hash chain. */
+struct audit_entry {
+	const char	*actor;
+	const char	*role;
+	const char	*operator_hdr;
+	const char	*source;
+	const char	*action;	/* drain undrain expire hook reload ... */
+	const char	*target;
+	const char	*detail;
+	const char	*result;	/* ok refused failed forced */
+};
+
+/* Commits one row synchronously (any thread): 0 + id, or -1 + err. */
+int		 audit_append(const struct audit_entry *, int64_t *id,
+		    char *err, size_t);
+
+/* ---------------------------------------------------------------- */
 /* vantaged.c: process lifecycle. */
 
 struct vantaged {
