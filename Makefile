@@ -46,7 +46,8 @@ deps:
 	@sh .ci/deps
 
 agent/vantaged: $(AGENT_OBJ) $(B)/agent/vantaged.o
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(AGENT_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALLCFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 console/vantage: $(CONSOLE_OBJ) $(B)/console/vantage.o
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(CONSOLE_LIBS)
@@ -70,10 +71,10 @@ $(A)/%.o: %.c $(wildcard shared/*.h agent/*.h console/*.h)
 # schema/NNN_name.sql files become schema_migrations[] in build/schema.c.
 $(B)/schema.c: $(SCHEMA_SQL) tests/embed-schema.sh
 	@mkdir -p $(B)
-	sh tests/embed-schema.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+	@sh tests/embed-schema.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
 
 $(B)/schema.o: $(B)/schema.c
-	$(CC) $(ALLCFLAGS) -c -o $@ $<
+	@$(CC) $(ALLCFLAGS) -c -o $@ $<
 
 $(A)/schema.o: $(B)/schema.c
 	@mkdir -p $(A)
@@ -95,13 +96,19 @@ $(A)/unit/test_console_%: tests/unit/test_console_%.c $(CONSOLE_UAOBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(CONSOLE_LIBS) -lcmocka
 
-$(B)/unit/test_%: tests/unit/test_%.c $(AGENT_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $^ $(AGENT_LIBS) -lcmocka
+# vantaged.o without its main(), so tests reach the lifecycle functions.
+%/vantaged-nomain.o: %/agent/vantaged.o
+	@objcopy --redefine-sym main=vantaged_main $< $@
 
-$(A)/unit/test_%: tests/unit/test_%.c $(AGENT_AOBJ)
+$(B)/unit/test_%: tests/unit/test_%.c $(AGENT_OBJ) $(B)/vantaged-nomain.o
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(AGENT_LIBS) -lcmocka
+	@echo "  LD      $@"
+	@$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $^ $(AGENT_LIBS) -lcmocka
+
+$(A)/unit/test_%: tests/unit/test_%.c $(AGENT_AOBJ) $(A)/vantaged-nomain.o
+	@mkdir -p $(dir $@)
+	@echo "  LD asan $@"
+	@$(CC) $(ALLCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(AGENT_LIBS) -lcmocka
 
 tests: all $(A)/vantaged $(A)/vantage $(UNIT_BIN) $(UNIT_ABIN) fuzz-build
 

@@ -322,8 +322,10 @@ void		 resolve_cancel(struct resolve_req *);
 struct store_stats {
 	uint64_t	 queued;	/* rows waiting for the writer */
 	uint64_t	 written;
-	uint64_t	 batches;
-	uint64_t	 errors;
+	uint64_t	 batches;	/* committed transactions */
+	uint64_t	 errors;	/* failed transactions (logged once) */
+	uint64_t	 dropped;	/* rows lost: queue full, or given up */
+	uint64_t	 trimmed;	/* rows deleted by retention */
 };
 
 struct store	*store_open(const char *path, int64_t retention_ms,
@@ -469,6 +471,11 @@ void		 route_json(struct buf *);
 void		 route_metrics(struct buf *);
 /* Bumped on every route change (snapshots rebuild on it). */
 uint64_t	 route_gen(void);
+/* Operator and effective state in one look; -1 when not defined. */
+int		 route_get(const char *name, enum route_state *,
+		    enum route_effective *);
+/* Loop thread, before sleeping: follows linked probes' states. */
+void		 route_tick(void);
 
 /* audit.c: the append-only hash chain. */
 struct audit_entry {
@@ -485,6 +492,76 @@ struct audit_entry {
 /* Commits one row synchronously (any thread): 0 + id, or -1 + err. */
 int		 audit_append(const struct audit_entry *, int64_t *id,
 		    char *err, size_t);
+
+struct sqlite3;
+
+/* What a walk over the chain found (GET /v1/audit/verify). */
+struct audit_verify {
+	int		 ok;
+	int64_t		 rows;		/* rows checked */
+	int64_t		 bad_id;	/* first bad row when !ok */
+	char		 head[65];	/* hash of the last good row */
+	char		 message[256];	/* why the chain is broken */
+};
+
+/* Opens the audit connection (after store_open). */
+int		 audit_start(struct config *, char *err, size_t);
+void		 audit_stop(void);
+/*
+ * Inserts one row inside a write transaction the caller opened on db
+ * (BEGIN IMMEDIATE), so a state change and its audit row commit
+ * together; after COMMIT the caller calls audit_committed().
+ */
+int		 audit_insert(struct sqlite3 *db, const struct audit_entry *,
+		    int64_t *id, char *err, size_t);
+/* The row is durable: journald copy, highest id known. */
+void		 audit_committed(const struct audit_entry *, int64_t id);
+/* Walks the chain on db (any connection, read-only is enough). */
+int		 audit_verify(struct sqlite3 *db, struct audit_verify *,
+		    char *err, size_t);
+
+/* ---------------------------------------------------------------- */
+/* haproxy.c: the HAProxy agent-check listener, in the loop. */
+
+int		 haproxy_start(struct config *, char *err, size_t);
+int		 haproxy_reconfigure(struct config *, char *err, size_t);
+void		 haproxy_stop(void);
+/*
+ * Reads the route name from what an agent-check sent so far: 1 and the
+ * name in name (NUL-terminated) when a whole line is there, 0 when more
+ * is needed, -1 when it can never be a route name.
+ */
+int		 haproxy_parse_line(const char *buf, size_t len, char *name,
+		    size_t namelen);
+
+/* ---------------------------------------------------------------- */
+/* hook.c: on_drain / on_undrain, run without a shell, on the loop. */
+
+struct hook_spec {
+	char *const	*argv;		/* argv[0] is an absolute path */
+	const char	*which;		/* "on_drain", "on_undrain" */
+	const char	*route;
+	const char	*state;		/* the route's new state */
+	const char	*actor;
+	const char	*reason;
+	int64_t		 timeout_ms;
+};
+/* Called once per hook: ok when it exited 0; detail for the audit row. */
+typedef void	(*hook_done_cb)(void *arg, const char *route,
+		    const char *which, int ok, const char *detail);
+
+/* Starts a hook; cb runs exactly once, maybe before this returns. */
+void		 hook_run(const struct hook_spec *, hook_done_cb, void *arg);
+/* Kills the hooks still running and reports them (shutdown). */
+void		 hook_stop_all(void);
+int		 hook_running(void);
+
+/* ---------------------------------------------------------------- */
+/* alert.c: probe state changes to webhooks through a durable outbox. */
+
+int		 alert_start(struct config *, char *err, size_t);
+int		 alert_reconfigure(struct config *, char *err, size_t);
+void		 alert_stop(void);
 
 /* ---------------------------------------------------------------- */
 /* vantaged.c: process lifecycle. */

@@ -2,7 +2,7 @@
 # Turns schema/NNN_name.sql files into build/schema.c: an array of
 # migrations (version, name, SQL text) that vantaged applies in order.
 set -e
-echo '/* generated from schema/*.sql by tests/embed-schema.sh; do not edit */'
+echo '/* generated from schema/NNN_name.sql by tests/embed-schema.sh; do not edit */'
 echo '#include "vantaged.h"'
 echo 'const struct schema_migration schema_migrations[] = {'
 n=0

@@ -1,0 +1,418 @@
+/*
+ * audit.c - the append-only audit log: one SQLite table whose rows form a
+ * SHA-256 hash chain, so an edited, deleted or reordered row is found by
+ * walking it (audit_verify), and a copy of every row in journald with
+ * structured fields, which is out of reach of whoever edits the database.
+ *
+ * A row's hash is SHA-256 over the previous row's hash (64 lowercase hex
+ * characters; 64 '0' for the first row) followed by the row's canonical
+ * form: for each of id, t_ms, actor, role, operator, source, action,
+ * target, detail, result in this order, the field's length in bytes in
+ * decimal, ':', the bytes, '\n'.  id and t_ms are written in decimal.
+ * Length prefixes keep "ab"+"c" and "a"+"bc" apart; the id inside the
+ * hash keeps rows from being renumbered.
+ *
+ * Appends are serialised by SQLite itself: the chain head is read inside
+ * the writer's BEGIN IMMEDIATE transaction, so route.c can commit a state
+ * change and its audit row on its own connection, in one transaction,
+ * while other threads append here.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <sqlite3.h>
+#include <systemd/sd-journal.h>
+
+#include "hash.h"
+#include "vantaged.h"
+
+#define AUDIT_FIELD_MAX		2048	/* longer fields are cut */
+#define AUDIT_ZERO_HASH	\
+	"0000000000000000000000000000000000000000000000000000000000000000"
+
+static pthread_mutex_t	 audit_mtx = PTHREAD_MUTEX_INITIALIZER;
+static sqlite3		*audit_db;
+/* Highest id known committed; a shorter chain lost its tail. */
+static int64_t		 audit_high;
+
+/*
+ * Stored text is valid UTF-8 without control characters: the rows end up
+ * in JSON and on operators' terminals.  Anything else becomes '?'.
+ */
+static char *
+audit_clean(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)(s != NULL ? s : "");
+	size_t			 n = strlen((const char *)p), i = 0, o = 0, k, len;
+	char			*out;
+
+	if (n > AUDIT_FIELD_MAX)
+		n = AUDIT_FIELD_MAX;
+	out = xmalloc(n + 1);
+	while (i < n) {
+		unsigned char c = p[i];
+
+		if (c < 0x80) {
+			out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4;
+		else
+			len = 0;
+		for (k = 1; len > 0 && k < len; k++) {
+			if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
+				len = 0;
+		}
+		/* overlong 3/4-byte forms, surrogates, > U+10FFFF */
+		if (len == 3 && ((c == 0xe0 && p[i + 1] < 0xa0) ||
+		    (c == 0xed && p[i + 1] >= 0xa0)))
+			len = 0;
+		if (len == 4 && ((c == 0xf0 && p[i + 1] < 0x90) ||
+		    (c == 0xf4 && p[i + 1] >= 0x90)))
+			len = 0;
+		if (len == 0) {
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(out + o, p + i, len);
+		o += len;
+		i += len;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static void
+audit_canon_field(struct buf *b, const char *s)
+{
+	buf_printf(b, "%zu:", strlen(s));
+	buf_adds(b, s);
+	buf_addc(b, '\n');
+}
+
+/* The documented hash of one row; hex holds HASH_HEX_LEN + 1. */
+static void
+audit_hash(const char *prev, int64_t id, int64_t t_ms,
+    const char *const f[8], char *hex)
+{
+	struct buf	b;
+	char		num[32];
+	int		i;
+
+	buf_init(&b);
+	buf_adds(&b, prev);
+	snprintf(num, sizeof(num), "%" PRId64, id);
+	audit_canon_field(&b, num);
+	snprintf(num, sizeof(num), "%" PRId64, t_ms);
+	audit_canon_field(&b, num);
+	for (i = 0; i < 8; i++)
+		audit_canon_field(&b, f[i]);
+	hash_sha256_hex(b.data, b.len, hex);
+	buf_free(&b);
+}
+
+int
+audit_start(struct config *conf, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc = -1;
+
+	if (vd == NULL || vd->store == NULL) {
+		snprintf(err, errlen, "the store is not open");
+		return -1;
+	}
+	if ((audit_db = store_connect(vd->store, 0, err, errlen)) == NULL)
+		return -1;
+	if (sqlite3_prepare_v2(audit_db, "SELECT max(COALESCE((SELECT seq "
+	    "FROM sqlite_sequence WHERE name = 'audit'), 0), "
+	    "COALESCE((SELECT max(id) FROM audit), 0))", -1, &st, NULL) !=
+	    SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(err, errlen, "audit: %s", sqlite3_errmsg(audit_db));
+		goto fail;
+	}
+	pthread_mutex_lock(&audit_mtx);
+	audit_high = sqlite3_column_int64(st, 0);
+	pthread_mutex_unlock(&audit_mtx);
+	rc = 0;
+fail:
+	sqlite3_finalize(st);
+	if (rc == -1) {
+		sqlite3_close(audit_db);
+		audit_db = NULL;
+	}
+	return rc;
+}
+
+void
+audit_stop(void)
+{
+	pthread_mutex_lock(&audit_mtx);
+	if (audit_db != NULL)
+		sqlite3_close(audit_db);
+	audit_db = NULL;
+	pthread_mutex_unlock(&audit_mtx);
+}
+
+int
+audit_insert(sqlite3 *db, const struct audit_entry *e, int64_t *idp,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	char		*f[8], prev[HASH_HEX_LEN + 1], hex[HASH_HEX_LEN + 1];
+	int64_t		 id = 0, t_ms = clock_wall_ms();
+	int		 i, rc = -1;
+
+	f[0] = audit_clean(e->actor);
+	f[1] = audit_clean(e->role);
+	f[2] = audit_clean(e->operator_hdr);
+	f[3] = audit_clean(e->source);
+	f[4] = audit_clean(e->action);
+	f[5] = audit_clean(e->target);
+	f[6] = audit_clean(e->detail);
+	f[7] = audit_clean(e->result);
+
+	/* The next id never reuses one a deleted row had (AUTOINCREMENT). */
+	if (sqlite3_prepare_v2(db, "SELECT max(COALESCE((SELECT seq FROM "
+	    "sqlite_sequence WHERE name = 'audit'), 0), COALESCE((SELECT "
+	    "max(id) FROM audit), 0)), (SELECT hash FROM audit ORDER BY id "
+	    "DESC LIMIT 1)", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		goto dberr;
+	id = sqlite3_column_int64(st, 0) + 1;
+	if (sqlite3_column_type(st, 1) == SQLITE_TEXT &&
+	    sqlite3_column_bytes(st, 1) == HASH_HEX_LEN)
+		strlcpy_v(prev, (const char *)sqlite3_column_text(st, 1),
+		    sizeof(prev));
+	else
+		strlcpy_v(prev, AUDIT_ZERO_HASH, sizeof(prev));
+	sqlite3_finalize(st);
+	st = NULL;
+
+	audit_hash(prev, id, t_ms, (const char *const *)f, hex);
+	if (sqlite3_prepare_v2(db, "INSERT INTO audit (id, t_ms, actor, role, "
+	    "operator, source, action, target, detail, result, prev_hash, "
+	    "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, t_ms);
+	for (i = 0; i < 8; i++)
+		sqlite3_bind_text(st, 3 + i, f[i], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, prev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, hex, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	*idp = id;
+	rc = 0;
+	goto done;
+dberr:
+	snprintf(err, errlen, "audit log not writable: %s",
+	    sqlite3_errmsg(db));
+done:
+	sqlite3_finalize(st);
+	for (i = 0; i < 8; i++)
+		free(f[i]);
+	return rc;
+}
+
+void
+audit_committed(const struct audit_entry *e, int64_t id)
+{
+#define S(x)	((x) != NULL ? (x) : "")
+	pthread_mutex_lock(&audit_mtx);
+	if (id > audit_high)
+		audit_high = id;
+	pthread_mutex_unlock(&audit_mtx);
+	/* journald keeps its own copy; a failure there is not ours to fix */
+	(void)sd_journal_send("MESSAGE=audit %" PRId64 ": %s %s by %s: %s "
+	    "(%s)", id, S(e->action), S(e->target), S(e->actor), S(e->result),
+	    S(e->detail),
+	    "PRIORITY=%d", LOG_NOTICE,
+	    "SYSLOG_IDENTIFIER=vantaged",
+	    "VANTAGE_AUDIT_ID=%" PRId64, id,
+	    "VANTAGE_ACTION=%s", S(e->action),
+	    "VANTAGE_ACTOR=%s", S(e->actor),
+	    "VANTAGE_ROLE=%s", S(e->role),
+	    "VANTAGE_OPERATOR=%s", S(e->operator_hdr),
+	    "VANTAGE_SOURCE=%s", S(e->source),
+	    "VANTAGE_TARGET=%s", S(e->target),
+	    "VANTAGE_DETAIL=%s", S(e->detail),
+	    "VANTAGE_RESULT=%s", S(e->result),
+	    NULL);
+	log_debug("audit %" PRId64 ": %s %s by %s (%s, %s): %s: %s", id,
+	    S(e->action), S(e->target), S(e->actor), S(e->role),
+	    S(e->source), S(e->result), S(e->detail));
+#undef S
+}
+
+int
+audit_append(const struct audit_entry *e, int64_t *idp, char *err,
+    size_t errlen)
+{
+	int64_t	id = 0;
+	int	rc = -1;
+
+	pthread_mutex_lock(&audit_mtx);
+	if (audit_db == NULL) {
+		snprintf(err, errlen, "audit log is not open");
+		goto fail;
+	}
+	if (sqlite3_exec(audit_db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "audit log not writable: %s",
+		    sqlite3_errmsg(audit_db));
+		goto fail;
+	}
+	if (audit_insert(audit_db, e, &id, err, errlen) == -1 ||
+	    sqlite3_exec(audit_db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		if (id != 0 || err[0] == '\0')
+			snprintf(err, errlen, "audit log not writable: %s",
+			    sqlite3_errmsg(audit_db));
+		(void)sqlite3_exec(audit_db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	rc = 0;
+fail:
+	pthread_mutex_unlock(&audit_mtx);
+	if (rc == 0) {
+		audit_committed(e, id);
+		if (idp != NULL)
+			*idp = id;
+	} else
+		log_warnx("audit: %s %s by %s not recorded: %s",
+		    e->action != NULL ? e->action : "",
+		    e->target != NULL ? e->target : "",
+		    e->actor != NULL ? e->actor : "", err);
+	return rc;
+}
+
+static void
+audit_bad(struct audit_verify *v, int64_t id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+audit_bad(struct audit_verify *v, int64_t id, const char *fmt, ...)
+{
+	va_list	ap;
+
+	v->ok = 0;
+	v->bad_id = id;
+	va_start(ap, fmt);
+	vsnprintf(v->message, sizeof(v->message), fmt, ap);
+	va_end(ap);
+}
+
+int
+audit_verify(sqlite3 *db, struct audit_verify *v, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	char		 prev[HASH_HEX_LEN + 1], hex[HASH_HEX_LEN + 1];
+	const char	*f[8];
+	int64_t		 expect = 1, id, t_ms, seq = 0, high;
+	int		 i, src, rc = -1, intx = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->ok = 1;
+	strlcpy_v(prev, AUDIT_ZERO_HASH, sizeof(prev));
+	strlcpy_v(v->head, AUDIT_ZERO_HASH, sizeof(v->head));
+	/* read before the snapshot starts, so every row up to it is in it */
+	pthread_mutex_lock(&audit_mtx);
+	high = audit_high;
+	pthread_mutex_unlock(&audit_mtx);
+	/* one read transaction: a consistent snapshot while others append */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		goto dberr;
+	intx = 1;
+	if (sqlite3_prepare_v2(db, "SELECT id, t_ms, actor, role, operator, "
+	    "source, action, target, detail, result, prev_hash, hash FROM "
+	    "audit ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		goto dberr;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ph, *h;
+
+		id = sqlite3_column_int64(st, 0);
+		t_ms = sqlite3_column_int64(st, 1);
+		for (i = 0; i < 8; i++) {
+			f[i] = (const char *)sqlite3_column_text(st, 2 + i);
+			if (f[i] == NULL)
+				f[i] = "";
+		}
+		ph = (const char *)sqlite3_column_text(st, 10);
+		h = (const char *)sqlite3_column_text(st, 11);
+		if (ph == NULL)
+			ph = "";
+		if (h == NULL)
+			h = "";
+		if (id != expect) {
+			if (id > expect && expect == id - 1)
+				audit_bad(v, expect, "row %" PRId64 " is "
+				    "missing (deleted): the chain goes from "
+				    "row %" PRId64 " to row %" PRId64, expect,
+				    expect - 1, id);
+			else if (id > expect)
+				audit_bad(v, expect, "rows %" PRId64 " to %"
+				    PRId64 " are missing (deleted): the chain "
+				    "goes from row %" PRId64 " to row %" PRId64,
+				    expect, id - 1, expect - 1, id);
+			else
+				audit_bad(v, id, "row %" PRId64 " is out of "
+				    "order", id);
+			break;
+		}
+		if (strcmp(ph, prev) != 0) {
+			audit_bad(v, id, "row %" PRId64 ": prev_hash does not "
+			    "match the hash of row %" PRId64 " (chain broken)",
+			    id, id - 1);
+			break;
+		}
+		audit_hash(prev, id, t_ms, f, hex);
+		if (strcmp(hex, h) != 0) {
+			audit_bad(v, id, "row %" PRId64 ": content does not "
+			    "match its hash (row edited)", id);
+			break;
+		}
+		strlcpy_v(prev, h, sizeof(prev));
+		strlcpy_v(v->head, h, sizeof(v->head));
+		v->rows++;
+		expect = id + 1;
+	}
+	if (v->ok && src != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (v->ok) {
+		/* A cut tail leaves no gap; the sequence and memory remember. */
+		if (sqlite3_prepare_v2(db, "SELECT seq FROM sqlite_sequence "
+		    "WHERE name = 'audit'", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			seq = sqlite3_column_int64(st, 0);
+		if (seq > high)
+			high = seq;
+		if (high > expect - 1)
+			audit_bad(v, expect, "rows after %" PRId64 " are "
+			    "missing (deleted): the log reached row %" PRId64,
+			    expect - 1, high);
+	}
+	rc = 0;
+	goto done;
+dberr:
+	snprintf(err, errlen, "cannot read the audit log: %s",
+	    sqlite3_errmsg(db));
+done:
+	sqlite3_finalize(st);
+	if (intx)
+		(void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}

@@ -1,0 +1,652 @@
+/*
+ * probe_ssh.c - "ssh" probes with libssh2: TCP connect to host[:port]
+ * (default 22), the SSH handshake, the host key's SHA256 fingerprint
+ * checked against host_key, and optionally public-key authentication as
+ * user and one command whose exit status must be expect_exit.
+ *
+ * The session is non-blocking and its socket sits in the loop: every
+ * libssh2 call that returns LIBSSH2_ERROR_EAGAIN is retried from ssh_step()
+ * when the socket is ready in the direction libssh2 says it is blocked
+ * on (libssh2_session_block_directions).  libssh2 resumes a call it left
+ * half done only when the same call is repeated, so each call is its own
+ * phase.
+ *
+ * Teardown never waits for the server: after at most one disconnect
+ * message the socket is shut down, which turns every libssh2 send or
+ * receive during the frees into an immediate error instead of EAGAIN.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libssh2.h>
+#include <openssl/evp.h>
+
+#include "vantaged.h"
+
+#define SSH_DEFAULT_PORT	22
+#define SSH_HOST_MAX		256
+#define SSH_OUTPUT_MAX		1024	/* command output kept for errors */
+#define SSH_FP_LEN		64	/* "SHA256:" + 43 base64 + NUL, rounded */
+#define SSH_READ_SPINS		64	/* reads without data before a wait */
+
+enum ssh_phase {
+	SSH_RESOLVING,
+	SSH_CONNECTING,
+	SSH_HANDSHAKE,
+	SSH_AUTH,
+	SSH_OPEN,
+	SSH_EXEC,
+	SSH_READ,
+	SSH_CLOSE
+};
+
+struct ssh_run {
+	struct probe_run	*run;
+	enum ssh_phase		 phase;
+	struct resolve_req	*rq;
+	int			 in_start;	/* resolve_start on the stack */
+	int			 fd;
+	LIBSSH2_SESSION		*session;
+	LIBSSH2_CHANNEL		*channel;
+	int			 handshaken;	/* a disconnect is due */
+	int64_t			 connect_us;	/* when connect() was called */
+	char			 fp[SSH_FP_LEN];
+	char			 out[SSH_OUTPUT_MAX];
+	size_t			 outlen;
+	char			 host[SSH_HOST_MAX];
+	int			 port;
+	char			 addr[INET6_ADDRSTRLEN + 8];
+};
+
+static int	ssh_inited;
+
+static void	ssh_io(int, uint32_t, void *);
+
+/* libssh2's last error text for session, or fallback. */
+static const char *
+ssh_lasterr(LIBSSH2_SESSION *s, const char *fallback)
+{
+	char	*msg = NULL;
+
+	if (s == NULL || libssh2_session_last_error(s, &msg, NULL, 0) == 0 ||
+	    msg == NULL || msg[0] == '\0')
+		return fallback;
+	return msg;
+}
+
+/* Reads whatever the peer sent last, so close() ends with FIN, not RST. */
+static void
+ssh_drain(int fd)
+{
+	char	buf[4096];
+	int	i;
+
+	for (i = 0; i < 16; i++) {
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+	}
+}
+
+/* Releases everything the run holds; safe to repeat. */
+static void
+ssh_close(struct ssh_run *t)
+{
+	int	i;
+
+	if (t == NULL)
+		return;
+	if (t->rq != NULL) {
+		resolve_cancel(t->rq);
+		t->rq = NULL;
+	}
+	if (t->session != NULL && t->handshaken && t->fd != -1) {
+		/* Polite but never waited for: one try, EAGAIN ignored. */
+		(void)libssh2_session_disconnect(t->session,
+		    "vantaged probe done");
+		t->handshaken = 0;
+	}
+	if (t->fd != -1) {
+		loop_fd_del(t->fd);
+		ssh_drain(t->fd);
+		(void)shutdown(t->fd, SHUT_RDWR);
+	}
+	if (t->channel != NULL) {
+		(void)libssh2_channel_free(t->channel);
+		t->channel = NULL;
+	}
+	if (t->session != NULL) {
+		/* With the socket shut down nothing can be EAGAIN for long. */
+		for (i = 0; i < 8; i++) {
+			if (libssh2_session_free(t->session) !=
+			    LIBSSH2_ERROR_EAGAIN)
+				break;
+		}
+		if (i == 8)
+			log_warnx("%s: libssh2_session_free kept blocking",
+			    __func__);
+		t->session = NULL;
+		t->channel = NULL;
+	}
+	if (t->fd != -1) {
+		close(t->fd);
+		t->fd = -1;
+	}
+}
+
+/* The one way out of a run: release, then exactly one probe_done. */
+static void
+ssh_finish(struct ssh_run *t, enum probe_status st, const char *fmt, ...)
+{
+	struct probe_run	*run = t->run;
+	char			 err[PROBE_ERR_LEN];
+	va_list			 ap;
+
+	err[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(err, sizeof(err), fmt, ap);
+		va_end(ap);
+	}
+	run->res.latency_us = clock_mono_us() - run->start_us;
+	ssh_close(t);
+	free(t);
+	run->priv = NULL;
+	probe_done(run, st, "%s", err);
+}
+
+/* Waits for the socket in the directions libssh2 is blocked on. */
+static void
+ssh_wait(struct ssh_run *t)
+{
+	int		dir;
+	uint32_t	ev = 0;
+
+	dir = libssh2_session_block_directions(t->session);
+	if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+		ev |= EPOLLIN;
+	if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+		ev |= EPOLLOUT;
+	if (ev == 0)
+		ev = EPOLLIN;
+	(void)loop_fd_mod(t->fd, ev);
+}
+
+/* "SHA256:" and unpadded base64, as ssh-keygen -l prints it. */
+static int
+ssh_fingerprint(LIBSSH2_SESSION *s, char *fp, size_t fplen)
+{
+	const unsigned char	*h;
+	unsigned char		 b64[48];
+	int			 n;
+
+	if ((h = (const unsigned char *)libssh2_hostkey_hash(s,
+	    LIBSSH2_HOSTKEY_HASH_SHA256)) == NULL)
+		return -1;
+	n = EVP_EncodeBlock(b64, h, 32);
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	b64[n] = '\0';
+	snprintf(fp, fplen, "SHA256:%s", (const char *)b64);
+	return 0;
+}
+
+/* Length of fp without base64 padding, for comparison. */
+static size_t
+ssh_fp_len(const char *fp)
+{
+	size_t	n = strlen(fp);
+
+	while (n > 0 && fp[n - 1] == '=')
+		n--;
+	return n;
+}
+
+static void
+ssh_keep_output(struct ssh_run *t, const char *buf, size_t n)
+{
+	size_t	room = sizeof(t->out) - 1 - t->outlen;
+
+	if (n > room)
+		n = room;
+	memcpy(t->out + t->outlen, buf, n);
+	t->outlen += n;
+	t->out[t->outlen] = '\0';
+}
+
+/* The last non-empty line of what the command printed, for the error. */
+static const char *
+ssh_output_tail(struct ssh_run *t)
+{
+	char	*p, *e;
+
+	e = t->out + t->outlen;
+	while (e > t->out && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
+		*--e = '\0';
+	if (e == t->out)
+		return NULL;
+	p = e;
+	while (p > t->out && p[-1] != '\n')
+		p--;
+	for (e = p; *e != '\0'; e++) {
+		if ((unsigned char)*e < ' ')
+			*e = ' ';
+	}
+	return p;
+}
+
+static void
+ssh_command_done(struct ssh_run *t)
+{
+	struct probe_run	*run = t->run;
+	const struct probe_conf	*c = run->conf;
+	char			*sig = NULL;
+	char			 signame[32];
+	const char		*tail;
+	int			 status;
+
+	(void)libssh2_channel_get_exit_signal(t->channel, &sig, NULL, NULL,
+	    NULL, NULL, NULL);
+	signame[0] = '\0';
+	if (sig != NULL) {
+		strlcpy_v(signame, sig, sizeof(signame));
+		libssh2_free(t->session, sig);
+	}
+	status = libssh2_channel_get_exit_status(t->channel);
+	tail = ssh_output_tail(t);
+	if (signame[0] != '\0') {
+		ssh_finish(t, PROBE_FAIL, "command killed by signal %s%s%s",
+		    signame, tail != NULL ? ": " : "", tail != NULL ? tail : "");
+		return;
+	}
+	run->res.code = status;
+	if (status != c->expect_exit) {
+		ssh_finish(t, PROBE_FAIL, "command exited %d, expected %d%s%s",
+		    status, c->expect_exit, tail != NULL ? ": " : "",
+		    tail != NULL ? tail : "");
+		return;
+	}
+	ssh_finish(t, PROBE_OK, NULL);
+}
+
+/*
+ * Reads stdout and stderr until EOF.  Returns 1 at EOF, 0 when it has
+ * to wait, -1 after finishing the run with an error.
+ */
+static int
+ssh_read(struct ssh_run *t)
+{
+	char	buf[4096];
+	ssize_t	n, m;
+	int	spins = 0;
+
+	for (;;) {
+		n = libssh2_channel_read(t->channel, buf, sizeof(buf));
+		if (n > 0) {
+			ssh_keep_output(t, buf, (size_t)n);
+			spins = 0;
+			continue;
+		}
+		m = libssh2_channel_read_stderr(t->channel, buf, sizeof(buf));
+		if (m > 0) {
+			ssh_keep_output(t, buf, (size_t)m);
+			spins = 0;
+			continue;
+		}
+		if ((n < 0 && n != LIBSSH2_ERROR_EAGAIN) ||
+		    (m < 0 && m != LIBSSH2_ERROR_EAGAIN)) {
+			ssh_finish(t, PROBE_FAIL, "reading command output: %s",
+			    ssh_lasterr(t->session, "failed"));
+			return -1;
+		}
+		if (libssh2_channel_eof(t->channel))
+			return 1;
+		if (n == LIBSSH2_ERROR_EAGAIN || m == LIBSSH2_ERROR_EAGAIN ||
+		    ++spins >= SSH_READ_SPINS)
+			return 0;
+	}
+}
+
+/* Runs the session forward until it blocks or the run is finished. */
+static void
+ssh_step(struct ssh_run *t)
+{
+	struct probe_run	*run = t->run;
+	const struct probe_conf	*c = run->conf;
+	int			 rc;
+
+	for (;;) {
+		switch (t->phase) {
+		case SSH_RESOLVING:
+		case SSH_CONNECTING:
+			/* not driven from here */
+			return;
+		case SSH_HANDSHAKE:
+			rc = libssh2_session_handshake(t->session, t->fd);
+			if (rc == LIBSSH2_ERROR_EAGAIN)
+				goto wait;
+			if (rc != 0) {
+				ssh_finish(t, PROBE_FAIL, "SSH handshake: %s",
+				    ssh_lasterr(t->session, "failed"));
+				return;
+			}
+			t->handshaken = 1;
+			if (ssh_fingerprint(t->session, t->fp,
+			    sizeof(t->fp)) == -1) {
+				ssh_finish(t, PROBE_FAIL, "no host key hash");
+				return;
+			}
+			log_debug("probe %s: host key %s", c->name, t->fp);
+			if (c->host_key != NULL && (ssh_fp_len(c->host_key) !=
+			    strlen(t->fp) || strncmp(c->host_key, t->fp,
+			    strlen(t->fp)) != 0)) {
+				ssh_finish(t, PROBE_FAIL, "host key mismatch: "
+				    "got %s, expected %s", t->fp, c->host_key);
+				return;
+			}
+			if (c->user == NULL) {
+				ssh_finish(t, PROBE_OK, NULL);
+				return;
+			}
+			t->phase = SSH_AUTH;
+			break;
+		case SSH_AUTH:
+			rc = libssh2_userauth_publickey_fromfile_ex(t->session,
+			    c->user, (unsigned int)strlen(c->user), NULL,
+			    c->key, NULL);
+			if (rc == LIBSSH2_ERROR_EAGAIN)
+				goto wait;
+			if (rc != 0) {
+				ssh_finish(t, PROBE_FAIL, "authentication as %s "
+				    "failed: %s (host key %s)", c->user,
+				    ssh_lasterr(t->session, "refused"), t->fp);
+				return;
+			}
+			if (c->command == NULL) {
+				ssh_finish(t, PROBE_OK, NULL);
+				return;
+			}
+			t->phase = SSH_OPEN;
+			break;
+		case SSH_OPEN:
+			t->channel = libssh2_channel_open_session(t->session);
+			if (t->channel == NULL) {
+				if (libssh2_session_last_errno(t->session) ==
+				    LIBSSH2_ERROR_EAGAIN)
+					goto wait;
+				ssh_finish(t, PROBE_FAIL, "opening a channel: %s",
+				    ssh_lasterr(t->session, "refused"));
+				return;
+			}
+			t->phase = SSH_EXEC;
+			break;
+		case SSH_EXEC:
+			rc = libssh2_channel_exec(t->channel, c->command);
+			if (rc == LIBSSH2_ERROR_EAGAIN)
+				goto wait;
+			if (rc != 0) {
+				ssh_finish(t, PROBE_FAIL, "exec: %s",
+				    ssh_lasterr(t->session, "refused"));
+				return;
+			}
+			t->phase = SSH_READ;
+			break;
+		case SSH_READ:
+			if ((rc = ssh_read(t)) == -1)
+				return;
+			if (rc == 0)
+				goto wait;
+			t->phase = SSH_CLOSE;
+			break;
+		case SSH_CLOSE:
+			/* Waits for the server's close: exit-status precedes it. */
+			rc = libssh2_channel_close(t->channel);
+			if (rc == LIBSSH2_ERROR_EAGAIN)
+				goto wait;
+			if (rc != 0) {
+				ssh_finish(t, PROBE_FAIL, "closing the channel: %s",
+				    ssh_lasterr(t->session, "failed"));
+				return;
+			}
+			ssh_command_done(t);
+			return;
+		}
+	}
+
+wait:
+	ssh_wait(t);
+}
+
+static void
+ssh_io(int fd, uint32_t events, void *arg)
+{
+	struct ssh_run	*t = arg;
+	int		 soerr = 0;
+	socklen_t	 len = sizeof(soerr);
+
+	if (t->phase != SSH_CONNECTING) {
+		ssh_step(t);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	if (soerr == 0 && (events & (EPOLLERR | EPOLLHUP)) != 0)
+		soerr = ECONNRESET;
+	if (soerr != 0) {
+		ssh_finish(t, PROBE_FAIL, "connect %s: %s", t->addr,
+		    strerror(soerr));
+		return;
+	}
+	t->run->res.connect_us = clock_mono_us() - t->connect_us;
+	if ((t->session = libssh2_session_init_ex(NULL, NULL, NULL,
+	    NULL)) == NULL) {
+		ssh_finish(t, PROBE_FAIL, "libssh2_session_init failed");
+		return;
+	}
+	libssh2_session_set_blocking(t->session, 0);
+	t->phase = SSH_HANDSHAKE;
+	ssh_step(t);
+}
+
+static void
+ssh_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t sslen,
+    const char *rerr)
+{
+	struct ssh_run		*t = arg;
+	struct probe_run	*run = t->run;
+	char			 err[PROBE_ERR_LEN], a[INET6_ADDRSTRLEN];
+	int64_t			 now = clock_mono_us();
+
+	t->rq = NULL;
+	/*
+	 * An address known at once (numeric, /etc/hosts) had no DNS phase;
+	 * a failed lookup did, however quick.
+	 */
+	if (!t->in_start || ss == NULL)
+		run->res.dns_us = now - run->start_us;
+	if (ss == NULL) {
+		ssh_finish(t, PROBE_FAIL, "%s", rerr != NULL ? rerr :
+		    "cannot resolve");
+		return;
+	}
+	if (getnameinfo((const struct sockaddr *)ss, sslen, a, sizeof(a),
+	    NULL, 0, NI_NUMERICHOST) != 0)
+		strlcpy_v(a, "?", sizeof(a));
+	snprintf(t->addr, sizeof(t->addr), ss->ss_family == AF_INET6 ?
+	    "[%s]:%d" : "%s:%d", a, t->port);
+
+	if ((t->fd = net_socket(ss, SOCK_STREAM, 0, err, sizeof(err))) == -1) {
+		ssh_finish(t, PROBE_FAIL, "%s", err);
+		return;
+	}
+	t->phase = SSH_CONNECTING;
+	t->connect_us = clock_mono_us();
+	if (loop_fd_add(t->fd, EPOLLOUT, ssh_io, t) == -1) {
+		ssh_finish(t, PROBE_FAIL, "epoll: %s", strerror(errno));
+		return;
+	}
+	/* Loopback may connect at once; ssh_io then sees SO_ERROR 0. */
+	if (connect(t->fd, (const struct sockaddr *)ss, sslen) == -1 &&
+	    errno != EINPROGRESS)
+		ssh_finish(t, PROBE_FAIL, "connect %s: %s", t->addr,
+		    strerror(errno));
+}
+
+static void
+ssh_start(struct probe_run *run)
+{
+	struct ssh_run		*t;
+	struct resolve_req	*rq;
+	char			 err[PROBE_ERR_LEN];
+
+	t = xcalloc(1, sizeof(*t));
+	t->run = run;
+	t->fd = -1;
+	t->phase = SSH_RESOLVING;
+	run->priv = t;
+	if (!ssh_inited) {
+		ssh_finish(t, PROBE_FAIL, "libssh2 is not initialised");
+		return;
+	}
+	if (net_split_target(run->conf->target, t->host, sizeof(t->host),
+	    &t->port, SSH_DEFAULT_PORT, err, sizeof(err)) == -1) {
+		ssh_finish(t, PROBE_FAIL, "%s", err);
+		return;
+	}
+	/*
+	 * The callback may run (and finish the run, freeing t) before
+	 * resolve_start returns; t is only touched again when it did not.
+	 */
+	t->in_start = 1;
+	if ((rq = resolve_start(t->host, t->port, ssh_resolved, t)) != NULL) {
+		t->in_start = 0;
+		t->rq = rq;
+	}
+}
+
+static void
+ssh_abort(struct probe_run *run)
+{
+	struct ssh_run	*t = run->priv;
+
+	ssh_close(t);
+	free(t);
+	run->priv = NULL;
+}
+
+/* "SHA256:" then 43 base64 characters (32 bytes), padding optional. */
+static int
+ssh_valid_fp(const char *fp)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (strncmp(fp, "SHA256:", 7) != 0)
+		return 0;
+	p = fp + 7;
+	n = ssh_fp_len(p);
+	if (n != 43 || strlen(p) > 44)
+		return 0;
+	for (; n > 0; n--, p++) {
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '+' || *p == '/'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+ssh_check(const struct probe_conf *c, char *err, size_t errlen)
+{
+	char		host[SSH_HOST_MAX];
+	int		port;
+	struct stat	sb;
+
+	if (net_split_target(c->target, host, sizeof(host), &port,
+	    SSH_DEFAULT_PORT, err, errlen) == -1)
+		return -1;
+	if (c->host_key != NULL && !ssh_valid_fp(c->host_key)) {
+		snprintf(err, errlen, "host_key '%s' is not a SHA256 "
+		    "fingerprint (SHA256:base64, as ssh-keygen -l prints)",
+		    c->host_key);
+		return -1;
+	}
+	if ((c->user == NULL) != (c->key == NULL)) {
+		snprintf(err, errlen, "user and key go together (public-key "
+		    "authentication)");
+		return -1;
+	}
+	if (c->command != NULL && c->user == NULL) {
+		snprintf(err, errlen, "command needs user and key");
+		return -1;
+	}
+	if (c->user != NULL && (c->user[0] == '\0' || strlen(c->user) > 255)) {
+		snprintf(err, errlen, "bad user '%s'", c->user);
+		return -1;
+	}
+	if (c->command != NULL && c->command[0] == '\0') {
+		snprintf(err, errlen, "command is empty");
+		return -1;
+	}
+	if (c->expect_exit < 0 || c->expect_exit > 255) {
+		snprintf(err, errlen, "expect_exit %d is not 0-255",
+		    c->expect_exit);
+		return -1;
+	}
+	if (c->key != NULL) {
+		if (access(c->key, R_OK) == -1 || stat(c->key, &sb) == -1) {
+			snprintf(err, errlen, "key %s: %s", c->key,
+			    strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			snprintf(err, errlen, "key %s is not a file", c->key);
+			return -1;
+		}
+		/* A private key others can read is no longer private. */
+		if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+			snprintf(err, errlen, "key %s is accessible by others "
+			    "(mode %03o; chmod 600 it)", c->key,
+			    (unsigned)(sb.st_mode & 0777));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+ssh_init(char *err, size_t errlen)
+{
+	if (ssh_inited)
+		return 0;
+	if (libssh2_init(0) != 0) {
+		snprintf(err, errlen, "libssh2_init failed");
+		return -1;
+	}
+	ssh_inited = 1;
+	return 0;
+}
+
+static void
+ssh_shutdown(void)
+{
+	if (!ssh_inited)
+		return;
+	libssh2_exit();
+	ssh_inited = 0;
+}
+
+const struct probe_type probe_ssh_type = {
+	.name = "ssh",
+	.check = ssh_check,
+	.init = ssh_init,
+	.shutdown = ssh_shutdown,
+	.start = ssh_start,
+	.abort = ssh_abort,
+};

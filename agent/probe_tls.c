@@ -1,0 +1,522 @@
+/*
+ * probe_tls.c - "tls" probes: TCP connect to host:port (default 443), a
+ * TLS handshake driven by the loop, chain and host name verification and
+ * the days left on the leaf certificate.
+ *
+ * The handshake always runs with SSL_VERIFY_NONE and the verification
+ * result is read afterwards: OpenSSL verifies the chain either way, and
+ * a handshake that completes gives us the certificate's expiry even when
+ * the chain is bad, which is what an operator wants to see next to the
+ * verify error.  Nothing is sent after the handshake.
+ *
+ * The OpenSSL error queue is per thread and shared with libcurl on the
+ * loop thread, so it is cleared before and after every call that may
+ * fill it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "vantaged.h"
+
+#define TLS_DEFAULT_PORT	443
+#define TLS_HOST_MAX		256
+
+enum tls_phase {
+	TLS_RESOLVING,
+	TLS_CONNECTING,
+	TLS_HANDSHAKING,
+	TLS_DONE		/* handshake completed: close_notify is due */
+};
+
+struct tls_run {
+	struct probe_run	*run;
+	enum tls_phase		 phase;
+	struct resolve_req	*rq;
+	int			 in_start;	/* resolve_start on the stack */
+	int			 fd;
+	SSL_CTX			*ctx;		/* own, for conf->ca; or NULL */
+	SSL			*ssl;
+	int64_t			 connect_us;	/* when connect() was called */
+	int64_t			 tls_us;	/* when the handshake began */
+	char			 host[TLS_HOST_MAX];
+	int			 port;
+	char			 addr[INET6_ADDRSTRLEN + 8];
+};
+
+/* System CAs, shared by every run that does not name its own CA file. */
+static SSL_CTX	*tls_ctx;
+
+static void	tls_io(int, uint32_t, void *);
+
+static int
+tls_is_ip(const char *s)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+
+	return inet_pton(AF_INET, s, &a4) == 1 ||
+	    inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+/* The reason of the oldest queued OpenSSL error, or fallback. */
+static const char *
+tls_ssl_reason(const char *fallback)
+{
+	unsigned long	 e = ERR_peek_error();
+	const char	*r;
+
+	if (e == 0 || (r = ERR_reason_error_string(e)) == NULL)
+		return fallback;
+	return r;
+}
+
+static SSL_CTX *
+tls_ctx_new(const char *ca, char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new: %s",
+		    tls_ssl_reason("failed"));
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* Each run measures a full handshake: no session resumption. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (ca != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			snprintf(err, errlen, "ca %s: %s", ca,
+			    tls_ssl_reason("cannot load"));
+			goto fail;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(err, errlen, "system CA store: %s",
+		    tls_ssl_reason("cannot load"));
+		goto fail;
+	}
+	ERR_clear_error();
+	return ctx;
+
+fail:
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return NULL;
+}
+
+/* Reads whatever the peer sent last, so close() ends with FIN, not RST. */
+static void
+tls_drain(int fd)
+{
+	char	buf[4096];
+	int	i;
+
+	for (i = 0; i < 16; i++) {
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+	}
+}
+
+/* Releases everything the run holds; safe to repeat. */
+static void
+tls_close(struct tls_run *t)
+{
+	if (t == NULL)
+		return;
+	if (t->rq != NULL) {
+		resolve_cancel(t->rq);
+		t->rq = NULL;
+	}
+	if (t->ssl != NULL) {
+		ERR_clear_error();
+		/*
+		 * One non-blocking close_notify after a completed handshake;
+		 * the peer's is never waited for.
+		 */
+		if (t->phase == TLS_DONE) {
+			tls_drain(t->fd);
+			(void)SSL_shutdown(t->ssl);
+		}
+		SSL_free(t->ssl);
+		t->ssl = NULL;
+		ERR_clear_error();
+	}
+	if (t->fd != -1) {
+		loop_fd_del(t->fd);
+		tls_drain(t->fd);
+		close(t->fd);
+		t->fd = -1;
+	}
+	if (t->ctx != NULL) {
+		SSL_CTX_free(t->ctx);
+		t->ctx = NULL;
+	}
+}
+
+/* The one way out of a run: release, then exactly one probe_done. */
+static void
+tls_finish(struct tls_run *t, enum probe_status st, const char *fmt, ...)
+{
+	struct probe_run	*run = t->run;
+	char			 err[PROBE_ERR_LEN];
+	va_list			 ap;
+
+	err[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(err, sizeof(err), fmt, ap);
+		va_end(ap);
+	}
+	run->res.latency_us = clock_mono_us() - run->start_us;
+	tls_close(t);
+	free(t);
+	run->priv = NULL;
+	probe_done(run, st, "%s", err);
+}
+
+/* Whole days until notAfter, rounded down (an expired cert is < 0). */
+static int
+tls_cert_days(X509 *cert, int *days)
+{
+	const ASN1_TIME	*na;
+	int		 d, s;
+
+	if ((na = X509_get0_notAfter(cert)) == NULL ||
+	    ASN1_TIME_diff(&d, &s, NULL, na) != 1)
+		return -1;
+	if (s < 0)
+		d--;
+	*days = d;
+	return 0;
+}
+
+static void
+tls_handshake_done(struct tls_run *t)
+{
+	struct probe_run	*run = t->run;
+	const struct probe_conf	*c = run->conf;
+	X509			*cert;
+	long			 v;
+	int			 days;
+
+	t->phase = TLS_DONE;
+	run->res.tls_us = clock_mono_us() - t->tls_us;
+	if ((cert = SSL_get1_peer_certificate(t->ssl)) == NULL) {
+		tls_finish(t, PROBE_FAIL, "server sent no certificate");
+		return;
+	}
+	if (tls_cert_days(cert, &days) == 0) {
+		run->res.has_cert = 1;
+		run->res.cert_days = days;
+	}
+	X509_free(cert);
+	ERR_clear_error();
+	if (c->tls_verify && (v = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
+		if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
+		    v == X509_V_ERR_IP_ADDRESS_MISMATCH)
+			tls_finish(t, PROBE_FAIL, "certificate verify failed: "
+			    "%s (expected %s)", X509_verify_cert_error_string(v),
+			    c->server_name != NULL ? c->server_name : t->host);
+		else
+			tls_finish(t, PROBE_FAIL, "certificate verify failed: "
+			    "%s", X509_verify_cert_error_string(v));
+		return;
+	}
+	tls_finish(t, PROBE_OK, NULL);
+}
+
+static void
+tls_handshake(struct tls_run *t)
+{
+	int	rc, e, saved;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_connect(t->ssl);
+	saved = errno;
+	if (rc == 1) {
+		tls_handshake_done(t);
+		return;
+	}
+	switch ((e = SSL_get_error(t->ssl, rc))) {
+	case SSL_ERROR_WANT_READ:
+		(void)loop_fd_mod(t->fd, EPOLLIN);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		(void)loop_fd_mod(t->fd, EPOLLOUT);
+		return;
+	case SSL_ERROR_SYSCALL:
+		if (ERR_peek_error() != 0)
+			tls_finish(t, PROBE_FAIL, "TLS handshake: %s",
+			    tls_ssl_reason("failed"));
+		else if (saved == 0)
+			tls_finish(t, PROBE_FAIL, "TLS handshake: connection "
+			    "closed by peer");
+		else
+			tls_finish(t, PROBE_FAIL, "TLS handshake: %s",
+			    strerror(saved));
+		return;
+	case SSL_ERROR_ZERO_RETURN:
+		tls_finish(t, PROBE_FAIL, "TLS handshake: connection closed "
+		    "by peer");
+		return;
+	default:
+		tls_finish(t, PROBE_FAIL, "TLS handshake: %s",
+		    tls_ssl_reason("failed"));
+		return;
+	}
+}
+
+static void
+tls_handshake_begin(struct tls_run *t)
+{
+	const struct probe_conf	*c = t->run->conf;
+	SSL_CTX			*ctx = tls_ctx;
+	const char		*name;
+	char			 err[PROBE_ERR_LEN];
+
+	if (c->tls_verify && c->ca != NULL) {
+		if ((t->ctx = tls_ctx_new(c->ca, err, sizeof(err))) == NULL) {
+			tls_finish(t, PROBE_FAIL, "%s", err);
+			return;
+		}
+		ctx = t->ctx;
+	}
+	if (ctx == NULL) {
+		tls_finish(t, PROBE_FAIL, "TLS is not initialised");
+		return;
+	}
+	ERR_clear_error();
+	if ((t->ssl = SSL_new(ctx)) == NULL ||
+	    SSL_set_fd(t->ssl, t->fd) != 1) {
+		tls_finish(t, PROBE_FAIL, "SSL_new: %s",
+		    tls_ssl_reason("failed"));
+		return;
+	}
+	name = c->server_name != NULL ? c->server_name : t->host;
+	/* RFC 6066: SNI carries host names only, never address literals. */
+	if (!tls_is_ip(name) && SSL_set_tlsext_host_name(t->ssl, name) != 1) {
+		tls_finish(t, PROBE_FAIL, "server name '%s': %s", name,
+		    tls_ssl_reason("rejected"));
+		return;
+	}
+	if (c->tls_verify) {
+		int rc;
+
+		if (tls_is_ip(name))
+			rc = X509_VERIFY_PARAM_set1_ip_asc(
+			    SSL_get0_param(t->ssl), name);
+		else
+			rc = SSL_set1_host(t->ssl, name);
+		if (rc != 1) {
+			tls_finish(t, PROBE_FAIL, "server name '%s': %s", name,
+			    tls_ssl_reason("rejected"));
+			return;
+		}
+	}
+	t->phase = TLS_HANDSHAKING;
+	t->tls_us = clock_mono_us();
+	tls_handshake(t);
+}
+
+static void
+tls_io(int fd, uint32_t events, void *arg)
+{
+	struct tls_run	*t = arg;
+	int		 soerr = 0;
+	socklen_t	 len = sizeof(soerr);
+
+	switch (t->phase) {
+	case TLS_CONNECTING:
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+			soerr = errno;
+		if (soerr == 0 && (events & (EPOLLERR | EPOLLHUP)) != 0)
+			soerr = ECONNRESET;
+		if (soerr != 0) {
+			tls_finish(t, PROBE_FAIL, "connect %s: %s", t->addr,
+			    strerror(soerr));
+			return;
+		}
+		t->run->res.connect_us = clock_mono_us() - t->connect_us;
+		tls_handshake_begin(t);
+		break;
+	case TLS_HANDSHAKING:
+		tls_handshake(t);
+		break;
+	case TLS_RESOLVING:
+	case TLS_DONE:
+		/* not registered in these phases */
+		break;
+	}
+}
+
+static void
+tls_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t sslen,
+    const char *rerr)
+{
+	struct tls_run		*t = arg;
+	struct probe_run	*run = t->run;
+	char			 err[PROBE_ERR_LEN], a[INET6_ADDRSTRLEN];
+	int64_t			 now = clock_mono_us();
+
+	t->rq = NULL;
+	/*
+	 * An address known at once (numeric, /etc/hosts) had no DNS phase;
+	 * a failed lookup did, however quick.
+	 */
+	if (!t->in_start || ss == NULL)
+		run->res.dns_us = now - run->start_us;
+	if (ss == NULL) {
+		tls_finish(t, PROBE_FAIL, "%s", rerr != NULL ? rerr :
+		    "cannot resolve");
+		return;
+	}
+	if (getnameinfo((const struct sockaddr *)ss, sslen, a, sizeof(a),
+	    NULL, 0, NI_NUMERICHOST) != 0)
+		strlcpy_v(a, "?", sizeof(a));
+	snprintf(t->addr, sizeof(t->addr), ss->ss_family == AF_INET6 ?
+	    "[%s]:%d" : "%s:%d", a, t->port);
+
+	if ((t->fd = net_socket(ss, SOCK_STREAM, 0, err, sizeof(err))) == -1) {
+		tls_finish(t, PROBE_FAIL, "%s", err);
+		return;
+	}
+	t->phase = TLS_CONNECTING;
+	t->connect_us = clock_mono_us();
+	if (loop_fd_add(t->fd, EPOLLOUT, tls_io, t) == -1) {
+		tls_finish(t, PROBE_FAIL, "epoll: %s", strerror(errno));
+		return;
+	}
+	if (connect(t->fd, (const struct sockaddr *)ss, sslen) == 0) {
+		run->res.connect_us = clock_mono_us() - t->connect_us;
+		tls_handshake_begin(t);
+		return;
+	}
+	if (errno != EINPROGRESS)
+		tls_finish(t, PROBE_FAIL, "connect %s: %s", t->addr,
+		    strerror(errno));
+}
+
+static void
+tls_start(struct probe_run *run)
+{
+	struct tls_run		*t;
+	struct resolve_req	*rq;
+	char			 err[PROBE_ERR_LEN];
+
+	t = xcalloc(1, sizeof(*t));
+	t->run = run;
+	t->fd = -1;
+	t->phase = TLS_RESOLVING;
+	run->priv = t;
+	if (net_split_target(run->conf->target, t->host, sizeof(t->host),
+	    &t->port, TLS_DEFAULT_PORT, err, sizeof(err)) == -1) {
+		tls_finish(t, PROBE_FAIL, "%s", err);
+		return;
+	}
+	/*
+	 * The callback may run (and finish the run, freeing t) before
+	 * resolve_start returns; t is only touched again when it did not.
+	 */
+	t->in_start = 1;
+	if ((rq = resolve_start(t->host, t->port, tls_resolved, t)) != NULL) {
+		t->in_start = 0;
+		t->rq = rq;
+	}
+}
+
+static void
+tls_abort(struct probe_run *run)
+{
+	struct tls_run	*t = run->priv;
+
+	tls_close(t);
+	free(t);
+	run->priv = NULL;
+}
+
+static int
+tls_check(const struct probe_conf *c, char *err, size_t errlen)
+{
+	char		 host[TLS_HOST_MAX];
+	int		 port;
+	X509_STORE	*st = NULL;
+	const char	*p;
+
+	if (net_split_target(c->target, host, sizeof(host), &port,
+	    TLS_DEFAULT_PORT, err, errlen) == -1)
+		return -1;
+	if (c->server_name != NULL) {
+		if (c->server_name[0] == '\0' ||
+		    strlen(c->server_name) > 253) {
+			snprintf(err, errlen, "bad server_name '%s'",
+			    c->server_name);
+			return -1;
+		}
+		for (p = c->server_name; *p != '\0'; p++) {
+			if (*p <= ' ' || *p == '/' || *p >= 0x7f) {
+				snprintf(err, errlen, "bad server_name '%s'",
+				    c->server_name);
+				return -1;
+			}
+		}
+	}
+	if (c->ca != NULL) {
+		if (access(c->ca, R_OK) == -1) {
+			snprintf(err, errlen, "ca %s: %s", c->ca,
+			    strerror(errno));
+			return -1;
+		}
+		ERR_clear_error();
+		if ((st = X509_STORE_new()) == NULL ||
+		    X509_STORE_load_file(st, c->ca) != 1) {
+			snprintf(err, errlen, "ca %s: %s", c->ca,
+			    tls_ssl_reason("no certificates in it"));
+			goto fail;
+		}
+		X509_STORE_free(st);
+		ERR_clear_error();
+	}
+	return 0;
+
+fail:
+	X509_STORE_free(st);
+	ERR_clear_error();
+	return -1;
+}
+
+static int
+tls_init(char *err, size_t errlen)
+{
+	if (tls_ctx != NULL)
+		return 0;
+	if ((tls_ctx = tls_ctx_new(NULL, err, errlen)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+tls_shutdown(void)
+{
+	SSL_CTX_free(tls_ctx);
+	tls_ctx = NULL;
+}
+
+const struct probe_type probe_tls_type = {
+	.name = "tls",
+	.check = tls_check,
+	.init = tls_init,
+	.shutdown = tls_shutdown,
+	.start = tls_start,
+	.abort = tls_abort,
+};

@@ -1,0 +1,1493 @@
+/*
+ * store.c - the agent's SQLite database (vantage.db): migrations at open,
+ * a writer thread that commits queued probe results in batches, rollups
+ * per minute and per hour, and retention.
+ *
+ * Threads.  store_append(), store_flush(), store_maintain() and
+ * store_get_stats() may be called from any thread; they only touch the
+ * queue under s->mu.  The writer thread owns s->db and every statement
+ * prepared on it, and runs rollups and retention itself, so results,
+ * rollups and deletions never contend for the write lock inside this
+ * process.  store_probe_id() has its own connection under s->main_mu.
+ * Other threads get connections of their own from store_connect().
+ *
+ * Durability.  WAL with synchronous=NORMAL: a commit survives a crash of
+ * the process; a power cut may lose the last batches.  Route and audit
+ * writers use store_connect(), which asks for synchronous=FULL.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "vantaged.h"
+
+#define STORE_BUSY_MS		5000	/* busy_timeout of every connection */
+#define STORE_BATCH_ROWS	2000	/* rows per transaction, at most */
+#define STORE_BATCH_US		100000	/* the oldest queued row waits this */
+#define STORE_QUEUE_MAX		200000	/* rows held in memory; more dropped */
+#define STORE_RETRY_MIN_US	500000	/* first pause after a failed commit */
+#define STORE_RETRY_MAX_US	30000000
+#define STORE_PERM_TRIES	3	/* tries for errors waiting cannot fix */
+#define STORE_MAINT_US		10000000 /* rollups and retention this often */
+#define STORE_TRIM_ROWS		5000	/* rows per retention DELETE */
+#define STORE_YIELD_US		2000	/* pause between maintenance chunks */
+#define STORE_GRACE_MS		60000	/* a bucket rolls up this long after */
+#define STORE_ROLLUP_KEEP	10	/* rollups outlive raw rows 10 times */
+#define STORE_WAL_PAGES		1000	/* auto-checkpoint threshold */
+#define STORE_WAL_LIMIT		(8 * 1024 * 1024) /* WAL size after reset */
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Statements on the writer's connection, prepared once at open. */
+enum store_st {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_INSERT,
+	ST_IDS,
+	ST_FIRST,
+	ST_RANGE,
+	ST_META_GET,
+	ST_META_PUT,
+	ST_ROLL_1M,
+	ST_ROLL_1H,
+	ST_TRIM_RESULT,
+	ST_TRIM_1M,
+	ST_TRIM_1H,
+	ST_COUNT
+};
+
+/*
+ * Retention deletes by (probe_id, t_ms) ranges so each statement walks the
+ * primary key and stops after STORE_TRIM_ROWS rows (?3 is that minus 1).
+ */
+#define STORE_TRIM_SQL(t)						\
+	"DELETE FROM " t " WHERE probe_id = ?1 AND t_ms < ?2 AND "	\
+	"t_ms <= coalesce((SELECT t_ms FROM " t " WHERE probe_id = ?1 "	\
+	"AND t_ms < ?2 ORDER BY t_ms LIMIT 1 OFFSET ?3), ?2)"
+
+#define STORE_ROLL_SQL(t)						\
+	"INSERT OR REPLACE INTO " t " (probe_id, t_ms, n, ok, degraded, "	\
+	"min_us, avg_us, max_us, p95_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+static const char *const store_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_INSERT] = "INSERT OR IGNORE INTO result (probe_id, t_ms, status, "
+	    "latency_us, dns_us, connect_us, tls_us, ttfb_us, code, cert_days, "
+	    "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_IDS] = "SELECT id FROM probe ORDER BY id",
+	[ST_FIRST] = "SELECT t_ms FROM result WHERE probe_id = ? AND t_ms >= ? "
+	    "ORDER BY t_ms LIMIT 1",
+	[ST_RANGE] = "SELECT t_ms, status, latency_us FROM result "
+	    "WHERE probe_id = ? AND t_ms >= ? AND t_ms < ? ORDER BY t_ms",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?",
+	[ST_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+	[ST_ROLL_1M] = STORE_ROLL_SQL("rollup_1m"),
+	[ST_ROLL_1H] = STORE_ROLL_SQL("rollup_1h"),
+	[ST_TRIM_RESULT] = STORE_TRIM_SQL("result"),
+	[ST_TRIM_1M] = STORE_TRIM_SQL("rollup_1m"),
+	[ST_TRIM_1H] = STORE_TRIM_SQL("rollup_1h"),
+};
+
+/* Statements on the main connection (store_probe_id). */
+enum store_mst {
+	MST_GET,
+	MST_ADD,
+	MST_TYPE,
+	MST_COUNT
+};
+
+static const char *const store_msql[MST_COUNT] = {
+	[MST_GET] = "SELECT id, type FROM probe WHERE name = ?",
+	[MST_ADD] = "INSERT INTO probe (name, type, created_ms) VALUES (?, ?, ?) "
+	    "ON CONFLICT (name) DO NOTHING",
+	[MST_TYPE] = "UPDATE probe SET type = ? WHERE id = ?",
+};
+
+/* The rollup levels; progress is the first bucket not yet rolled up. */
+static const struct store_level {
+	const char	*meta_key;
+	enum store_st	 put;
+	int64_t		 size_ms;	/* bucket */
+	int64_t		 step_ms;	/* buckets per transaction */
+} store_levels[] = {
+	{ "rollup_1m_next", ST_ROLL_1M, 60000, 600000 },
+	{ "rollup_1h_next", ST_ROLL_1H, 3600000, 3600000 },
+};
+#define STORE_NLEVELS	((int)nitems(store_levels))
+
+/* What a failure happened during; warnings are given once per op+code. */
+enum store_op {
+	OP_WRITE,
+	OP_MAINT,
+	OP_COUNT
+};
+
+/* A queued result, smaller than struct probe_result (no inline error). */
+struct store_row {
+	int64_t		 probe_id;
+	int64_t		 t_ms;
+	int64_t		 latency_us;
+	int64_t		 phase_us[4];	/* dns, connect, tls, ttfb; < 0: none */
+	char		*error;		/* NULL when empty */
+	int		 status;
+	int		 code;
+	int		 cert_days;
+	int		 has_cert;
+};
+
+struct store_queue {
+	struct store_row	*v;
+	size_t			 len;
+	size_t			 cap;
+};
+
+struct store {
+	char			*path;
+	int64_t			 retention_ms;		/* under mu */
+
+	/* main connection, for store_probe_id() */
+	pthread_mutex_t		 main_mu;
+	sqlite3			*db_main;
+	sqlite3_stmt		*mst[MST_COUNT];
+
+	/* writer connection: the writer thread's once it runs */
+	sqlite3			*db;
+	sqlite3_stmt		*st[ST_COUNT];
+
+	pthread_t		 thread;
+	int			 thread_started;
+	int			 sync_init;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv_writer;	/* wakes the writer */
+	pthread_cond_t		 cv_done;	/* wakes flush/maintain */
+
+	/* under mu */
+	struct store_queue	 in;		/* appended, not yet taken */
+	size_t			 work_left;	/* taken, not yet committed */
+	int64_t			 in_first_us;	/* when in became non-empty */
+	uint64_t		 enq;		/* rows accepted, ever */
+	uint64_t		 done;		/* rows committed or given up */
+	unsigned		 flush_waiters;
+	uint64_t		 fail_gen;	/* bumped on each failed commit */
+	int			 failing;
+	int			 retry_now;	/* a waiter wants a retry now */
+	int64_t			 retry_at_us;
+	int64_t			 retry_delay_us;
+	uint64_t		 maint_req;
+	uint64_t		 maint_done;
+	int			 stop;
+	int			 running;	/* the writer thread is alive */
+	int64_t			 next_maint_us;
+	struct store_stats	 stats;
+	uint64_t		 warned[OP_COUNT][4];	/* primary codes */
+
+	/* writer only */
+	struct store_queue	 work;		/* rows being committed */
+	int			 perm_tries;
+	int64_t			 wm[2];		/* per level; INT64_MIN: none */
+	int64_t			 late_min;	/* earliest row behind a wm */
+	int64_t			*ids;
+	size_t			 n_ids;
+	size_t			 cap_ids;
+	int64_t			*lat;
+	size_t			 cap_lat;
+};
+
+static void	store_drain_once(struct store *);
+
+static int64_t
+store_floor(int64_t t, int64_t size)
+{
+	int64_t	r = t % size;
+
+	return r < 0 ? t - r - size : t - r;
+}
+
+static int64_t
+store_min(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * Error codes that a later retry can cure (disk full, I/O, locks); other
+ * codes would fail the same rows forever, so those rows are given up.
+ */
+static int
+store_transient(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_NOMEM:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PROTOCOL:
+	case SQLITE_READONLY:
+	case SQLITE_INTERRUPT:
+		return 1;
+	}
+	return 0;
+}
+
+static int
+store_status_code(enum probe_status st)
+{
+	switch (st) {
+	case PROBE_OK:
+		return 0;
+	case PROBE_DEGRADED:
+		return 1;
+	case PROBE_FAIL:
+		return 2;
+	}
+	return 2;
+}
+
+/*
+ * A full disk fails every batch until it is cured: say so once per kind,
+ * not ten times a second.  Called with mu held.
+ */
+static int
+store_first_warning(struct store *s, enum store_op op, int rc)
+{
+	unsigned	 code = (unsigned)rc & 0xff;
+	uint64_t	 bit = (uint64_t)1 << (code % 64);
+
+	if (s->warned[op][code / 64] & bit)
+		return 0;
+	s->warned[op][code / 64] |= bit;
+	return 1;
+}
+
+static void
+store_sleep_us(int64_t us)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static void
+store_queue_free_rows(struct store_row *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].error);
+		v[i].error = NULL;
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Opening: directory, connections, pragmas, migrations. */
+
+/* Creates the missing directories above path (mode 0700), like mkdir -p. */
+static int
+store_mkparent(const char *path, char *err, size_t errlen)
+{
+	struct stat	 sb;
+	char		*dir, *p;
+	int		 rc = -1;
+
+	dir = xstrdup(path);
+	if ((p = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+	} else if (p == dir)
+		p[1] = '\0';
+	else
+		*p = '\0';
+
+	if (stat(dir, &sb) == -1) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			goto out;
+		}
+		for (p = dir + 1; *p != '\0'; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+				snprintf(err, errlen,
+				    "cannot create directory %s: %s", dir,
+				    strerror(errno));
+				goto out;
+			}
+			*p = '/';
+		}
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create directory %s: %s",
+			    dir, strerror(errno));
+			goto out;
+		}
+		if (stat(dir, &sb) == -1) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			goto out;
+		}
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s is not a directory", dir);
+		goto out;
+	}
+	/* WAL mode creates -wal and -shm files beside the database. */
+	if (access(dir, W_OK | X_OK) == -1) {
+		snprintf(err, errlen, "cannot write in directory %s: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dir);
+	return rc;
+}
+
+static sqlite3 *
+store_dbopen(const char *path, int flags, char *err, size_t errlen)
+{
+	sqlite3	*db = NULL;
+	int	 rc;
+
+	rc = sqlite3_open_v2(path, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (sqlite3_busy_timeout(db, STORE_BUSY_MS) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: busy_timeout: %s", path,
+		    sqlite3_errmsg(db));
+		goto fail;
+	}
+	return db;
+fail:
+	sqlite3_close(db);
+	return NULL;
+}
+
+static int
+store_exec(sqlite3 *db, const char *path, const char *sql, char *err,
+    size_t errlen)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "database %s: %s: %s", path, sql,
+		    msg != NULL ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs a one-row pragma or query and returns its first column as text. */
+static int
+store_query_text(sqlite3 *db, const char *path, const char *sql, char *out,
+    size_t outlen, char *err, size_t errlen)
+{
+	sqlite3_stmt		*st = NULL;
+	const unsigned char	*txt;
+	int			 rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto fail;
+	txt = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+	strlcpy_v(out, txt != NULL ? (const char *)txt : "", outlen);
+	sqlite3_finalize(st);
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot read database %s: %s", path,
+	    sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return -1;
+}
+
+static int
+store_user_version(sqlite3 *db, const char *path, int *v, char *err,
+    size_t errlen)
+{
+	char	buf[32];
+
+	if (store_query_text(db, path, "PRAGMA user_version", buf, sizeof(buf),
+	    err, errlen) == -1)
+		return -1;
+	*v = atoi(buf);
+	return 0;
+}
+
+static int
+store_newest_version(void)
+{
+	if (schema_n_migrations == 0)
+		return 0;
+	return schema_migrations[schema_n_migrations - 1].version;
+}
+
+static int
+store_check_version(const char *path, int cur, char *err, size_t errlen)
+{
+	int	newest = store_newest_version();
+
+	if (cur > newest) {
+		snprintf(err, errlen, "database %s is at schema version %d, "
+		    "this vantaged knows up to %d; upgrade vantaged", path,
+		    cur, newest);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_pragmas(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char	sql[128], mode[32];
+
+	if (store_query_text(db, path, "PRAGMA journal_mode = WAL", mode,
+	    sizeof(mode), err, errlen) == -1)
+		return -1;
+	if (strcmp(mode, "wal") != 0) {
+		snprintf(err, errlen, "database %s: cannot use WAL mode "
+		    "(journal_mode stays %s); is it on a local file system?",
+		    path, mode);
+		return -1;
+	}
+	/* Auto-checkpoint on, and the WAL truncated after each reset: bounded. */
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = NORMAL; "
+	    "PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d",
+	    STORE_WAL_PAGES, STORE_WAL_LIMIT);
+	return store_exec(db, path, sql, err, errlen);
+}
+
+/* Applies every migration newer than the database, all or none. */
+static int
+store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	const struct schema_migration	*m;
+	char				 sql[64];
+	int				 i, cur, prev = 0, newest, applied = 0;
+
+	for (i = 0; i < schema_n_migrations; i++) {
+		if (schema_migrations[i].version <= prev) {
+			snprintf(err, errlen, "schema migration %s is out of "
+			    "order", schema_migrations[i].name);
+			return -1;
+		}
+		prev = schema_migrations[i].version;
+	}
+	newest = store_newest_version();
+	if (store_exec(db, path, "BEGIN IMMEDIATE", err, errlen) == -1)
+		return -1;
+	/* Again inside the transaction: another process may have migrated. */
+	if (store_user_version(db, path, &cur, err, errlen) == -1 ||
+	    store_check_version(path, cur, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < schema_n_migrations; i++) {
+		m = &schema_migrations[i];
+		if (m->version <= cur)
+			continue;
+		if (store_exec(db, path, m->sql, err, errlen) == -1) {
+			snprintf(err, errlen, "database %s: migration %s failed: "
+			    "%s", path, m->name, sqlite3_errmsg(db));
+			goto fail;
+		}
+		applied++;
+	}
+	if (applied > 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", newest);
+		if (store_exec(db, path, sql, err, errlen) == -1)
+			goto fail;
+	}
+	if (store_exec(db, path, "COMMIT", err, errlen) == -1)
+		goto fail;
+	if (applied > 0)
+		log_info("database %s: schema version %d -> %d", path, cur,
+		    newest);
+	return 0;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static int
+store_prepare(sqlite3 *db, const char *path, const char *const *sql,
+    sqlite3_stmt **st, int n, char *err, size_t errlen)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "database %s: %s: %s", path,
+			    sql[i], sqlite3_errmsg(db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads a level's rollup progress from meta (INT64_MIN when none). */
+static int
+store_meta_load(struct store *s, int lvl, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st = s->st[ST_META_GET];
+	int		 rc;
+
+	s->wm[lvl] = INT64_MIN;
+	sqlite3_bind_text(st, 1, store_levels[lvl].meta_key, -1,
+	    SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		s->wm[lvl] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		snprintf(err, errlen, "database %s: reading meta: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+static void *store_writer(void *);
+
+struct store *
+store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
+{
+	struct store		*s = NULL;
+	struct stat		 sb;
+	pthread_condattr_t	 ca;
+	int			 i, cur, rc, flags;
+
+	if (path == NULL || *path == '\0') {
+		snprintf(err, errlen, "no database path");
+		goto fail;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(path);
+	s->retention_ms = retention_ms;
+	s->retry_delay_us = STORE_RETRY_MIN_US;
+	s->late_min = INT64_MAX;
+	for (i = 0; i < STORE_NLEVELS; i++)
+		s->wm[i] = INT64_MIN;
+
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0)
+		fatalx("%s: pthread_condattr", __func__);
+	if (pthread_mutex_init(&s->mu, NULL) != 0 ||
+	    pthread_mutex_init(&s->main_mu, NULL) != 0 ||
+	    pthread_cond_init(&s->cv_writer, &ca) != 0 ||
+	    pthread_cond_init(&s->cv_done, &ca) != 0)
+		fatalx("%s: pthread init", __func__);
+	pthread_condattr_destroy(&ca);
+	s->sync_init = 1;
+
+	if (store_mkparent(path, err, errlen) == -1)
+		goto fail;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		goto fail;
+	}
+	/* Each connection is used by one thread at a time. */
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX;
+	if ((s->db = store_dbopen(path, flags, err, errlen)) == NULL)
+		goto fail;
+	/* Refuse a newer database before changing anything in it. */
+	if (store_user_version(s->db, path, &cur, err, errlen) == -1 ||
+	    store_check_version(path, cur, err, errlen) == -1)
+		goto fail;
+	if (store_pragmas(s->db, path, err, errlen) == -1)
+		goto fail;
+	if (store_migrate(s->db, path, err, errlen) == -1)
+		goto fail;
+	if (store_prepare(s->db, path, store_sql, s->st, ST_COUNT, err,
+	    errlen) == -1)
+		goto fail;
+	for (i = 0; i < STORE_NLEVELS; i++)
+		if (store_meta_load(s, i, err, errlen) == -1)
+			goto fail;
+
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	if ((s->db_main = store_dbopen(path, flags, err, errlen)) == NULL)
+		goto fail;
+	if (store_prepare(s->db_main, path, store_msql, s->mst, MST_COUNT, err,
+	    errlen) == -1)
+		goto fail;
+
+	s->next_maint_us = clock_mono_us() + STORE_MAINT_US;
+	s->running = 1;
+	if ((rc = pthread_create(&s->thread, NULL, store_writer, s)) != 0) {
+		s->running = 0;
+		snprintf(err, errlen, "database %s: cannot start the writer "
+		    "thread: %s", path, strerror(rc));
+		goto fail;
+	}
+	s->thread_started = 1;
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+static void
+store_finalize(sqlite3_stmt **st, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_finalize(st[i]);
+		st[i] = NULL;
+	}
+}
+
+void
+store_close(struct store *s)
+{
+	size_t	left;
+
+	if (s == NULL)
+		return;
+	if (s->thread_started) {
+		store_flush(s);
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_signal(&s->cv_writer);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+		s->thread_started = 0;
+	}
+	left = s->in.len + s->work_left;
+	if (left > 0)
+		log_warnx("database %s: %zu results could not be written and "
+		    "are lost", s->path, left);
+	store_queue_free_rows(s->in.v, s->in.len);
+	store_queue_free_rows(s->work.v + (s->work.len - s->work_left),
+	    s->work_left);
+	free(s->in.v);
+	free(s->work.v);
+
+	store_finalize(s->st, ST_COUNT);
+	store_finalize(s->mst, MST_COUNT);
+	/* The last connection to close checkpoints and removes the WAL. */
+	if (s->db_main != NULL && sqlite3_close(s->db_main) != SQLITE_OK)
+		log_warnx("database %s: close: %s", s->path,
+		    sqlite3_errmsg(s->db_main));
+	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
+		log_warnx("database %s: close: %s", s->path,
+		    sqlite3_errmsg(s->db));
+	if (s->sync_init) {
+		pthread_mutex_destroy(&s->mu);
+		pthread_mutex_destroy(&s->main_mu);
+		pthread_cond_destroy(&s->cv_writer);
+		pthread_cond_destroy(&s->cv_done);
+	}
+	free(s->ids);
+	free(s->lat);
+	free(s->path);
+	free(s);
+}
+
+const char *
+store_path(struct store *s)
+{
+	return s->path;
+}
+
+struct sqlite3 *
+store_connect(struct store *s, int readonly, char *err, size_t errlen)
+{
+	sqlite3	*db;
+	int	 rc;
+
+	/* The database exists: store_open made it, in WAL mode for good. */
+	if ((db = store_dbopen(s->path, SQLITE_OPEN_READWRITE, err,
+	    errlen)) == NULL)
+		return NULL;
+	/*
+	 * Writers on other connections commit route and audit rows, which
+	 * must survive a power cut too: FULL syncs the WAL on each commit.
+	 */
+	if (readonly)
+		rc = store_exec(db, s->path, "PRAGMA query_only = 1", err,
+		    errlen);
+	else
+		rc = store_exec(db, s->path, "PRAGMA synchronous = FULL", err,
+		    errlen);
+	if (rc == -1) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+int
+store_probe_id(struct store *s, const char *name, const char *type,
+    int64_t *id, char *err, size_t errlen)
+{
+	sqlite3_stmt	*get = s->mst[MST_GET];
+	sqlite3_stmt	*st;
+	const char	*cur;
+	int		 rc, tries, same = 1;
+
+	pthread_mutex_lock(&s->main_mu);
+	for (tries = 0; tries < 2; tries++) {
+		sqlite3_bind_text(get, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(get);
+		if (rc == SQLITE_ROW) {
+			*id = sqlite3_column_int64(get, 0);
+			cur = (const char *)sqlite3_column_text(get, 1);
+			same = cur != NULL && strcmp(cur, type) == 0;
+		}
+		sqlite3_reset(get);
+		if (rc == SQLITE_ROW)
+			break;
+		if (rc != SQLITE_DONE)
+			goto fail;
+		/* Not there: add it, then read it back (keeps one path). */
+		st = s->mst[MST_ADD];
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, clock_wall_ms());
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	if (tries == 2) {
+		snprintf(err, errlen, "database %s: probe %s vanished after "
+		    "insertion", s->path, name);
+		goto fail_msg;
+	}
+	/* A probe whose type changed keeps its history under its name. */
+	if (!same) {
+		st = s->mst[MST_TYPE];
+		sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, *id);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	pthread_mutex_unlock(&s->main_mu);
+	return 0;
+fail:
+	snprintf(err, errlen, "database %s: probe %s: %s", s->path, name,
+	    sqlite3_errmsg(s->db_main));
+fail_msg:
+	pthread_mutex_unlock(&s->main_mu);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- */
+/* The queue: appenders on any thread, the writer drains it. */
+
+void
+store_append(struct store *s, int64_t probe_id, const struct probe_result *r)
+{
+	struct store_row	 row;
+	size_t			 elen;
+
+	if (s == NULL)
+		return;
+	row.probe_id = probe_id;
+	row.t_ms = r->t_ms;
+	row.latency_us = r->latency_us;
+	row.phase_us[0] = r->dns_us;
+	row.phase_us[1] = r->connect_us;
+	row.phase_us[2] = r->tls_us;
+	row.phase_us[3] = r->ttfb_us;
+	row.status = store_status_code(r->status);
+	row.code = r->code;
+	row.has_cert = r->has_cert;
+	row.cert_days = r->cert_days;
+	row.error = NULL;
+	/* Copied outside the lock, and only when there is an error. */
+	if ((elen = strnlen(r->error, sizeof(r->error))) > 0) {
+		row.error = xmalloc(elen + 1);
+		memcpy(row.error, r->error, elen);
+		row.error[elen] = '\0';
+	}
+
+	pthread_mutex_lock(&s->mu);
+	if (s->in.len + s->work_left >= STORE_QUEUE_MAX || s->stop) {
+		s->stats.dropped++;
+		pthread_mutex_unlock(&s->mu);
+		free(row.error);
+		return;
+	}
+	if (s->in.len == s->in.cap) {
+		s->in.cap = s->in.cap == 0 ? 256 : s->in.cap * 2;
+		s->in.v = xreallocarray(s->in.v, s->in.cap, sizeof(*s->in.v));
+	}
+	s->in.v[s->in.len++] = row;
+	s->enq++;
+	/* Wake the writer to arm its 100 ms timer, or for a full batch. */
+	if (s->in.len == 1) {
+		s->in_first_us = clock_mono_us();
+		pthread_cond_signal(&s->cv_writer);
+	} else if (s->in.len == STORE_BATCH_ROWS)
+		pthread_cond_signal(&s->cv_writer);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_flush(struct store *s)
+{
+	uint64_t	target, gen;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	target = s->enq;
+	gen = s->fail_gen;
+	if (s->done < target && s->running) {
+		s->flush_waiters++;
+		/* After a failure, try once more now rather than later. */
+		if (s->failing)
+			s->retry_now = 1;
+		pthread_cond_signal(&s->cv_writer);
+		/* Returns early when a commit fails: the caller must not hang
+		 * on a full disk (SIGTERM path). */
+		while (s->done < target && s->fail_gen == gen && s->running)
+			pthread_cond_wait(&s->cv_done, &s->mu);
+		s->flush_waiters--;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_maintain(struct store *s)
+{
+	uint64_t	req;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->running) {
+		req = ++s->maint_req;
+		if (s->failing)
+			s->retry_now = 1;
+		pthread_cond_signal(&s->cv_writer);
+		while (s->maint_done < req && s->running)
+			pthread_cond_wait(&s->cv_done, &s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_get_stats(struct store *s, struct store_stats *out)
+{
+	pthread_mutex_lock(&s->mu);
+	*out = s->stats;
+	out->queued = s->in.len + s->work_left;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_set_retention(struct store *s, int64_t retention_ms)
+{
+	pthread_mutex_lock(&s->mu);
+	s->retention_ms = retention_ms;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---------------------------------------------------------------- */
+/* The writer thread. */
+
+/* Steps a statement that returns no rows and resets it. */
+static int
+store_run(sqlite3_stmt *st)
+{
+	int	rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		store_run(s->st[ST_ROLLBACK]);
+}
+
+/*
+ * Commits rows in one transaction.  On failure the transaction is rolled
+ * back and msg says why; the caller keeps the rows.
+ */
+static int
+store_commit(struct store *s, const struct store_row *rows, size_t n,
+    uint64_t *added, char *msg, size_t msglen)
+{
+	sqlite3_stmt		*st = s->st[ST_INSERT];
+	const struct store_row	*r;
+	int64_t			 late = INT64_MAX, wm;
+	size_t			 i;
+	int			 k, rc;
+
+	*added = 0;
+	wm = s->wm[0] > s->wm[1] ? s->wm[0] : s->wm[1];
+	if ((rc = store_run(s->st[ST_BEGIN])) != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		r = &rows[i];
+		sqlite3_bind_int64(st, 1, r->probe_id);
+		sqlite3_bind_int64(st, 2, r->t_ms);
+		sqlite3_bind_int(st, 3, r->status);
+		sqlite3_bind_int64(st, 4, r->latency_us);
+		for (k = 0; k < 4; k++) {
+			if (r->phase_us[k] < 0)
+				sqlite3_bind_null(st, 5 + k);
+			else
+				sqlite3_bind_int64(st, 5 + k, r->phase_us[k]);
+		}
+		sqlite3_bind_int(st, 9, r->code);
+		if (r->has_cert)
+			sqlite3_bind_int(st, 10, r->cert_days);
+		else
+			sqlite3_bind_null(st, 10);
+		if (r->error != NULL)
+			sqlite3_bind_text(st, 11, r->error, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 11);
+		if ((rc = store_run(st)) != SQLITE_OK)
+			goto fail;
+		if (sqlite3_changes(s->db) > 0) {
+			(*added)++;
+			if (r->t_ms < wm && r->t_ms < late)
+				late = r->t_ms;
+		}
+	}
+	sqlite3_clear_bindings(st);
+	if ((rc = store_run(s->st[ST_COMMIT])) != SQLITE_OK)
+		goto fail;
+	/* Rows behind the rollup progress: those buckets are redone. */
+	if (late < s->late_min)
+		s->late_min = late;
+	return SQLITE_OK;
+fail:
+	snprintf(msg, msglen, "%s", sqlite3_errmsg(s->db));
+	sqlite3_clear_bindings(st);
+	store_rollback(s);
+	*added = 0;
+	return rc;
+}
+
+/* Whether queued rows should be committed now.  Called with mu held. */
+static int
+store_due(struct store *s, int64_t now)
+{
+	if (s->work_left == 0 && s->in.len == 0)
+		return 0;
+	/* Closing after a failed flush: no more waiting on a broken disk. */
+	if (s->failing)
+		return s->retry_now || (!s->stop && now >= s->retry_at_us);
+	if (s->work_left > 0 || s->stop || s->flush_waiters > 0 ||
+	    s->maint_req != s->maint_done)
+		return 1;
+	return s->in.len >= STORE_BATCH_ROWS ||
+	    now - s->in_first_us >= STORE_BATCH_US;
+}
+
+/*
+ * Commits the rows taken from the queue, taking the queue first when
+ * nothing is in hand, in transactions of at most STORE_BATCH_ROWS rows.
+ * Stops after the first failure; the rows stay for a retry.
+ */
+static void
+store_drain_once(struct store *s)
+{
+	struct store_queue	 tmp;
+	struct store_row	*rows;
+	char			 msg[256];
+	uint64_t		 added;
+	size_t			 n, off;
+	int			 rc, warn, transient, dropped;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->work_left == 0) {
+		tmp = s->work;
+		s->work = s->in;
+		s->in = tmp;
+		s->in.len = 0;
+		s->work_left = s->work.len;
+	}
+	while (s->work_left > 0) {
+		off = s->work.len - s->work_left;
+		n = s->work_left < STORE_BATCH_ROWS ? s->work_left :
+		    STORE_BATCH_ROWS;
+		rows = s->work.v + off;
+		pthread_mutex_unlock(&s->mu);
+
+		rc = store_commit(s, rows, n, &added, msg, sizeof(msg));
+
+		pthread_mutex_lock(&s->mu);
+		if (rc == SQLITE_OK) {
+			s->work_left -= n;
+			s->done += n;
+			s->stats.written += added;
+			s->stats.batches++;
+			s->perm_tries = 0;
+			if (s->failing) {
+				log_info("database %s: writing again after "
+				    "%" PRIu64 " failed commits", s->path,
+				    s->stats.errors);
+				s->failing = 0;
+				s->retry_delay_us = STORE_RETRY_MIN_US;
+				memset(s->warned[OP_WRITE], 0,
+				    sizeof(s->warned[OP_WRITE]));
+			}
+			pthread_cond_broadcast(&s->cv_done);
+			pthread_mutex_unlock(&s->mu);
+			store_queue_free_rows(rows, n);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
+
+		s->stats.errors++;
+		s->fail_gen++;
+		s->failing = 1;
+		s->retry_now = 0;
+		s->retry_at_us = clock_mono_us() + s->retry_delay_us;
+		s->retry_delay_us = store_min(s->retry_delay_us * 2,
+		    STORE_RETRY_MAX_US);
+		warn = store_first_warning(s, OP_WRITE, rc);
+		transient = store_transient(rc);
+		dropped = 0;
+		if (!transient && ++s->perm_tries >= STORE_PERM_TRIES) {
+			s->work_left -= n;
+			s->done += n;
+			s->stats.dropped += n;
+			s->perm_tries = 0;
+			dropped = 1;
+		}
+		pthread_cond_broadcast(&s->cv_done);
+		pthread_mutex_unlock(&s->mu);
+		if (warn)
+			log_warnx("database %s: cannot write results: %s%s",
+			    s->path, msg, transient ? "; keeping them queued "
+			    "and retrying" : "");
+		if (dropped) {
+			log_warnx("database %s: gave up %zu results after %d "
+			    "failed commits: %s", s->path, n, STORE_PERM_TRIES,
+			    msg);
+			store_queue_free_rows(rows, n);
+		}
+		return;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Between maintenance chunks: commit what is due, then pause so other
+ * connections (route and audit writes) get the write lock.  Returns 1
+ * when the store is closing and maintenance should stop.
+ */
+static int
+store_yield(struct store *s)
+{
+	int	due, stop;
+
+	pthread_mutex_lock(&s->mu);
+	due = store_due(s, clock_mono_us());
+	stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	if (due)
+		store_drain_once(s);
+	if (stop)
+		return 1;
+	store_sleep_us(STORE_YIELD_US);
+	return 0;
+}
+
+static void
+store_maint_fail(struct store *s, const char *what, int rc)
+{
+	int	warn;
+
+	pthread_mutex_lock(&s->mu);
+	s->stats.errors++;
+	warn = store_first_warning(s, OP_MAINT, rc);
+	pthread_mutex_unlock(&s->mu);
+	if (warn)
+		log_warnx("database %s: %s: %s", s->path, what,
+		    sqlite3_errmsg(s->db));
+}
+
+static int
+store_load_ids(struct store *s)
+{
+	sqlite3_stmt	*st = s->st[ST_IDS];
+	int		 rc;
+
+	s->n_ids = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (s->n_ids == s->cap_ids) {
+			s->cap_ids = s->cap_ids == 0 ? 64 : s->cap_ids * 2;
+			s->ids = xreallocarray(s->ids, s->cap_ids,
+			    sizeof(*s->ids));
+		}
+		s->ids[s->n_ids++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The earliest raw row at or after from, over all probes. */
+static int
+store_first_row(struct store *s, int64_t from, int64_t *first, int *found)
+{
+	sqlite3_stmt	*st = s->st[ST_FIRST];
+	size_t		 i;
+	int		 rc;
+
+	*found = 0;
+	for (i = 0; i < s->n_ids; i++) {
+		sqlite3_bind_int64(st, 1, s->ids[i]);
+		sqlite3_bind_int64(st, 2, from);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW &&
+		    (!*found || sqlite3_column_int64(st, 0) < *first)) {
+			*first = sqlite3_column_int64(st, 0);
+			*found = 1;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static int
+store_cmp_i64(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct store_bucket {
+	int64_t		 t_ms;
+	int64_t		 n;
+	int64_t		 ok;
+	int64_t		 degraded;
+	size_t		 nlat;		/* latencies of non-failed runs */
+};
+
+/*
+ * Writes one bucket.  Latency figures cover runs that did not fail (a
+ * failure's latency is mostly its timeout); NULL when all failed.  p95 is
+ * the nearest rank: the ceil(0.95 n)-th smallest.
+ */
+static int
+store_bucket_put(struct store *s, sqlite3_stmt *st, int64_t id,
+    const struct store_bucket *b)
+{
+	int64_t	sum = 0, n = (int64_t)b->nlat;
+	size_t	i;
+	int	k;
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, b->t_ms);
+	sqlite3_bind_int64(st, 3, b->n);
+	sqlite3_bind_int64(st, 4, b->ok);
+	sqlite3_bind_int64(st, 5, b->degraded);
+	if (n == 0) {
+		for (k = 6; k <= 9; k++)
+			sqlite3_bind_null(st, k);
+	} else {
+		qsort(s->lat, b->nlat, sizeof(*s->lat), store_cmp_i64);
+		for (i = 0; i < b->nlat; i++)
+			sum += s->lat[i];
+		sqlite3_bind_int64(st, 6, s->lat[0]);
+		sqlite3_bind_int64(st, 7, (sum + n / 2) / n);
+		sqlite3_bind_int64(st, 8, s->lat[n - 1]);
+		sqlite3_bind_int64(st, 9, s->lat[(95 * n + 99) / 100 - 1]);
+	}
+	return store_run(st);
+}
+
+/* Rolls up [from, to) of every probe into a level's table; no txn. */
+static int
+store_roll_range(struct store *s, int lvl, int64_t from, int64_t to)
+{
+	const struct store_level	*lv = &store_levels[lvl];
+	sqlite3_stmt			*st = s->st[ST_RANGE];
+	sqlite3_stmt			*put = s->st[lv->put];
+	struct store_bucket		 b;
+	int64_t				 t, bt;
+	size_t				 i;
+	int				 rc, status;
+
+	for (i = 0; i < s->n_ids; i++) {
+		memset(&b, 0, sizeof(b));
+		sqlite3_bind_int64(st, 1, s->ids[i]);
+		sqlite3_bind_int64(st, 2, from);
+		sqlite3_bind_int64(st, 3, to);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			t = sqlite3_column_int64(st, 0);
+			bt = store_floor(t, lv->size_ms);
+			if (b.n > 0 && bt != b.t_ms) {
+				if ((rc = store_bucket_put(s, put, s->ids[i],
+				    &b)) != SQLITE_OK)
+					goto fail;
+				memset(&b, 0, sizeof(b));
+			}
+			b.t_ms = bt;
+			b.n++;
+			status = sqlite3_column_int(st, 1);
+			if (status == 0)
+				b.ok++;
+			else if (status == 1)
+				b.degraded++;
+			if (status == 2)
+				continue;
+			if (b.nlat == s->cap_lat) {
+				s->cap_lat = s->cap_lat == 0 ? 1024 :
+				    s->cap_lat * 2;
+				s->lat = xreallocarray(s->lat, s->cap_lat,
+				    sizeof(*s->lat));
+			}
+			s->lat[b.nlat++] = sqlite3_column_int64(st, 2);
+		}
+		if (rc != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(st);
+		if (b.n > 0 && (rc = store_bucket_put(s, put, s->ids[i],
+		    &b)) != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+fail:
+	sqlite3_reset(st);
+	return rc;
+}
+
+/*
+ * One transaction: roll up [from, to) and, when advance is set, record
+ * `to` as the level's progress with it, so a restart resumes exactly
+ * there (no bucket skipped, none counted twice).
+ */
+static int
+store_roll_step(struct store *s, int lvl, int64_t from, int64_t to,
+    int advance)
+{
+	sqlite3_stmt	*st = s->st[ST_META_PUT];
+	int		 rc;
+
+	if ((rc = store_run(s->st[ST_BEGIN])) != SQLITE_OK)
+		goto fail;
+	/* Inside the transaction: every row it sees has its probe row. */
+	if ((rc = store_load_ids(s)) != SQLITE_OK ||
+	    (rc = store_roll_range(s, lvl, from, to)) != SQLITE_OK)
+		goto fail;
+	if (advance) {
+		sqlite3_bind_text(st, 1, store_levels[lvl].meta_key, -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, to);
+		if ((rc = store_run(st)) != SQLITE_OK)
+			goto fail;
+	}
+	if ((rc = store_run(s->st[ST_COMMIT])) != SQLITE_OK)
+		goto fail;
+	if (advance)
+		s->wm[lvl] = to;
+	return 0;
+fail:
+	store_maint_fail(s, "rollup", rc);
+	store_rollback(s);
+	return -1;
+}
+
+/* Returns 0 done, 1 interrupted by close, -1 error. */
+static int
+store_rollup(struct store *s, int lvl, int64_t now, int64_t retention)
+{
+	const struct store_level	*lv = &store_levels[lvl];
+	int64_t				 end, from, to, first, lo;
+	int				 rc, found;
+
+	end = store_floor(now - STORE_GRACE_MS, lv->size_ms);
+
+	/* Buckets already rolled up that gained rows since: redo them,
+	 * unless retention already removed part of their raw rows. */
+	if (s->late_min < s->wm[lvl]) {
+		from = store_floor(s->late_min, lv->size_ms);
+		if (retention > 0) {
+			lo = store_floor(now - retention, lv->size_ms) +
+			    lv->size_ms;
+			if (from < lo)
+				from = lo;
+		}
+		for (; from < s->wm[lvl]; from = to) {
+			to = store_min(from + lv->step_ms, s->wm[lvl]);
+			if (store_roll_step(s, lvl, from, to, 0) == -1)
+				return -1;
+			if (store_yield(s))
+				return 1;
+		}
+	}
+
+	from = s->wm[lvl];
+	for (;;) {
+		if ((rc = store_load_ids(s)) != SQLITE_OK ||
+		    (rc = store_first_row(s, from, &first, &found)) !=
+		    SQLITE_OK) {
+			store_maint_fail(s, "rollup", rc);
+			return -1;
+		}
+		if (!found)
+			break;
+		/* Skip stretches without rows (agent down, first start). */
+		if (store_floor(first, lv->size_ms) > from)
+			from = store_floor(first, lv->size_ms);
+		if (from >= end)
+			break;
+		to = store_min(from + lv->step_ms, end);
+		if (store_roll_step(s, lvl, from, to, 1) == -1)
+			return -1;
+		from = to;
+		if (store_yield(s))
+			return 1;
+	}
+	return 0;
+}
+
+/* Deletes rows of table older than cut, a few thousand per statement. */
+static int
+store_trim(struct store *s, enum store_st which, int64_t cut)
+{
+	sqlite3_stmt	*st = s->st[which];
+	size_t		 i;
+	int		 rc, n;
+
+	if ((rc = store_load_ids(s)) != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < s->n_ids; i++) {
+		do {
+			sqlite3_bind_int64(st, 1, s->ids[i]);
+			sqlite3_bind_int64(st, 2, cut);
+			sqlite3_bind_int(st, 3, STORE_TRIM_ROWS - 1);
+			if ((rc = store_run(st)) != SQLITE_OK)
+				goto fail;
+			n = sqlite3_changes(s->db);
+			pthread_mutex_lock(&s->mu);
+			s->stats.trimmed += n;
+			pthread_mutex_unlock(&s->mu);
+			if (n > 0 && store_yield(s))
+				return 1;
+		} while (n >= STORE_TRIM_ROWS);
+	}
+	return 0;
+fail:
+	store_maint_fail(s, "retention", rc);
+	return -1;
+}
+
+/* Rollups first, then retention, which never deletes unrolled rows. */
+static void
+store_maint_run(struct store *s)
+{
+	int64_t	now = clock_wall_ms(), retention, cut;
+	int	i;
+
+	pthread_mutex_lock(&s->mu);
+	retention = s->retention_ms;
+	pthread_mutex_unlock(&s->mu);
+
+	for (i = 0; i < STORE_NLEVELS; i++)
+		if (store_rollup(s, i, now, retention) != 0)
+			return;
+	s->late_min = INT64_MAX;
+	if (retention <= 0)
+		return;
+	cut = store_min(now - retention, store_min(s->wm[0], s->wm[1]));
+	if (cut != INT64_MIN && store_trim(s, ST_TRIM_RESULT, cut) != 0)
+		return;
+	if (retention > INT64_MAX / STORE_ROLLUP_KEEP)
+		return;
+	cut = now - retention * STORE_ROLLUP_KEEP;
+	if (store_trim(s, ST_TRIM_1M, cut) != 0)
+		return;
+	store_trim(s, ST_TRIM_1H, cut);
+}
+
+static void
+store_timedwait(struct store *s, int64_t until_us)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = until_us / 1000000;
+	ts.tv_nsec = (until_us % 1000000) * 1000;
+	pthread_cond_timedwait(&s->cv_writer, &s->mu, &ts);
+}
+
+static void *
+store_writer(void *arg)
+{
+	struct store	*s = arg;
+	int64_t		 now, wake;
+	uint64_t	 req;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if (store_due(s, clock_mono_us())) {
+			pthread_mutex_unlock(&s->mu);
+			store_drain_once(s);
+			pthread_mutex_lock(&s->mu);
+		}
+		if (s->maint_req != s->maint_done) {
+			req = s->maint_req;
+			pthread_mutex_unlock(&s->mu);
+			store_maint_run(s);
+			pthread_mutex_lock(&s->mu);
+			s->maint_done = req;
+			s->next_maint_us = clock_mono_us() + STORE_MAINT_US;
+			pthread_cond_broadcast(&s->cv_done);
+			continue;
+		}
+		now = clock_mono_us();
+		if (store_due(s, now))
+			continue;
+		/* Not due while stopping: empty, or failing and waiting. */
+		if (s->stop)
+			break;
+		if (now >= s->next_maint_us) {
+			pthread_mutex_unlock(&s->mu);
+			store_maint_run(s);
+			pthread_mutex_lock(&s->mu);
+			s->next_maint_us = clock_mono_us() + STORE_MAINT_US;
+			continue;
+		}
+		wake = s->next_maint_us;
+		if (s->failing && (s->in.len > 0 || s->work_left > 0))
+			wake = store_min(wake, s->retry_at_us);
+		else if (s->in.len > 0)
+			wake = store_min(wake, s->in_first_us + STORE_BATCH_US);
+		store_timedwait(s, wake);
+	}
+	s->running = 0;
+	pthread_cond_broadcast(&s->cv_done);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}

@@ -1,0 +1,84 @@
+#!/bin/bash
+# SIGHUP: a probe added, one removed, one changed, one unchanged keeps its
+# state; an invalid file is refused and the old config keeps running.
+. "$(dirname "$0")/lib.sh"
+
+open=$(free_port)
+api=$(free_port)
+bg listener python3 -c "
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $open)); s.listen(512)
+while True:
+    c, _ = s.accept(); c.close()"
+wait_for 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', $open))" ||
+    fail "listener did not start"
+
+write_conf() {	# extra sections on stdin
+	agent_conf "$T/a.conf" "$T/data" "$api"
+	cat >>"$T/a.conf"
+}
+write_conf <<EOC
+[probe "keep"]
+type = tcp
+target = 127.0.0.1:$open
+interval = 100ms
+rise = 1
+[probe "change"]
+type = tcp
+target = 127.0.0.1:$open
+interval = 100ms
+rise = 1
+[probe "drop"]
+type = tcp
+target = 127.0.0.1:$open
+interval = 100ms
+rise = 1
+EOC
+start_agent agent "$T/a.conf"
+wait_for 10 grep -q "probe keep: unknown -> up" "$T/agent.log" || fail "keep not up"
+wait_for 10 grep -q "probe change: unknown -> up" "$T/agent.log" || fail "change not up"
+
+write_conf <<EOC
+[probe "keep"]
+type = tcp
+target = 127.0.0.1:$open
+interval = 100ms
+rise = 1
+[probe "change"]
+type = tcp
+target = 127.0.0.1:$open
+interval = 150ms
+rise = 1
+[probe "new"]
+type = tcp
+target = 127.0.0.1:$open
+interval = 100ms
+rise = 1
+EOC
+kill -HUP "$PID_agent"
+wait_for 10 grep -q "reloaded" "$T/agent.log" || fail "no reload logged"
+wait_for 10 grep -q "probe new: unknown -> up" "$T/agent.log" || fail "new probe not started"
+grep -q "probe drop: removed" "$T/agent.log" || fail "dropped probe not removed"
+grep -q "probe change: changed" "$T/agent.log" || fail "changed probe not restarted"
+n=$(grep -c "probe keep: unknown -> up" "$T/agent.log")
+assert_eq 1 "$n" "unchanged probe kept its state (times it went up)"
+
+# an invalid config is refused and the old one keeps running
+cp "$T/a.conf" "$T/a.conf.good"
+printf '[probe "broken"]\ntype = tcp\ninterval = fast\n' >>"$T/a.conf"
+kill -HUP "$PID_agent"
+wait_for 10 grep -q "reload refused" "$T/agent.log" || fail "invalid config not refused"
+grep -q "a.conf:[0-9]*: interval:" "$T/agent.log" || fail "refusal does not name file:line"
+kill -0 "$PID_agent" || fail "agent died on an invalid config"
+before=$(sql "$T/data/vantage.db" "SELECT count(*) FROM result r JOIN probe p
+    ON p.id=r.probe_id WHERE p.name='new'")
+sleep 0.6
+stop_agent agent
+after=$(sql "$T/data/vantage.db" "SELECT count(*) FROM result r JOIN probe p
+    ON p.id=r.probe_id WHERE p.name='new'")
+[ "$after" -gt "$before" ] || fail "probes stopped after the refused reload ($before -> $after)"
+# history of the changed probe is kept under the same id
+ids=$(sql "$T/data/vantage.db" "SELECT count(*) FROM probe WHERE name='change'")
+assert_eq 1 "$ids" "probe rows for 'change'"
+exit 0
