@@ -149,11 +149,53 @@ MAN = man/vantaged.8 man/vantaged.conf.5 man/vantage.1 man/vantage.conf.5 \
 lint-man:
 	@for m in $(wildcard $(MAN)); do mandoc -Tlint -Wwarning $$m || exit 1; done
 
+BINDIR	 = $(PREFIX)/bin
+SBINDIR	 = $(PREFIX)/sbin
+MANDIR	 = $(PREFIX)/share/man
+UNITDIR	 = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+EXDIR	 = $(PREFIX)/share/vantage
+ETCDIR	 = /etc/vantage
+
+# Installs programs, man pages, the unit and examples.  Nothing an
+# operator edits is touched: configs are installed as *.example only, and
+# the unit is changed through drop-ins.
 install: all
-	@sh tests/install.sh "$(DESTDIR)" "$(PREFIX)"
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(EXDIR)/prometheus $(DESTDIR)$(ETCDIR)
+	install -m 755 console/vantage $(DESTDIR)$(BINDIR)/vantage
+	install -m 755 agent/vantaged $(DESTDIR)$(SBINDIR)/vantaged
+	install -m 644 man/vantage.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/vantage.conf.5 man/vantaged.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/vantage-api.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 man/vantaged.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' agent/vantaged.service \
+	    > $(DESTDIR)$(UNITDIR)/vantaged.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/vantaged.service
+	install -m 644 agent/vantaged.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/vantaged.conf
+	install -m 644 agent/examples/vantaged.conf.example \
+	    console/vantage.conf.example $(DESTDIR)$(ETCDIR)/
+	install -m 644 agent/prometheus/prometheus.yml \
+	    agent/prometheus/vantage-rules.yml $(DESTDIR)$(EXDIR)/prometheus/
 
 uninstall:
-	@sh tests/install.sh -u "$(DESTDIR)" "$(PREFIX)"
+	rm -f $(DESTDIR)$(BINDIR)/vantage $(DESTDIR)$(SBINDIR)/vantaged \
+	    $(DESTDIR)$(MANDIR)/man1/vantage.1 \
+	    $(DESTDIR)$(MANDIR)/man5/vantage.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/vantaged.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man7/vantage-api.7 \
+	    $(DESTDIR)$(MANDIR)/man8/vantaged.8 \
+	    $(DESTDIR)$(UNITDIR)/vantaged.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/vantaged.conf \
+	    $(DESTDIR)$(ETCDIR)/vantaged.conf.example \
+	    $(DESTDIR)$(ETCDIR)/vantage.conf.example
+	rm -rf $(DESTDIR)$(EXDIR)
+	-rmdir $(DESTDIR)$(ETCDIR) 2>/dev/null
 
 format:
 	clang-format -i agent/*.[ch] console/*.[ch] shared/*.[ch]

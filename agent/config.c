@@ -307,23 +307,10 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 		cp->sec = SEC_NONE;
 		return -1;
 	}
-#define DUPCHECK(arr, n, what) do {					\
-	int j;								\
-	for (j = 0; j < (n); j++) {					\
-		if (strcmp((arr)[j]->name, name) == 0) {		\
-			conf_error(cp, cp->section_line, "duplicate " what \
-			    " '%s' (first defined at line %d)", name,	\
-			    (arr)[j]->line);				\
-			cp->sec = SEC_NONE;				\
-			return -1;					\
-		}							\
-	}								\
-} while (0)
 	switch (cp->sec) {
 	case SEC_PROBE: {
 		struct probe_conf *p;
 
-		DUPCHECK(c->probes, c->n_probes, "probe");
 		p = xcalloc(1, sizeof(*p));
 		p->name = xstrdup(name);
 		p->line = cp->section_line;
@@ -348,7 +335,6 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 	case SEC_ROUTE: {
 		struct route_conf *r;
 
-		DUPCHECK(c->routes, c->n_routes, "route");
 		r = xcalloc(1, sizeof(*r));
 		r->name = xstrdup(name);
 		r->line = cp->section_line;
@@ -363,7 +349,6 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 	case SEC_POOL: {
 		struct pool_conf *p;
 
-		DUPCHECK(c->pools, c->n_pools, "pool");
 		p = xcalloc(1, sizeof(*p));
 		p->name = xstrdup(name);
 		p->line = cp->section_line;
@@ -376,7 +361,6 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 	case SEC_ALERT: {
 		struct alert_conf *a;
 
-		DUPCHECK(c->alerts, c->n_alerts, "alert");
 		a = xcalloc(1, sizeof(*a));
 		a->name = xstrdup(name);
 		a->line = cp->section_line;
@@ -390,7 +374,6 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 	default:
 		break;
 	}
-#undef DUPCHECK
 	return 0;
 }
 
@@ -700,6 +683,52 @@ conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines)
 	}
 }
 
+struct conf_named {
+	const char	*name;
+	int		 line;
+};
+
+static int
+conf_named_cmp(const void *a, const void *b)
+{
+	const struct conf_named	*x = a, *y = b;
+	int			 c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/*
+ * Duplicate names, found by sorting (a fleet config may hold ten thousand
+ * probes; comparing each with all before it would cost seconds).
+ */
+static void
+conf_check_dups(struct conf_parse *cp, const char *what,
+    struct conf_named *v, int n)
+{
+	int	i;
+
+	qsort(v, (size_t)n, sizeof(*v), conf_named_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(v[i].name, v[i - 1].name) == 0)
+			conf_error(cp, v[i].line, "duplicate %s '%s' (first "
+			    "defined at line %d)", what, v[i].name,
+			    v[i - 1].line);
+	}
+}
+
+#define CONF_DUPS(cp, what, arr, n) do {				\
+	struct conf_named *v_ = xcalloc((size_t)(n) + 1, sizeof(*v_));	\
+	int i_;								\
+	for (i_ = 0; i_ < (n); i_++) {					\
+		v_[i_].name = (arr)[i_]->name;				\
+		v_[i_].line = (arr)[i_]->line;				\
+	}								\
+	conf_check_dups(cp, what, v_, n);				\
+	free(v_);							\
+} while (0)
+
 static void
 conf_finish(struct conf_parse *cp)
 {
@@ -829,6 +858,10 @@ config_load(const char *path, char *err, size_t errlen)
 		    "key = value)");
 	else if (rc < 0)
 		conf_error(&cp, 0, "cannot parse (out of memory)");
+	CONF_DUPS(&cp, "probe", c->probes, c->n_probes);
+	CONF_DUPS(&cp, "route", c->routes, c->n_routes);
+	CONF_DUPS(&cp, "pool", c->pools, c->n_pools);
+	CONF_DUPS(&cp, "alert", c->alerts, c->n_alerts);
 	if (cp.nerrs == 0)
 		conf_finish(&cp);
 	for (i = 0; i < c->n_probes; i++)

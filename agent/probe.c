@@ -356,6 +356,34 @@ probe_due(void *arg)
 	p->conf->type->start(run);
 }
 
+static int
+probe_cmp_name(const void *a, const void *b)
+{
+	const struct probe *const *x = a, *const *y = b;
+
+	return strcmp((*x)->conf->name, (*y)->conf->name);
+}
+
+/* Index of the running probe named name in the sorted array, or -1. */
+static int
+probe_find_sorted(struct probe **sorted, int n, const char *name)
+{
+	int	lo = 0, hi = n - 1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		int c = strcmp(sorted[mid]->conf->name, name);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 /*
  * Takes over conf's probe set; the caller frees the previous config
  * afterwards.  A probe whose definition did not change keeps its state,
@@ -368,31 +396,34 @@ void
 probe_engine_apply(struct config *conf)
 {
 	struct probe		**np;
+	char			 *taken;
 	int			  i, j, k;
 	char			  err[256];
 
 	np = xcalloc((size_t)conf->n_probes + 1, sizeof(*np));
+	taken = xcalloc((size_t)n_probes + 1, 1);
+	if (n_probes > 1)
+		qsort(probes, (size_t)n_probes, sizeof(*probes),
+		    probe_cmp_name);
 	for (i = 0; i < conf->n_probes; i++) {
 		struct probe_conf	*pc = conf->probes[i];
-		struct probe		*p = NULL;
+		struct probe		*p;
 
-		for (j = 0; j < n_probes; j++) {
-			if (probes[j] != NULL &&
-			    strcmp(probes[j]->conf->name, pc->name) == 0) {
-				p = probes[j];
-				probes[j] = NULL;
-				break;
-			}
+		p = NULL;
+		if ((j = probe_find_sorted(probes, n_probes, pc->name)) != -1 &&
+		    !taken[j]) {
+			p = probes[j];
+			taken[j] = 1;
 		}
 		if (p != NULL && applied != NULL &&
 		    config_probe_equal(p->conf, pc)) {
-			for (k = 0; k < applied->n_probes; k++) {
-				if (applied->probes[k] == p->conf) {
-					applied->probes[k] = pc;
-					conf->probes[i] = p->conf;
-					break;
-				}
+			k = p->conf_idx;
+			if (k < applied->n_probes &&
+			    applied->probes[k] == p->conf) {
+				applied->probes[k] = pc;
+				conf->probes[i] = p->conf;
 			}
+			p->conf_idx = i;
 			np[i] = p;
 			continue;
 		}
@@ -414,6 +445,7 @@ probe_engine_apply(struct config *conf)
 			p->state_since_ms = clock_wall_ms();
 		}
 		p->conf = pc;
+		p->conf_idx = i;
 		p->id = 0;
 		if (vd != NULL && vd->store != NULL &&
 		    store_probe_id(vd->store, pc->name, pc->type->name, &p->id,
@@ -423,11 +455,12 @@ probe_engine_apply(struct config *conf)
 		np[i] = p;
 	}
 	for (j = 0; j < n_probes; j++) {
-		if (probes[j] != NULL) {
+		if (!taken[j]) {
 			log_info("probe %s: removed", probes[j]->conf->name);
 			probe_free(probes[j]);
 		}
 	}
+	free(taken);
 	free(probes);
 	probes = np;
 	n_probes = conf->n_probes;

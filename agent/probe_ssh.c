@@ -30,11 +30,11 @@
 
 #include "vantaged.h"
 
-#define SSH_DEFAULT_PORT	22
-#define SSH_HOST_MAX		256
-#define SSH_OUTPUT_MAX		1024	/* command output kept for errors */
-#define SSH_FP_LEN		64	/* "SHA256:" + 43 base64 + NUL, rounded */
-#define SSH_READ_SPINS		64	/* reads without data before a wait */
+#define SSH_DEFAULT_PORT 22
+#define SSH_HOST_MAX	256
+#define SSH_OUTPUT_MAX	512	/* last bytes kept of each stream */
+#define SSH_FP_LEN	64	/* "SHA256:", 43 base64, NUL */
+#define SSH_READ_SPINS	64	/* empty reads before a wait */
 
 enum ssh_phase {
 	SSH_RESOLVING,
@@ -47,19 +47,25 @@ enum ssh_phase {
 	SSH_CLOSE
 };
 
+/* The end of what a command printed: the error is usually last. */
+struct ssh_output {
+	char	 buf[SSH_OUTPUT_MAX];
+	size_t	 len;
+};
+
 struct ssh_run {
 	struct probe_run	*run;
 	enum ssh_phase		 phase;
 	struct resolve_req	*rq;
-	int			 in_start;	/* resolve_start on the stack */
+	int			 in_start;	/* in resolve_start() */
 	int			 fd;
 	LIBSSH2_SESSION		*session;
 	LIBSSH2_CHANNEL		*channel;
 	int			 handshaken;	/* a disconnect is due */
-	int64_t			 connect_us;	/* when connect() was called */
+	int64_t			 connect_us;	/* connect() time */
 	char			 fp[SSH_FP_LEN];
-	char			 out[SSH_OUTPUT_MAX];
-	size_t			 outlen;
+	struct ssh_output	 out;		/* stdout */
+	struct ssh_output	 err;		/* stderr */
 	char			 host[SSH_HOST_MAX];
 	int			 port;
 	char			 addr[INET6_ADDRSTRLEN + 8];
@@ -209,33 +215,41 @@ ssh_fp_len(const char *fp)
 }
 
 static void
-ssh_keep_output(struct ssh_run *t, const char *buf, size_t n)
+ssh_keep_output(struct ssh_output *o, const char *buf, size_t n)
 {
-	size_t	room = sizeof(t->out) - 1 - t->outlen;
+	size_t	cap = sizeof(o->buf) - 1;
 
-	if (n > room)
-		n = room;
-	memcpy(t->out + t->outlen, buf, n);
-	t->outlen += n;
-	t->out[t->outlen] = '\0';
+	if (n >= cap) {
+		buf += n - cap;
+		n = cap;
+	}
+	if (o->len + n > cap) {
+		memmove(o->buf, o->buf + (o->len + n - cap), cap - n);
+		o->len = cap - n;
+	}
+	memcpy(o->buf + o->len, buf, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
 }
 
-/* The last non-empty line of what the command printed, for the error. */
+/* The last non-empty line kept, control characters blanked; or NULL. */
 static const char *
-ssh_output_tail(struct ssh_run *t)
+ssh_output_tail(struct ssh_output *o)
 {
 	char	*p, *e;
 
-	e = t->out + t->outlen;
-	while (e > t->out && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
+	o->buf[o->len] = '\0';
+	e = o->buf + o->len;
+	while (e > o->buf && (e[-1] == '\n' || e[-1] == '\r' ||
+	    e[-1] == ' ' || e[-1] == '\t'))
 		*--e = '\0';
-	if (e == t->out)
+	if (e == o->buf)
 		return NULL;
 	p = e;
-	while (p > t->out && p[-1] != '\n')
+	while (p > o->buf && p[-1] != '\n')
 		p--;
 	for (e = p; *e != '\0'; e++) {
-		if ((unsigned char)*e < ' ')
+		if ((unsigned char)*e < ' ' || (unsigned char)*e == 0x7f)
 			*e = ' ';
 	}
 	return p;
@@ -259,10 +273,13 @@ ssh_command_done(struct ssh_run *t)
 		libssh2_free(t->session, sig);
 	}
 	status = libssh2_channel_get_exit_status(t->channel);
-	tail = ssh_output_tail(t);
+	/* stderr explains a failure better than stdout, when there is any */
+	if ((tail = ssh_output_tail(&t->err)) == NULL)
+		tail = ssh_output_tail(&t->out);
 	if (signame[0] != '\0') {
 		ssh_finish(t, PROBE_FAIL, "command killed by signal %s%s%s",
-		    signame, tail != NULL ? ": " : "", tail != NULL ? tail : "");
+		    signame, tail != NULL ? ": " : "",
+		    tail != NULL ? tail : "");
 		return;
 	}
 	run->res.code = status;
@@ -289,13 +306,13 @@ ssh_read(struct ssh_run *t)
 	for (;;) {
 		n = libssh2_channel_read(t->channel, buf, sizeof(buf));
 		if (n > 0) {
-			ssh_keep_output(t, buf, (size_t)n);
+			ssh_keep_output(&t->out, buf, (size_t)n);
 			spins = 0;
 			continue;
 		}
 		m = libssh2_channel_read_stderr(t->channel, buf, sizeof(buf));
 		if (m > 0) {
-			ssh_keep_output(t, buf, (size_t)m);
+			ssh_keep_output(&t->err, buf, (size_t)m);
 			spins = 0;
 			continue;
 		}
@@ -363,8 +380,8 @@ ssh_step(struct ssh_run *t)
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "authentication as %s "
-				    "failed: %s (host key %s)", c->user,
+				ssh_finish(t, PROBE_FAIL, "authentication "
+				    "as %s failed: %s (host key %s)", c->user,
 				    ssh_lasterr(t->session, "refused"), t->fp);
 				return;
 			}
@@ -380,7 +397,8 @@ ssh_step(struct ssh_run *t)
 				if (libssh2_session_last_errno(t->session) ==
 				    LIBSSH2_ERROR_EAGAIN)
 					goto wait;
-				ssh_finish(t, PROBE_FAIL, "opening a channel: %s",
+				ssh_finish(t, PROBE_FAIL, "opening a "
+				    "channel: %s",
 				    ssh_lasterr(t->session, "refused"));
 				return;
 			}
@@ -405,12 +423,13 @@ ssh_step(struct ssh_run *t)
 			t->phase = SSH_CLOSE;
 			break;
 		case SSH_CLOSE:
-			/* Waits for the server's close: exit-status precedes it. */
+			/* Waits for the server's close (after exit-status). */
 			rc = libssh2_channel_close(t->channel);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "closing the channel: %s",
+				ssh_finish(t, PROBE_FAIL, "closing the "
+				    "channel: %s",
 				    ssh_lasterr(t->session, "failed"));
 				return;
 			}

@@ -42,12 +42,12 @@ struct tls_run {
 	struct probe_run	*run;
 	enum tls_phase		 phase;
 	struct resolve_req	*rq;
-	int			 in_start;	/* resolve_start on the stack */
+	int			 in_start;	/* in resolve_start() */
 	int			 fd;
-	SSL_CTX			*ctx;		/* own, for conf->ca; or NULL */
+	SSL_CTX			*ctx;		/* for conf->ca */
 	SSL			*ssl;
-	int64_t			 connect_us;	/* when connect() was called */
-	int64_t			 tls_us;	/* when the handshake began */
+	int64_t			 connect_us;	/* connect() time */
+	int64_t			 tls_us;	/* handshake start */
 	char			 host[TLS_HOST_MAX];
 	int			 port;
 	char			 addr[INET6_ADDRSTRLEN + 8];
@@ -225,7 +225,8 @@ tls_handshake_done(struct tls_run *t)
 		if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
 		    v == X509_V_ERR_IP_ADDRESS_MISMATCH)
 			tls_finish(t, PROBE_FAIL, "certificate verify failed: "
-			    "%s (expected %s)", X509_verify_cert_error_string(v),
+			    "%s (expected %s)",
+			    X509_verify_cert_error_string(v),
 			    c->server_name != NULL ? c->server_name : t->host);
 		else
 			tls_finish(t, PROBE_FAIL, "certificate verify failed: "

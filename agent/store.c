@@ -1081,18 +1081,20 @@ store_drain_once(struct store *s)
 			s->perm_tries = 0;
 			dropped = 1;
 		}
-		pthread_cond_broadcast(&s->cv_done);
-		pthread_mutex_unlock(&s->mu);
+		/* Said before waking flushers, so they return to a log that
+		 * already tells why. */
 		if (warn)
 			log_warnx("database %s: cannot write results: %s%s",
 			    s->path, msg, transient ? "; keeping them queued "
 			    "and retrying" : "");
-		if (dropped) {
+		if (dropped)
 			log_warnx("database %s: gave up %zu results after %d "
 			    "failed commits: %s", s->path, n, STORE_PERM_TRIES,
 			    msg);
+		pthread_cond_broadcast(&s->cv_done);
+		pthread_mutex_unlock(&s->mu);
+		if (dropped)
 			store_queue_free_rows(rows, n);
-		}
 		return;
 	}
 	pthread_mutex_unlock(&s->mu);

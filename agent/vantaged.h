@@ -234,6 +234,7 @@ struct probe_stats {		/* per probe, in memory, last hour */
 
 struct probe {
 	struct probe_conf	*conf;		/* owned by the live config */
+	int			 conf_idx;	/* its index in that config */
 	int64_t			 id;		/* store id */
 	enum probe_state	 state;
 	int64_t			 state_since_ms;
@@ -371,6 +372,17 @@ enum api_role {
 
 struct MHD_Connection;
 
+#define API_BODY_MAX		(64 * 1024)	/* larger bodies: 413 */
+#define API_QUERY_MAX		16		/* parameters per request */
+#define API_OPERATOR_MAX	128		/* X-Vantage-Operator bytes */
+
+/* A decoded query string; keys and values point into the request. */
+struct api_query {
+	int		 n;
+	const char	*key[API_QUERY_MAX];
+	const char	*val[API_QUERY_MAX];
+};
+
 struct api_req {
 	const char		*method;
 	const char		*path;		/* without query string */
@@ -382,6 +394,7 @@ struct api_req {
 	const char		*operator_hdr;	/* X-Vantage-Operator or NULL */
 	const char		*source;	/* peer address text */
 	struct MHD_Connection	*conn;
+	struct api_query	 query;
 };
 
 struct api_reply {
@@ -389,6 +402,9 @@ struct api_reply {
 	struct buf		 body;		/* JSON unless content_type */
 	const char		*content_type;
 	int			 retry_after;	/* seconds, for 429/503 */
+	/* set by the dispatcher only */
+	const char		*www_authenticate;
+	char			 allow[64];	/* 405: methods of the path */
 };
 
 struct api_handler {
@@ -397,6 +413,21 @@ struct api_handler {
 	enum api_role	 role;		/* least role allowed */
 	int		 mutating;	/* refusals of it are audited */
 	void		(*fn)(struct api_req *, struct api_reply *);
+};
+
+/*
+ * Pre-rendered bytes built on the loop thread and served by the API
+ * threads: immutable once made, refcounted, swapped under one mutex, so
+ * a reader never waits for a rebuild and the loop never waits for a
+ * reader.
+ */
+struct api_snap {
+	int		 refs;		/* under the api.c snap mutex */
+	int64_t		 built_us;	/* monotonic */
+	uint64_t	 tag;		/* what it was built from (a gen) */
+	size_t		 split;		/* caller's own offset into data */
+	size_t		 len;
+	char		 data[];	/* NUL-terminated */
 };
 
 int		 api_start(struct config *, char *err, size_t);
@@ -411,6 +442,25 @@ const char	*api_query(struct api_req *, const char *key);
 void		 api_error(struct api_reply *, int status, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 const char	*api_role_str(enum api_role);
+/*
+ * The body as a JSON object whose keys are all in allowed; NULL with a
+ * 400 (or 413) reply set otherwise.  An empty body is {} when
+ * empty_ok.  The caller cJSON_Delete()s it.
+ */
+struct cJSON	*api_body_object(struct api_req *, struct api_reply *,
+		    const char *const *allowed, int empty_ok);
+/* Any thread: the loop runs api_tick() soon (a snapshot is stale). */
+void		 api_wake(void);
+/* Responses sent with this HTTP status since start (/metrics). */
+uint64_t	 api_requests(int status);
+/* The agent's name as configured now (any thread). */
+void		 api_agent_name(char *, size_t);
+struct api_snap	*api_snap_new(const struct buf *, uint64_t tag, size_t split);
+/* A new reference to what *slot holds now (NULL when nothing yet). */
+struct api_snap	*api_snap_get(struct api_snap *const *slot);
+void		 api_snap_put(struct api_snap *);
+/* Publishes s in *slot and drops the reference to the old one. */
+void		 api_snap_set(struct api_snap **slot, struct api_snap *s);
 
 /* The resources (one file each), tables ending with a NULL method. */
 extern const struct api_handler api_status_handlers[];	/* api_status.c */
@@ -418,6 +468,115 @@ extern const struct api_handler api_probes_handlers[];	/* api_probes.c */
 extern const struct api_handler api_routes_handlers[];	/* api_routes.c */
 extern const struct api_handler api_audit_handlers[];	/* api_audit.c */
 extern const struct api_handler api_metrics_handlers[];	/* api_metrics.c */
+
+/* api_query.c: query strings (untrusted input; fuzzed). */
+
+/*
+ * Splits qs ("a=1&b=x%20y") in place and decodes it into q: 0, or -1 and
+ * err on bad escapes, control characters, empty or repeated keys, or
+ * more than API_QUERY_MAX parameters.
+ */
+int		 api_query_parse(char *qs, struct api_query *, char *err,
+		    size_t);
+const char	*api_query_get(const struct api_query *, const char *key);
+/* -1 + err when a key is not in allowed (NULL-terminated). */
+int		 api_query_only(const struct api_query *,
+		    const char *const *allowed, char *err, size_t);
+/*
+ * A decimal integer in [min, max]: 1 and *out, 0 when absent (*out =
+ * def), -1 and err when malformed or out of range.
+ */
+int		 api_query_int(const struct api_query *, const char *key,
+		    int64_t min, int64_t max, int64_t def, int64_t *out,
+		    char *err, size_t);
+
+/* api_status.c: health, status snapshot with 1 h statistics, reload. */
+void		 api_status_tick(void);		/* loop thread */
+void		 api_status_stop(void);
+
+/* api_probes.c: results and series from the store, per-thread readers. */
+int		 api_probes_start(char *err, size_t);
+void		 api_probes_stop(void);
+
+/* api_metrics.c: the Prometheus text snapshot. */
+void		 api_metrics_tick(void);	/* loop thread */
+void		 api_metrics_stop(void);
+
+/* auth.c: static tokens and JWTs (any thread once loaded). */
+
+#define AUTH_ACTOR_MAX	64		/* token name or JWT sub */
+#define AUTH_CRED_MAX	8192		/* longest credential looked at */
+
+enum auth_result {
+	AUTH_OK,
+	AUTH_MISSING,		/* no Authorization header */
+	AUTH_MALFORMED,		/* not "Bearer CREDENTIAL" */
+	AUTH_NO_CREDENTIALS,	/* neither tokens nor jwt_key configured */
+	AUTH_UNKNOWN_TOKEN,
+	AUTH_JWT_DISABLED,	/* a JWT, but no jwt_key */
+	AUTH_JWT_MALFORMED,
+	AUTH_JWT_ALG,		/* none, or not the key's algorithm */
+	AUTH_JWT_SIGNATURE,
+	AUTH_JWT_NO_EXP,
+	AUTH_JWT_EXPIRED,
+	AUTH_JWT_NOT_YET,	/* nbf in the future */
+	AUTH_JWT_SUB,		/* sub missing or not a clean name */
+	AUTH_JWT_ROLE		/* role missing or unknown */
+};
+
+struct auth;
+
+struct auth_who {
+	enum api_role	 role;
+	char		 actor[AUTH_ACTOR_MAX + 1];
+};
+
+#define AUTH_LEEWAY_S	60		/* clock skew allowed for exp/nbf */
+
+struct auth	*auth_new(void);
+void		 auth_free(struct auth *);
+/* The tokens file: refused when group or others can read it. */
+int		 auth_load_tokens(struct auth *, const char *path, char *err,
+		    size_t);
+/* Lines "NAME ROLE SHA256HEX", '#' comments; errors say fname:line. */
+int		 auth_parse_tokens(struct auth *, const char *text, size_t,
+		    const char *fname, char *err, size_t);
+/* The JWT key file: a PEM public key (RS256, ES256) or a secret. */
+int		 auth_load_jwt_key(struct auth *, const char *path, char *err,
+		    size_t);
+int		 auth_set_jwt_key(struct auth *, const void *, size_t,
+		    const char *fname, char *err, size_t);
+/* authorization: the header's value or NULL; now in Unix seconds. */
+enum auth_result auth_check(const struct auth *, const char *authorization,
+		    int64_t now_s, struct auth_who *);
+const char	*auth_result_str(enum auth_result);
+int		 auth_role_parse(const char *, enum api_role *);
+size_t		 auth_n_tokens(const struct auth *);
+const char	*auth_jwt_alg(const struct auth *);	/* NULL: no key */
+/*
+ * Reads a whole file (NUL-terminated); a secret one is refused when it
+ * is not owned by us or root, or group or others may read it.
+ */
+char		*auth_read_file(const char *path, int secret, size_t *len,
+		    char *err, size_t);
+
+/* ratelimit.c: per-client token buckets in a bounded table (any thread). */
+
+struct ratelimit;
+
+struct ratelimit *ratelimit_new(double per_sec, double burst,
+		    size_t max_clients);
+void		 ratelimit_free(struct ratelimit *);
+void		 ratelimit_set(struct ratelimit *, double per_sec,
+		    double burst);
+/*
+ * Takes one token from client's bucket: 1 when allowed; 0 when refused,
+ * with *retry_s (>= 1) until a token is back and *first set for the
+ * first refusal since the client's last allowed request.
+ */
+int		 ratelimit_take(struct ratelimit *, const char *client,
+		    int64_t now_us, int *retry_s, int *first);
+size_t		 ratelimit_clients(struct ratelimit *);
 
 /* ---------------------------------------------------------------- */
 /* route.c: operator state of routes, pools, expiry, effective state.

@@ -2,9 +2,12 @@
 # tls probes against openssl s_server on loopback with self-signed
 # certificates: days left (OK and DEGRADED by cert_min_days), chain
 # verification against the system CAs (fails) and against the cert
-# itself as CA (passes with the right name, fails with another), a
-# closed port.
+# itself as CA (passes with the right name, fails with another); a
+# server that never answers (timeout mid-handshake), one that does not
+# speak TLS, a closed port.
 . "$(dirname "$0")/lib.sh"
+
+[ -x "$VANTAGED" ] || fail "no $VANTAGED (make first)"
 
 command -v openssl >/dev/null || skip "no openssl"
 command -v sqlite3 >/dev/null || skip "no sqlite3"
@@ -12,6 +15,8 @@ command -v sqlite3 >/dev/null || skip "no sqlite3"
 P90=$(free_port)
 P5=$(free_port)
 CLOSED_PORT=$(free_port)
+SILENT_PORT=$(free_port)
+PLAIN_PORT=$(free_port)
 API_PORT=$(free_port)
 DATA_DIR=$T/data
 mkdir -p "$DATA_DIR"
@@ -31,8 +36,36 @@ bg s90 openssl s_server -accept "127.0.0.1:$P90" -cert "$T/c90.crt" \
     -key "$T/c90.key" -www
 bg s5 openssl s_server -accept "127.0.0.1:$P5" -cert "$T/c5.crt" \
     -key "$T/c5.key" -www
-wait_for 10 grep -q ACCEPT "$T/s90.log" || fail "s_server (90 days) did not start"
-wait_for 10 grep -q ACCEPT "$T/s5.log" || fail "s_server (5 days) did not start"
+wait_for 10 grep -q ACCEPT "$T/s90.log" || fail "s_server (90 d) did not start"
+wait_for 10 grep -q ACCEPT "$T/s5.log" || fail "s_server (5 d) did not start"
+
+# One port accepts and stays silent, the other answers in plain HTTP.
+bg notls python3 -c '
+import socket, sys, threading
+def listen(port):
+    s = socket.socket()
+    s.bind(("127.0.0.1", int(port)))
+    s.listen(64)
+    return s
+def serve(s, reply):
+    held = []
+    while True:
+        c, _ = s.accept()
+        if reply is None:
+            held.append(c)
+            continue
+        try:
+            c.recv(4096)
+            c.sendall(reply)
+        except OSError:
+            pass
+        c.close()
+silent, plain = listen(sys.argv[1]), listen(sys.argv[2])
+print("ready", flush=True)
+threading.Thread(target=serve, args=(silent, None), daemon=True).start()
+serve(plain, b"HTTP/1.0 400 Bad Request\r\n\r\nnot TLS\r\n")
+' "$SILENT_PORT" "$PLAIN_PORT"
+wait_for 10 grep -q "ready" "$T/notls.log" || fail "plain servers did not start"
 
 agent_conf "$T/vantaged.conf" "$DATA_DIR" "$API_PORT"
 cat >>"$T/vantaged.conf" <<EOF
@@ -79,6 +112,21 @@ interval = 1s
 fall = 2
 rise = 2
 
+[probe "tls-silent"]
+type = tls
+target = 127.0.0.1:$SILENT_PORT
+interval = 1s
+timeout = 300ms
+fall = 2
+rise = 2
+
+[probe "tls-plain"]
+type = tls
+target = 127.0.0.1:$PLAIN_PORT
+interval = 1s
+fall = 2
+rise = 2
+
 [probe "tls-closed"]
 type = tls
 target = 127.0.0.1:$CLOSED_PORT
@@ -104,7 +152,8 @@ start_agent agent "$T/vantaged.conf"
 LOG=$T/agent.log
 for l in "tls-90: unknown -> up" "tls-5: unknown -> degraded" \
     "tls-verify: unknown -> down" "tls-ca: unknown -> up" \
-    "tls-ca-name: unknown -> down" "tls-closed: unknown -> down"; do
+    "tls-ca-name: unknown -> down" "tls-silent: unknown -> down" \
+    "tls-plain: unknown -> down" "tls-closed: unknown -> down"; do
 	wait_for 20 grep -q "probe $l" "$LOG" ||
 	    fail "agent did not log 'probe $l'"
 done
@@ -134,7 +183,8 @@ count() {
 	    ON p.id = r.probe_id WHERE p.name = '$1'"
 }
 
-for p in tls-90 tls-5 tls-verify tls-ca tls-ca-name tls-closed; do
+for p in tls-90 tls-5 tls-verify tls-ca tls-ca-name tls-silent tls-plain \
+    tls-closed; do
 	n=$(count "$p")
 	[ "$n" -ge 2 ] || fail "$p: expected at least 2 results, got $n"
 done
@@ -146,8 +196,10 @@ assert_rows '^1\|(4|5)\|certificate expires in (4|5) days \(cert_min_days 14\)$'
 assert_rows '^2\|(89|90)\|certificate verify failed: self-signed certificate$' \
     tls-verify
 assert_rows '^0\|(89|90)\|$' tls-ca
-assert_rows '^2\|(89|90)\|certificate verify failed: hostname mismatch \(expected other\.example\)$' \
-    tls-ca-name
+assert_rows '^2\|(89|90)\|certificate verify failed: hostname mismatch '\
+'\(expected other\.example\)$' tls-ca-name
+assert_rows '^2\|\|timeout after 300ms$' tls-silent
+assert_rows '^2\|\|TLS handshake: wrong version number$' tls-plain
 assert_rows '^2\|\|connect 127\.0\.0\.1:[0-9]+: Connection refused$' \
     tls-closed
 

@@ -1,0 +1,288 @@
+/*
+ * api_probes.c - a probe's history from the store:
+ *   GET /v1/probes/NAME/results?since=MS&limit=N   raw results, a cursor
+ *   GET /v1/probes/NAME/series?from=MS&to=MS&step=S rollups for graphs
+ *
+ * Each API thread reads through its own read-only connection (opened on
+ * its first request, closed when the thread ends), so readers never
+ * queue behind one another or behind the store's writer (WAL).
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "vantaged.h"
+
+#define RESULTS_LIMIT_DEF	500
+#define RESULTS_LIMIT_MAX	5000
+#define SERIES_POINTS_MAX	10000
+#define SERIES_STEP_MAX		(31 * 86400)
+#define TIME_MS_MAX		(INT64_C(1) << 53)	/* JSON-safe */
+
+static pthread_key_t	probes_key;
+static int		probes_key_ok;
+
+static void	probes_results(struct api_req *, struct api_reply *);
+static void	probes_series(struct api_req *, struct api_reply *);
+
+const struct api_handler api_probes_handlers[] = {
+	{ .method = "GET", .pattern = "/v1/probes/*/results",
+	  .role = ROLE_VIEWER, .fn = probes_results },
+	{ .method = "GET", .pattern = "/v1/probes/*/series",
+	  .role = ROLE_VIEWER, .fn = probes_series },
+	{ .method = NULL }
+};
+
+static void
+probes_db_close(void *db)
+{
+	sqlite3_close_v2(db);
+}
+
+int
+api_probes_start(char *err, size_t errlen)
+{
+	if (pthread_key_create(&probes_key, probes_db_close) != 0) {
+		snprintf(err, errlen, "pthread_key_create failed");
+		return -1;
+	}
+	probes_key_ok = 1;
+	return 0;
+}
+
+void
+api_probes_stop(void)
+{
+	/* the API threads are gone: their connections closed with them */
+	if (probes_key_ok)
+		pthread_key_delete(probes_key);
+	probes_key_ok = 0;
+}
+
+static sqlite3 *
+probes_db(struct api_reply *rep)
+{
+	sqlite3	*db;
+	char	 err[256];
+
+	if ((db = pthread_getspecific(probes_key)) != NULL)
+		return db;
+	if ((db = store_connect(vd->store, 1, err, sizeof(err))) == NULL) {
+		rep->retry_after = 5;
+		api_error(rep, 503, "unavailable", "store: %s", err);
+		return NULL;
+	}
+	pthread_setspecific(probes_key, db);
+	return db;
+}
+
+static void
+probes_db_error(sqlite3 *db, struct api_reply *rep)
+{
+	rep->retry_after = 1;
+	api_error(rep, 503, "unavailable", "store: %s", sqlite3_errmsg(db));
+}
+
+/* The probe's store id: 1, 0 with a 404, -1 with a 503. */
+static int
+probes_id(sqlite3 *db, const char *name, int64_t *id, struct api_reply *rep)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id FROM probe WHERE name = ?1", -1,
+	    &st, NULL) != SQLITE_OK) {
+		probes_db_error(db, rep);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		api_error(rep, 404, "not_found", "probe '%.200s' has no history "
+		    "here", name);
+	else
+		probes_db_error(db, rep);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A number or null; negative counts as "not measured" (-1 in a row). */
+static void
+probes_col(struct buf *b, sqlite3_stmt *st, int col, const char *key)
+{
+	buf_printf(b, ",\"%s\":", key);
+	if (sqlite3_column_type(st, col) == SQLITE_NULL ||
+	    sqlite3_column_int64(st, col) < 0)
+		buf_adds(b, "null");
+	else
+		buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, col));
+}
+
+static const char *
+probes_status_word(int s)
+{
+	switch (s) {
+	case 0:
+		return "ok";
+	case 1:
+		return "degraded";
+	default:
+		return "fail";
+	}
+}
+
+static void
+probes_results(struct api_req *req, struct api_reply *rep)
+{
+	static const char *const keys[] = { "since", "limit", NULL };
+	sqlite3		*db;
+	sqlite3_stmt	*st = NULL;
+	int64_t		 since, limit, id, last = -1, n = 0;
+	const char	*errtext;
+	char		 err[256];
+	int		 rc, more = 0;
+
+	if (api_query_only(&req->query, keys, err, sizeof(err)) == -1 ||
+	    api_query_int(&req->query, "since", 0, TIME_MS_MAX, 0, &since,
+	    err, sizeof(err)) == -1 ||
+	    api_query_int(&req->query, "limit", 1, RESULTS_LIMIT_MAX,
+	    RESULTS_LIMIT_DEF, &limit, err, sizeof(err)) == -1) {
+		api_error(rep, 400, "bad_request", "%s", err);
+		return;
+	}
+	if ((db = probes_db(rep)) == NULL || probes_id(db, req->args[0], &id,
+	    rep) != 1)
+		return;
+	if (sqlite3_prepare_v2(db, "SELECT t_ms, status, latency_us, dns_us, "
+	    "connect_us, tls_us, ttfb_us, code, cert_days, error FROM result "
+	    "WHERE probe_id = ?1 AND t_ms > ?2 ORDER BY t_ms LIMIT ?3", -1,
+	    &st, NULL) != SQLITE_OK) {
+		probes_db_error(db, rep);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 3, limit + 1);	/* one more: is there more? */
+	buf_adds(&rep->body, "{\"probe\":");
+	buf_add_json_str(&rep->body, req->args[0]);
+	buf_adds(&rep->body, ",\"results\":[");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			more = 1;
+			break;
+		}
+		if (n++ > 0)
+			buf_addc(&rep->body, ',');
+		last = sqlite3_column_int64(st, 0);
+		buf_printf(&rep->body, "{\"t_ms\":%" PRId64 ",\"status\":\"%s\"",
+		    last, probes_status_word(sqlite3_column_int(st, 1)));
+		probes_col(&rep->body, st, 2, "latency_us");
+		probes_col(&rep->body, st, 3, "dns_us");
+		probes_col(&rep->body, st, 4, "connect_us");
+		probes_col(&rep->body, st, 5, "tls_us");
+		probes_col(&rep->body, st, 6, "ttfb_us");
+		probes_col(&rep->body, st, 7, "code");
+		probes_col(&rep->body, st, 8, "cert_days");
+		errtext = (const char *)sqlite3_column_text(st, 9);
+		buf_adds(&rep->body, ",\"error\":");
+		buf_add_json_str(&rep->body, errtext != NULL ? errtext : "");
+		buf_addc(&rep->body, '}');
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		probes_db_error(db, rep);
+		goto done;
+	}
+	buf_adds(&rep->body, "],\"next\":");
+	if (last >= 0)
+		buf_printf(&rep->body, "%" PRId64, last);
+	else
+		buf_adds(&rep->body, "null");
+	buf_printf(&rep->body, ",\"more\":%s}", more ? "true" : "false");
+done:
+	sqlite3_finalize(st);
+}
+
+static void
+probes_series(struct api_req *req, struct api_reply *rep)
+{
+	static const char *const keys[] = { "from", "to", "step", NULL };
+	sqlite3		*db;
+	sqlite3_stmt	*st = NULL;
+	int64_t		 from, to, step, id, now = clock_wall_ms(), n = 0;
+	char		 err[256], sql[512];
+	int		 rc;
+
+	if (api_query_only(&req->query, keys, err, sizeof(err)) == -1 ||
+	    api_query_int(&req->query, "to", 0, TIME_MS_MAX, now, &to, err,
+	    sizeof(err)) == -1 ||
+	    api_query_int(&req->query, "from", 0, TIME_MS_MAX, to > 3600000 ?
+	    to - 3600000 : 0, &from, err, sizeof(err)) == -1 ||
+	    api_query_int(&req->query, "step", 60, SERIES_STEP_MAX, 60, &step,
+	    err, sizeof(err)) == -1) {
+		api_error(rep, 400, "bad_request", "%s", err);
+		return;
+	}
+	if (step % 60 != 0) {
+		api_error(rep, 400, "bad_request", "'step' must be a multiple "
+		    "of 60 seconds (the finest rollup)");
+		return;
+	}
+	if (from >= to) {
+		api_error(rep, 400, "bad_request", "'from' must be before 'to'");
+		return;
+	}
+	if ((to - from) / (step * 1000) > SERIES_POINTS_MAX) {
+		api_error(rep, 400, "bad_request", "more than %d points: raise "
+		    "'step' or narrow 'from'..'to'", SERIES_POINTS_MAX);
+		return;
+	}
+	if ((db = probes_db(rep)) == NULL || probes_id(db, req->args[0], &id,
+	    rep) != 1)
+		return;
+	/*
+	 * Steps that are whole hours read the hourly rollup, others the
+	 * minute one; buckets of a coarser step merge: counts add up, the
+	 * mean is weighted, p95 is the highest of the parts (an upper bound).
+	 */
+	snprintf(sql, sizeof(sql), "SELECT (t_ms / ?4) * ?4 AS b, SUM(n), "
+	    "SUM(ok), SUM(degraded), MIN(min_us), SUM(avg_us * n) / "
+	    "SUM(CASE WHEN avg_us IS NOT NULL THEN n END), MAX(max_us), "
+	    "MAX(p95_us) FROM %s WHERE probe_id = ?1 AND t_ms >= ?2 AND "
+	    "t_ms < ?3 GROUP BY b ORDER BY b",
+	    step % 3600 == 0 ? "rollup_1h" : "rollup_1m");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		probes_db_error(db, rep);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, step * 1000);
+	buf_adds(&rep->body, "{\"probe\":");
+	buf_add_json_str(&rep->body, req->args[0]);
+	buf_printf(&rep->body, ",\"step_s\":%" PRId64 ",\"points\":[", step);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ > 0)
+			buf_addc(&rep->body, ',');
+		buf_printf(&rep->body, "{\"t_ms\":%lld",
+		    (long long)sqlite3_column_int64(st, 0));
+		probes_col(&rep->body, st, 1, "n");
+		probes_col(&rep->body, st, 2, "ok");
+		probes_col(&rep->body, st, 3, "degraded");
+		probes_col(&rep->body, st, 4, "min_us");
+		probes_col(&rep->body, st, 5, "avg_us");
+		probes_col(&rep->body, st, 6, "max_us");
+		probes_col(&rep->body, st, 7, "p95_us");
+		buf_addc(&rep->body, '}');
+	}
+	if (rc != SQLITE_DONE)
+		probes_db_error(db, rep);
+	else
+		buf_adds(&rep->body, "]}");
+	sqlite3_finalize(st);
+}

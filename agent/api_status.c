@@ -1,0 +1,518 @@
+/*
+ * api_status.c - GET /v1/health, GET /v1/status and POST /v1/reload.
+ *
+ * /v1/status is what every console polls, so it is never computed per
+ * request: the loop thread renders the probes part (and the routes part)
+ * into a snapshot in api_status_tick(), at once after a state change and
+ * at most every STATUS_GAP_US otherwise, and the API threads copy it.
+ * Only the agent header (clock, uptime) is written per request, and the
+ * routes part is rendered afresh when a drain made the snapshot's copy
+ * stale (the loop is woken to catch up).
+ *
+ * stats_1h comes from memory, kept here per probe name: per-minute
+ * counters (runs by outcome, latency sum) for exact counts and mean, and
+ * a ring of the last hour's latencies for the 95th percentile (at most
+ * STATS_SAMPLES of them: a probe faster than every ~0.9 s gets the p95
+ * of its latest samples).  Counts start when the agent starts.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "vantaged.h"
+
+#define STATUS_GAP_US	200000		/* results: at most 5 rebuilds/s */
+#define STATS_MINUTES	60
+#define STATS_SAMPLES	4096
+#define HOUR_MS		(3600 * 1000)
+
+struct stats_minute {
+	int64_t		 minute;	/* wall ms / 60000 */
+	uint32_t	 runs, ok, degraded, fail;
+	uint64_t	 lat_sum;	/* ok and degraded runs */
+	uint32_t	 lat_n;
+};
+
+struct stats_sample {
+	int64_t		 t_ms;
+	int64_t		 latency_us;
+};
+
+struct stats_rec {
+	char			*name;
+	struct probe_stats	 seen;		/* engine counts folded */
+	struct stats_minute	 min[STATS_MINUTES];
+	struct stats_sample	*ring;
+	size_t			 cap, head, n;	/* head: next write */
+	int			 p95_dirty;
+	int64_t			 p95_us;	/* -1: none */
+	int64_t			 p95_oldest;	/* t_ms of oldest sample used */
+	int			 taken;		/* remap bookkeeping */
+};
+
+static struct api_snap	 *status_snap;
+static struct stats_rec	**recs;		/* parallel to the engine's probes */
+static int		  n_recs;
+static struct probe	**recs_for;	/* the array recs was built for */
+static uint64_t		  seen_gen, seen_state_gen = (uint64_t)-1;
+static uint64_t		  built_gen = (uint64_t)-1;
+static uint64_t		  built_state_gen = (uint64_t)-1;
+static uint64_t		  built_route_gen;
+static int64_t		  built_us;
+static struct loop_timer *status_timer;
+
+static void	status_health(struct api_req *, struct api_reply *);
+static void	status_get(struct api_req *, struct api_reply *);
+static void	status_reload(struct api_req *, struct api_reply *);
+
+const struct api_handler api_status_handlers[] = {
+	{ .method = "GET", .pattern = "/v1/health", .role = ROLE_NONE,
+	  .fn = status_health },
+	{ .method = "GET", .pattern = "/v1/status", .role = ROLE_VIEWER,
+	  .fn = status_get },
+	{ .method = "POST", .pattern = "/v1/reload", .role = ROLE_ADMIN,
+	  .mutating = 1, .fn = status_reload },
+	{ .method = NULL }
+};
+
+/* ---------------------------------------------------------------- */
+/* per-probe statistics (loop thread) */
+
+static size_t
+stats_cap(const struct probe *p)
+{
+	int64_t	n = HOUR_MS / (p->conf->interval_ms > 0 ?
+		    p->conf->interval_ms : 1000) + 2;
+
+	return n > STATS_SAMPLES ? STATS_SAMPLES : (size_t)n;
+}
+
+static void
+stats_rec_free(struct stats_rec *r)
+{
+	if (r == NULL)
+		return;
+	free(r->name);
+	free(r->ring);
+	free(r);
+}
+
+/* Keeps the newest samples when a probe's interval changed. */
+static void
+stats_resize(struct stats_rec *r, size_t cap)
+{
+	struct stats_sample	*nr;
+	size_t			 i, keep;
+
+	if (cap == r->cap)
+		return;
+	nr = xcalloc(cap, sizeof(*nr));
+	keep = r->n < cap ? r->n : cap;
+	for (i = 0; i < keep; i++)
+		nr[keep - 1 - i] = r->ring[(r->head + r->cap - 1 - i) % r->cap];
+	free(r->ring);
+	r->ring = nr;
+	r->cap = cap;
+	r->n = keep;
+	r->head = keep % cap;
+	r->p95_dirty = 1;
+}
+
+static uint32_t
+stats_hash(const char *s)
+{
+	uint32_t	h = 2166136261u;
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* The engine's probe set changed (reload): records follow by name. */
+static void
+stats_remap(struct probe **ps, int n)
+{
+	struct stats_rec	**nr;
+	int			 *tab, i, nt;
+	uint32_t		  h;
+
+	for (nt = 16; nt < n_recs * 2; nt *= 2)
+		;
+	tab = xcalloc((size_t)nt, sizeof(*tab));
+	for (i = 0; i < nt; i++)
+		tab[i] = -1;
+	for (i = 0; i < n_recs; i++) {
+		recs[i]->taken = 0;
+		for (h = stats_hash(recs[i]->name); tab[h & (nt - 1)] != -1;
+		    h++)
+			;
+		tab[h & (nt - 1)] = i;
+	}
+	nr = xcalloc((size_t)n + 1, sizeof(*nr));
+	for (i = 0; i < n; i++) {
+		for (h = stats_hash(ps[i]->conf->name); tab[h & (nt - 1)] != -1;
+		    h++) {
+			struct stats_rec *r = recs[tab[h & (nt - 1)]];
+
+			if (!r->taken && strcmp(r->name, ps[i]->conf->name) ==
+			    0) {
+				r->taken = 1;
+				nr[i] = r;
+				break;
+			}
+		}
+		if (nr[i] == NULL) {
+			nr[i] = xcalloc(1, sizeof(**nr));
+			nr[i]->name = xstrdup(ps[i]->conf->name);
+			nr[i]->cap = stats_cap(ps[i]);
+			nr[i]->ring = xcalloc(nr[i]->cap,
+			    sizeof(*nr[i]->ring));
+			nr[i]->p95_us = -1;
+		} else
+			stats_resize(nr[i], stats_cap(ps[i]));
+	}
+	for (i = 0; i < n_recs; i++) {
+		if (!recs[i]->taken)
+			stats_rec_free(recs[i]);
+	}
+	free(tab);
+	free(recs);
+	recs = nr;
+	n_recs = n;
+	recs_for = ps;
+}
+
+/* Folds what the engine counted since the last look into the minutes. */
+static void
+stats_fold(const struct probe *p, struct stats_rec *r)
+{
+	const struct probe_stats	*s = &p->stats;
+	struct stats_minute		*m;
+	int64_t				 t, minute;
+
+	if (s->runs == r->seen.runs)
+		return;
+	t = p->has_last ? p->last.t_ms : clock_wall_ms();
+	minute = t / 60000;
+	m = &r->min[minute % STATS_MINUTES];
+	if (m->minute != minute) {
+		memset(m, 0, sizeof(*m));
+		m->minute = minute;
+	}
+	/* the engine's counters are exact even if two runs came between */
+	if (s->runs >= r->seen.runs) {
+		m->runs += (uint32_t)(s->runs - r->seen.runs);
+		m->ok += (uint32_t)(s->ok - r->seen.ok);
+		m->degraded += (uint32_t)(s->degraded - r->seen.degraded);
+		m->fail += (uint32_t)(s->fail - r->seen.fail);
+	}
+	r->seen = *s;
+	if (!p->has_last || p->last.status == PROBE_FAIL)
+		return;	/* a timeout's "latency" says nothing of the target */
+	m->lat_sum += (uint64_t)p->last.latency_us;
+	m->lat_n++;
+	r->ring[r->head].t_ms = p->last.t_ms;
+	r->ring[r->head].latency_us = p->last.latency_us;
+	r->head = (r->head + 1) % r->cap;
+	if (r->n < r->cap)
+		r->n++;
+	r->p95_dirty = 1;
+}
+
+static int
+stats_cmp(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+stats_p95(struct stats_rec *r, int64_t now_ms)
+{
+	int64_t	*v, oldest = INT64_MAX;
+	size_t	 i, n = 0;
+
+	/* unchanged samples and none aged out: the last answer holds */
+	if (!r->p95_dirty && (r->p95_oldest == INT64_MAX ||
+	    r->p95_oldest >= now_ms - HOUR_MS))
+		return;
+	v = xcalloc(r->n + 1, sizeof(*v));
+	for (i = 0; i < r->n; i++) {
+		const struct stats_sample *s = &r->ring[i];
+
+		if (s->t_ms < now_ms - HOUR_MS)
+			continue;
+		v[n++] = s->latency_us;
+		if (s->t_ms < oldest)
+			oldest = s->t_ms;
+	}
+	if (n == 0)
+		r->p95_us = -1;
+	else {
+		qsort(v, n, sizeof(*v), stats_cmp);
+		/* nearest rank: the smallest value >= 95% of the samples */
+		r->p95_us = v[(n * 95 + 99) / 100 - 1];
+	}
+	r->p95_oldest = oldest;
+	r->p95_dirty = 0;
+	free(v);
+}
+
+static void
+stats_json(struct buf *b, struct stats_rec *r, int64_t now_ms)
+{
+	uint64_t	runs = 0, ok = 0, deg = 0, fail = 0, lsum = 0, ln = 0;
+	int64_t		now_min = now_ms / 60000;
+	int		i;
+
+	for (i = 0; i < STATS_MINUTES; i++) {
+		const struct stats_minute *m = &r->min[i];
+
+		if (m->minute <= now_min - STATS_MINUTES || m->minute >
+		    now_min)
+			continue;
+		runs += m->runs;
+		ok += m->ok;
+		deg += m->degraded;
+		fail += m->fail;
+		lsum += m->lat_sum;
+		ln += m->lat_n;
+	}
+	stats_p95(r, now_ms);
+	buf_printf(b, "{\"runs\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"degraded\":%"
+	    PRIu64 ",\"fail\":%" PRIu64 ",\"avg_us\":", runs, ok, deg, fail);
+	if (ln > 0)
+		buf_printf(b, "%" PRIu64, lsum / ln);
+	else
+		buf_adds(b, "null");
+	if (r->p95_us >= 0)
+		buf_printf(b, ",\"p95_us\":%" PRId64 "}", r->p95_us);
+	else
+		buf_adds(b, ",\"p95_us\":null}");
+}
+
+/* ---------------------------------------------------------------- */
+/* the snapshot (loop thread) */
+
+static void
+status_num_or_null(struct buf *b, const char *key, int64_t v, int valid)
+{
+	if (valid)
+		buf_printf(b, ",\"%s\":%" PRId64, key, v);
+	else
+		buf_printf(b, ",\"%s\":null", key);
+}
+
+static void
+status_last_json(struct buf *b, const struct probe_result *r)
+{
+	buf_printf(b, "{\"t_ms\":%" PRId64 ",\"status\":\"%s\",\"latency_us\":%"
+	    PRId64, r->t_ms, probe_status_str(r->status), r->latency_us);
+	status_num_or_null(b, "dns_us", r->dns_us, r->dns_us >= 0);
+	status_num_or_null(b, "connect_us", r->connect_us, r->connect_us >= 0);
+	status_num_or_null(b, "tls_us", r->tls_us, r->tls_us >= 0);
+	status_num_or_null(b, "ttfb_us", r->ttfb_us, r->ttfb_us >= 0);
+	status_num_or_null(b, "code", r->code, r->code >= 0);
+	status_num_or_null(b, "cert_days", r->cert_days, r->has_cert);
+	buf_adds(b, ",\"error\":");
+	buf_add_json_str(b, r->error);
+	buf_addc(b, '}');
+}
+
+static void
+status_build(struct probe **ps, int n)
+{
+	struct buf	 b;
+	size_t		 split;
+	int64_t		 now_ms = clock_wall_ms();
+	int		 i;
+
+	buf_init(&b);
+	buf_adds(&b, "\"probes\":[");
+	for (i = 0; i < n; i++) {
+		const struct probe	*p = ps[i];
+
+		if (i > 0)
+			buf_addc(&b, ',');
+		buf_adds(&b, "{\"name\":");
+		buf_add_json_str(&b, p->conf->name);
+		buf_adds(&b, ",\"type\":");
+		buf_add_json_str(&b, p->conf->type->name);
+		buf_adds(&b, ",\"target\":");
+		buf_add_json_str(&b, p->conf->target);
+		buf_printf(&b, ",\"state\":\"%s\",\"state_since_ms\":%" PRId64
+		    ",\"interval_ms\":%" PRId64 ",\"last\":",
+		    probe_state_str(p->state), p->state_since_ms,
+		    p->conf->interval_ms);
+		if (p->has_last)
+			status_last_json(&b, &p->last);
+		else
+			buf_adds(&b, "null");
+		buf_adds(&b, ",\"stats_1h\":");
+		stats_json(&b, recs[i], now_ms);
+		buf_addc(&b, '}');
+	}
+	buf_addc(&b, ']');
+	split = b.len;
+	built_route_gen = route_gen();
+	buf_addc(&b, ',');
+	route_json(&b);
+	api_snap_set(&status_snap, api_snap_new(&b, built_route_gen, split));
+	buf_free(&b);
+}
+
+static void
+status_timer_fired(void *arg)
+{
+	/* nothing to do here: api_tick() runs before the loop sleeps */
+	status_timer = NULL;
+}
+
+void
+api_status_tick(void)
+{
+	struct probe	**ps;
+	int		  n, i;
+	uint64_t	  gen = probe_engine_gen();
+	uint64_t	  sgen = probe_engine_state_gen();
+	int64_t		  now = clock_mono_us();
+
+	ps = probe_engine_probes(&n);
+	if (sgen != seen_state_gen || ps != recs_for || n != n_recs) {
+		stats_remap(ps, n);
+		seen_state_gen = sgen;
+	}
+	if (gen != seen_gen) {
+		for (i = 0; i < n; i++)
+			stats_fold(ps[i], recs[i]);
+		seen_gen = gen;
+	}
+	if (sgen != built_state_gen || route_gen() != built_route_gen ||
+	    status_snap == NULL) {
+		/* a state change is news: publish it now */
+	} else if (gen == built_gen)
+		return;
+	else if (now - built_us < STATUS_GAP_US) {
+		if (status_timer == NULL)
+			status_timer = loop_timer_add(STATUS_GAP_US -
+			    (now - built_us), status_timer_fired, NULL);
+		return;
+	}
+	status_build(ps, n);
+	built_gen = gen;
+	built_state_gen = sgen;
+	built_us = now;
+}
+
+void
+api_status_stop(void)
+{
+	int	i;
+
+	if (status_timer != NULL) {
+		loop_timer_del(status_timer);
+		status_timer = NULL;
+	}
+	api_snap_set(&status_snap, NULL);
+	for (i = 0; i < n_recs; i++)
+		stats_rec_free(recs[i]);
+	free(recs);
+	recs = NULL;
+	n_recs = 0;
+	recs_for = NULL;
+	seen_gen = 0;
+	seen_state_gen = built_gen = built_state_gen = (uint64_t)-1;
+}
+
+/* ---------------------------------------------------------------- */
+/* handlers (API threads) */
+
+static int64_t
+status_uptime_s(void)
+{
+	return (clock_mono_us() - vd->started_us) / 1000000;
+}
+
+static void
+status_health(struct api_req *req, struct api_reply *rep)
+{
+	char	name[256];
+
+	api_agent_name(name, sizeof(name));
+	buf_adds(&rep->body, "{\"status\":\"ok\",\"agent\":");
+	buf_add_json_str(&rep->body, name);
+	buf_printf(&rep->body, ",\"version\":\"%s\",\"uptime_s\":%" PRId64 "}",
+	    VANTAGE_VERSION, status_uptime_s());
+}
+
+static void
+status_get(struct api_req *req, struct api_reply *rep)
+{
+	struct api_snap	*s;
+	char		 name[256];
+
+	if ((s = api_snap_get(&status_snap)) == NULL) {
+		rep->retry_after = 1;
+		api_error(rep, 503, "unavailable", "the agent is starting");
+		return;
+	}
+	api_agent_name(name, sizeof(name));
+	buf_adds(&rep->body, "{\"agent\":{\"name\":");
+	buf_add_json_str(&rep->body, name);
+	buf_printf(&rep->body, ",\"version\":\"%s\",\"uptime_s\":%" PRId64
+	    ",\"time_ms\":%" PRId64 ",\"started_ms\":%" PRId64 "},",
+	    VANTAGE_VERSION, status_uptime_s(), clock_wall_ms(),
+	    vd->started_ms);
+	buf_add(&rep->body, s->data, s->split);
+	if (s->tag == route_gen())
+		buf_add(&rep->body, s->data + s->split, s->len - s->split);
+	else {
+		/* a drain since the snapshot: never show the old state */
+		buf_addc(&rep->body, ',');
+		route_json(&rep->body);
+		api_wake();
+	}
+	buf_addc(&rep->body, '}');
+	api_snap_put(s);
+}
+
+static void
+status_reload(struct api_req *req, struct api_reply *rep)
+{
+	static const char *const keys[] = { NULL };
+	struct audit_entry	 e;
+	cJSON			*j;
+	char			 err[1024], aerr[256];
+	int64_t			 id;
+	int			 rc;
+
+	if ((j = api_body_object(req, rep, keys, 1)) == NULL)
+		return;
+	cJSON_Delete(j);
+	err[0] = '\0';
+	rc = vantaged_request_reload(err, sizeof(err));
+	memset(&e, 0, sizeof(e));
+	e.actor = req->actor;
+	e.role = api_role_str(req->role);
+	e.operator_hdr = req->operator_hdr != NULL ? req->operator_hdr : "";
+	e.source = req->source;
+	e.action = "reload";
+	e.target = "";
+	e.detail = rc == 0 ? "configuration reloaded" : err;
+	e.result = rc == 0 ? "ok" : "failed";
+	if (audit_append(&e, &id, aerr, sizeof(aerr)) == -1)
+		log_warnx("api: reload by %s not audited: %s", req->actor,
+		    aerr);
+	if (rc == 0) {
+		log_info("api: configuration reloaded by %s from %s",
+		    req->actor, req->source);
+		buf_adds(&rep->body, "{\"ok\":true}");
+	} else
+		api_error(rep, 400, "bad_config", "%s", err);
+}

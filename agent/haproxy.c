@@ -1,0 +1,427 @@
+/*
+ * haproxy.c - the HAProxy agent-check listener on [haproxy] listen, in
+ * the event loop.  HAProxy connects every agent-inter, sends what
+ * agent-send says (the route name and "\n"), reads one line and expects
+ * the connection to close.
+ *
+ * The answer follows HAProxy's agent-check words (configuration.txt,
+ * "agent-check"): "ready", "drain" and "maint" set the administrative
+ * state; "down" and "up" the operational one, and only the agent can
+ * undo what the agent did.  So every answer names both where it matters:
+ *	ready	"up ready"	(undoes an earlier down, drain or maint)
+ *	drain	"up drain"
+ *	maint	"maint"
+ *	down	"down ready" or "down drain" (the operator state stays true)
+ *	unknown route or a line that is no route name: "down"
+ *
+ * Nothing here blocks: sockets are non-blocking, a connection holds a
+ * small buffer and a deadline, and past HA_MAX_CONNS new connections are
+ * closed at once, so a slow or hostile client costs a slot, never a stall.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vantaged.h"
+
+#define HA_LINE_MAX	128		/* longer lines are no route name */
+#define HA_NAME_MAX	64		/* as config.c allows */
+#define HA_TIMEOUT_US	2000000		/* a check that sends nothing */
+#define HA_MAX_CONNS	512
+#define HA_ACCEPT_BATCH	64
+#define HA_PAUSE_US	100000		/* after EMFILE */
+
+struct ha_listener {
+	int			 fd;
+	char			*addr;
+	struct loop_timer	*pause;
+};
+
+struct ha_conn {
+	struct ha_conn		*next;
+	struct ha_conn		*prev;
+	int			 fd;
+	size_t			 len;
+	struct loop_timer	*deadline;
+	char			 buf[HA_LINE_MAX + 1];
+};
+
+static struct ha_listener	 ha_listeners[CONF_MAX_LISTEN];
+static int			 ha_nlisteners;
+static struct ha_conn		*ha_conns;
+static int			 ha_nconns;
+
+static int
+ha_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
+int
+haproxy_parse_line(const char *buf, size_t len, char *name, size_t namelen)
+{
+	size_t	i, end, start, n;
+
+	for (end = 0; end < len; end++) {
+		if (buf[end] == '\n' || buf[end] == '\r')
+			break;
+	}
+	if (end == len)
+		return len > HA_LINE_MAX ? -1 : 0;
+	/* the same verdict as when the bytes come one at a time */
+	if (end > HA_LINE_MAX)
+		return -1;
+	/* blanks around the name are forgiven, anything else is not */
+	for (start = 0; start < end && (buf[start] == ' ' ||
+	    buf[start] == '\t'); start++)
+		;
+	while (end > start && (buf[end - 1] == ' ' || buf[end - 1] == '\t'))
+		end--;
+	n = end - start;
+	if (n == 0 || n > HA_NAME_MAX || n >= namelen)
+		return -1;
+	for (i = start; i < end; i++) {
+		if (!ha_name_char(buf[i]))
+			return -1;
+	}
+	memcpy(name, buf + start, n);
+	name[n] = '\0';
+	return 1;
+}
+
+static const char *
+ha_words(const char *name)
+{
+	enum route_state	st;
+	enum route_effective	eff;
+
+	if (route_get(name, &st, &eff) == -1) {
+		log_debug("haproxy: agent-check for unknown route '%s': down",
+		    name);
+		return "down\n";
+	}
+	switch (eff) {
+	case ROUTE_EFF_READY:
+		return "up ready\n";
+	case ROUTE_EFF_DRAIN:
+		return "up drain\n";
+	case ROUTE_EFF_MAINT:
+		return "maint\n";
+	case ROUTE_EFF_DOWN:
+		return st == ROUTE_DRAINING ? "down drain\n" : "down ready\n";
+	}
+	return "down\n";
+}
+
+static void
+ha_conn_close(struct ha_conn *c)
+{
+	if (c->deadline != NULL)
+		loop_timer_del(c->deadline);
+	if (c->fd != -1) {
+		loop_fd_del(c->fd);
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		ha_conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	ha_nconns--;
+	free(c);
+}
+
+static void
+ha_answer(struct ha_conn *c, const char *words)
+{
+	/* a dozen bytes into a fresh socket: never short in practice */
+	if (send(c->fd, words, strlen(words), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+	    -1)
+		log_debug("haproxy: send: %s", strerror(errno));
+	ha_conn_close(c);
+}
+
+static void
+ha_conn_timeout(void *arg)
+{
+	struct ha_conn	*c = arg;
+
+	c->deadline = NULL;
+	log_debug("haproxy: agent-check sent no route name in time");
+	ha_conn_close(c);
+}
+
+static void
+ha_conn_event(int fd, uint32_t events, void *arg)
+{
+	struct ha_conn	*c = arg;
+	char		 name[HA_NAME_MAX + 1];
+	ssize_t		 n;
+	int		 eof = 0, rc;
+
+	for (;;) {
+		if (c->len >= HA_LINE_MAX) {
+			/* full: whatever comes next cannot save the line */
+			n = 0;
+			break;
+		}
+		n = read(fd, c->buf + c->len, HA_LINE_MAX - c->len);
+		if (n > 0) {
+			c->len += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			eof = 1;
+		else if (errno == EINTR)
+			continue;
+		else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			ha_conn_close(c);
+			return;
+		}
+		break;
+	}
+	/* a peer that sent its name and shut its side needs no newline */
+	if (eof && c->len > 0 && memchr(c->buf, '\n', c->len) == NULL &&
+	    memchr(c->buf, '\r', c->len) == NULL && c->len < HA_LINE_MAX)
+		c->buf[c->len++] = '\n';
+	rc = haproxy_parse_line(c->buf, c->len, name, sizeof(name));
+	if (rc == 0 && c->len >= HA_LINE_MAX)
+		rc = -1;
+	if (rc == 1) {
+		ha_answer(c, ha_words(name));
+		return;
+	}
+	if (rc == -1) {
+		log_debug("haproxy: agent-check sent no route name");
+		ha_answer(c, "down\n");
+		return;
+	}
+	if (eof)
+		ha_conn_close(c);
+}
+
+static void
+ha_resume(void *arg)
+{
+	struct ha_listener	*l = arg;
+
+	l->pause = NULL;
+	(void)loop_fd_mod(l->fd, EPOLLIN);
+}
+
+static void
+ha_accept(int fd, uint32_t events, void *arg)
+{
+	struct ha_listener	*l = arg;
+	struct ha_conn		*c;
+	int			 i, cfd;
+
+	for (i = 0; i < HA_ACCEPT_BATCH; i++) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* level-triggered: pause or spin */
+				log_warn("haproxy: accept on %s", l->addr);
+				if (l->pause == NULL &&
+				    loop_fd_mod(fd, 0) == 0)
+					l->pause = loop_timer_add(HA_PAUSE_US,
+					    ha_resume, l);
+			}
+			return;
+		}
+		if (ha_nconns >= HA_MAX_CONNS) {
+			log_debug("haproxy: %d checks open, closing a new one",
+			    ha_nconns);
+			close(cfd);
+			continue;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->fd = cfd;
+		if (loop_fd_add(cfd, EPOLLIN | EPOLLRDHUP, ha_conn_event, c) ==
+		    -1) {
+			log_warn("haproxy: loop_fd_add");
+			close(cfd);
+			free(c);
+			continue;
+		}
+		c->next = ha_conns;
+		if (ha_conns != NULL)
+			ha_conns->prev = c;
+		ha_conns = c;
+		ha_nconns++;
+		c->deadline = loop_timer_add(HA_TIMEOUT_US, ha_conn_timeout, c);
+	}
+}
+
+/* A bound, listening, non-blocking socket for addr, or -1 + err. */
+static int
+ha_listen(const char *addr, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 host[256], port_s[16], perr[256];
+	int		 port, fd = -1, one = 1, gai;
+
+	if (parse_hostport(addr, host, sizeof(host), &port, perr,
+	    sizeof(perr)) == -1) {
+		snprintf(err, errlen, "[haproxy] listen: %s", perr);
+		return -1;
+	}
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((gai = getaddrinfo(host[0] != '\0' ? host : NULL, port_s, &hints,
+	    &res)) != 0) {
+		snprintf(err, errlen, "[haproxy] listen %s: %s", addr,
+		    gai_strerror(gai));
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, res->ai_protocol);
+	if (fd == -1)
+		goto fail;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (res->ai_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 128) == -1)
+		goto fail;
+	freeaddrinfo(res);
+	return fd;
+fail:
+	snprintf(err, errlen, "[haproxy] listen %s: %s", addr,
+	    strerror(errno));
+	if (fd != -1)
+		close(fd);
+	freeaddrinfo(res);
+	return -1;
+}
+
+static void
+ha_close_listeners(void)
+{
+	int	i;
+
+	for (i = 0; i < ha_nlisteners; i++) {
+		struct ha_listener *l = &ha_listeners[i];
+
+		if (l->pause != NULL)
+			loop_timer_del(l->pause);
+		loop_fd_del(l->fd);
+		close(l->fd);
+		free(l->addr);
+		memset(l, 0, sizeof(*l));
+	}
+	ha_nlisteners = 0;
+}
+
+/* Takes the sockets in fds (one per address) as the running set. */
+static void
+ha_install(struct config *conf, const int *fds)
+{
+	int	i;
+
+	for (i = 0; i < conf->n_haproxy_listen; i++) {
+		struct ha_listener *l = &ha_listeners[i];
+
+		memset(l, 0, sizeof(*l));
+		l->fd = fds[i];
+		l->addr = xstrdup(conf->haproxy_listen[i]);
+		if (loop_fd_add(l->fd, EPOLLIN, ha_accept, l) == -1)
+			fatal("%s: loop_fd_add", __func__);
+		log_debug("haproxy: agent-check listener on %s", l->addr);
+	}
+	ha_nlisteners = conf->n_haproxy_listen;
+}
+
+int
+haproxy_start(struct config *conf, char *err, size_t errlen)
+{
+	int	fds[CONF_MAX_LISTEN], i, j;
+
+	for (i = 0; i < conf->n_haproxy_listen; i++) {
+		if ((fds[i] = ha_listen(conf->haproxy_listen[i], err,
+		    errlen)) == -1) {
+			for (j = 0; j < i; j++)
+				close(fds[j]);
+			return -1;
+		}
+	}
+	ha_install(conf, fds);
+	return 0;
+}
+
+/*
+ * New addresses are bound before the old ones go, or nothing changes;
+ * an address in both keeps its socket (it could not be bound twice).
+ */
+int
+haproxy_reconfigure(struct config *conf, char *err, size_t errlen)
+{
+	int	fds[CONF_MAX_LISTEN], reused[CONF_MAX_LISTEN], i, j, same;
+
+	same = conf->n_haproxy_listen == ha_nlisteners;
+	for (i = 0; same && i < ha_nlisteners; i++)
+		same = strcmp(conf->haproxy_listen[i], ha_listeners[i].addr) ==
+		    0;
+	if (same)
+		return 0;
+	memset(reused, 0, sizeof(reused));
+	for (i = 0; i < conf->n_haproxy_listen; i++) {
+		fds[i] = -1;
+		for (j = 0; j < ha_nlisteners; j++) {
+			if (!reused[j] && strcmp(ha_listeners[j].addr,
+			    conf->haproxy_listen[i]) == 0) {
+				reused[j] = 1;
+				fds[i] = ha_listeners[j].fd;
+				break;
+			}
+		}
+		if (fds[i] == -1 && (fds[i] = ha_listen(conf->haproxy_listen[i],
+		    err, errlen)) == -1) {
+			for (j = 0; j < i; j++) {
+				int k, old = 0;
+
+				for (k = 0; k < ha_nlisteners; k++)
+					old |= ha_listeners[k].fd == fds[j];
+				if (!old)
+					close(fds[j]);
+			}
+			return -1;
+		}
+	}
+	for (j = 0; j < ha_nlisteners; j++) {
+		struct ha_listener *l = &ha_listeners[j];
+
+		if (l->pause != NULL)
+			loop_timer_del(l->pause);
+		loop_fd_del(l->fd);
+		if (!reused[j])
+			close(l->fd);
+		free(l->addr);
+		memset(l, 0, sizeof(*l));
+	}
+	ha_install(conf, fds);
+	return 0;
+}
+
+void
+haproxy_stop(void)
+{
+	while (ha_conns != NULL)
+		ha_conn_close(ha_conns);
+	ha_close_listeners();
+}

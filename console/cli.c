@@ -1,0 +1,846 @@
+/*
+ * cli.c - the subcommands for scripts: status, probes, routes, audit,
+ * drain and undrain.
+ *
+ * Each asks every agent at once (the same fetch engine as the TUI), waits
+ * until all have answered or failed, and prints a table or, with --json,
+ * the stable document vantage(1) describes.  Every refusal or failure
+ * says why and exits 1 (relayctl exits non-zero on CTL_FAIL); text from
+ * agents is stripped of control characters before it reaches a terminal.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vantage.h"
+
+#define CLI_COLS	12
+
+struct cli_table {
+	char	**cells;	/* rows * CLI_COLS */
+	int	  rows;
+	int	  cols;
+	int	  width[CLI_COLS];
+};
+
+const char *
+cli_safe(const char *s, char *buf, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return "";
+	if (s == NULL)
+		s = "";
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+static void
+cli_table_row(struct cli_table *t, ...)
+{
+	va_list		 ap;
+	const char	*s;
+	char		 safe[1024];
+	int		 i;
+
+	t->cells = xreallocarray(t->cells, (size_t)(t->rows + 1) * CLI_COLS,
+	    sizeof(*t->cells));
+	va_start(ap, t);
+	for (i = 0; i < CLI_COLS; i++) {
+		s = i < t->cols ? va_arg(ap, const char *) : NULL;
+		t->cells[t->rows * CLI_COLS + i] = s != NULL ?
+		    xstrdup(cli_safe(s, safe, sizeof(safe))) : NULL;
+		if (s != NULL && (int)strlen(safe) > t->width[i])
+			t->width[i] = (int)strlen(safe);
+	}
+	va_end(ap);
+	t->rows++;
+}
+
+/* Prints with two blanks between columns; the last column is not padded. */
+static void
+cli_table_print(struct cli_table *t)
+{
+	const char	*c;
+	int		 r, i;
+
+	for (r = 0; r < t->rows; r++) {
+		for (i = 0; i < t->cols; i++) {
+			c = t->cells[r * CLI_COLS + i];
+			if (c == NULL)
+				c = "";
+			if (i == t->cols - 1)
+				printf("%s\n", c);
+			else
+				printf("%-*s  ", t->width[i], c);
+		}
+	}
+	for (r = 0; r < t->rows * CLI_COLS; r++)
+		free(t->cells[r]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+static const char *
+cli_us(int64_t us, char *buf, size_t len)
+{
+	if (us == VANTAGE_NONE)
+		snprintf(buf, len, "-");
+	else if (us < 1000)
+		snprintf(buf, len, "%" PRId64 "us", us);
+	else if (us < 10000000)
+		snprintf(buf, len, "%.1fms", (double)us / 1000);
+	else
+		snprintf(buf, len, "%.1fs", (double)us / 1000000);
+	return buf;
+}
+
+static const char *
+cli_time(int64_t ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t;
+
+	if (ms <= 0 || ms == VANTAGE_NONE) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	t = (time_t)(ms / 1000);
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+static const char *
+cli_ago(int64_t ms, int64_t now, char *buf, size_t len)
+{
+	char	d[32];
+
+	if (ms <= 0 || ms == VANTAGE_NONE)
+		return "-";
+	if (now - ms < 0)
+		snprintf(buf, len, "in %s", parse_fmt_duration(ms - now, d,
+		    sizeof(d)));
+	else
+		snprintf(buf, len, "%s ago", parse_fmt_duration(
+		    (now - ms) / 1000 * 1000, d, sizeof(d)));
+	return buf;
+}
+
+static void
+cli_json_print(cJSON *root)
+{
+	char	*s;
+
+	if ((s = cJSON_Print(root)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	printf("%s\n", s);
+	free(s);
+	cJSON_Delete(root);
+}
+
+static void
+cli_json_num(cJSON *o, const char *key, int64_t v)
+{
+	if (v == VANTAGE_NONE)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, (double)v);
+}
+
+static void
+cli_json_str(cJSON *o, const char *key, const char *s)
+{
+	if (s == NULL)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddStringToObject(o, key, s);
+}
+
+/* Failing agents: the exit status and the "errors" of --json. */
+static int
+cli_report_failures(struct fleet *fl, cJSON *root, int json)
+{
+	cJSON		*arr = NULL, *o;
+	char		 safe[512];
+	int64_t		 now = fetch_now_ms();
+	int		 i, bad = 0;
+
+	if (root != NULL)
+		arr = cJSON_AddArrayToObject(root, "errors");
+	for (i = 0; i < fl->n_agents; i++) {
+		struct fleet_agent *a = &fl->agents[i];
+
+		if (fleet_agent_usable(a, now))
+			continue;
+		bad = 1;
+		if (arr != NULL) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "agent", a->conf->name);
+			cJSON_AddStringToObject(o, "state", fleet_state_str(
+			    fleet_agent_state(a, now)));
+			cJSON_AddStringToObject(o, "reason",
+			    fleet_agent_reason(a));
+			cJSON_AddItemToArray(arr, o);
+		}
+		if (!json)
+			fprintf(stderr, "vantage: %s: %s: %s\n", a->conf->name,
+			    fleet_state_str(fleet_agent_state(a, now)),
+			    cli_safe(fleet_agent_reason(a), safe,
+			    sizeof(safe)));
+	}
+	return bad;
+}
+
+/* ---- status ---- */
+
+static cJSON *
+cli_status_agent(const struct fleet_agent *a, int64_t now)
+{
+	const struct model_status	*st = a->status;
+	enum fleet_state		 s = fleet_agent_state(a, now);
+	cJSON				*o, *p, *r;
+	int64_t				 n[4] = { 0, 0, 0, 0 };
+	int64_t				 rs[3] = { 0, 0, 0 };
+	int				 i;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", a->conf->name);
+	cJSON_AddStringToObject(o, "url", a->conf->url);
+	cJSON_AddStringToObject(o, "state", fleet_state_str(s));
+	cJSON_AddStringToObject(o, "reason", fleet_agent_reason(a));
+	cli_json_str(o, "agent_name", st != NULL ? st->agent : NULL);
+	cli_json_str(o, "version", st != NULL ? st->version : NULL);
+	cli_json_num(o, "uptime_s", st != NULL ? st->uptime_s : VANTAGE_NONE);
+	cli_json_num(o, "latency_ms", st != NULL ? a->latency_us / 1000 :
+	    VANTAGE_NONE);
+	cli_json_num(o, "skew_ms", a->has_skew ? a->skew_ms : VANTAGE_NONE);
+	cli_json_num(o, "last_ok_ms", st != NULL ? a->last_ok_ms :
+	    VANTAGE_NONE);
+	if (st != NULL) {
+		for (i = 0; i < st->n_probes; i++)
+			n[st->probes[i].state]++;
+		for (i = 0; i < st->n_routes; i++)
+			rs[st->routes[i].state]++;
+	}
+	p = cJSON_AddObjectToObject(o, "probes");
+	cJSON_AddNumberToObject(p, "total", st != NULL ? st->n_probes : 0);
+	cJSON_AddNumberToObject(p, "up", (double)n[MODEL_UP]);
+	cJSON_AddNumberToObject(p, "degraded", (double)n[MODEL_DEGRADED]);
+	cJSON_AddNumberToObject(p, "down", (double)n[MODEL_DOWN]);
+	cJSON_AddNumberToObject(p, "unknown", (double)n[MODEL_UNKNOWN]);
+	r = cJSON_AddObjectToObject(o, "routes");
+	cJSON_AddNumberToObject(r, "total", st != NULL ? st->n_routes : 0);
+	cJSON_AddNumberToObject(r, "active", (double)rs[MODEL_ACTIVE]);
+	cJSON_AddNumberToObject(r, "draining", (double)rs[MODEL_DRAINING]);
+	cJSON_AddNumberToObject(r, "maint", (double)rs[MODEL_MAINT]);
+	return o;
+}
+
+static cJSON *
+cli_status_link(struct fleet *fl, const struct matrix_link *l)
+{
+	cJSON	*o, *ag;
+	int	 j;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "probe", l->probe);
+	cJSON_AddStringToObject(o, "verdict", matrix_verdict_str(l->verdict));
+	cJSON_AddStringToObject(o, "text", l->text);
+	cJSON_AddBoolToObject(o, "partial", l->down > 0 && l->down < l->of);
+	cJSON_AddNumberToObject(o, "up", l->up);
+	cJSON_AddNumberToObject(o, "degraded", l->degraded);
+	cJSON_AddNumberToObject(o, "down", l->down);
+	cJSON_AddNumberToObject(o, "unknown", l->unknown);
+	cJSON_AddNumberToObject(o, "of", l->of);
+	cJSON_AddNumberToObject(o, "unreachable", l->unreachable);
+	ag = cJSON_AddObjectToObject(o, "agents");
+	for (j = 0; j < fl->n_agents; j++) {
+		if (l->cells[j] != MATRIX_ABSENT)
+			cJSON_AddStringToObject(ag, fl->agents[j].conf->name,
+			    matrix_cell_str(l->cells[j]));
+	}
+	return o;
+}
+
+int
+cli_status(struct fleet *fl, const struct cli_opts *o)
+{
+	struct cli_table	 t;
+	struct matrix		*m;
+	cJSON			*root, *arr;
+	char			 b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+	char			 b7[32];
+	int64_t			 now;
+	int			 i, bad;
+
+	fleet_settle(fl);
+	now = fetch_now_ms();
+	m = matrix_build(fl, now);
+	if (o->json) {
+		root = cJSON_CreateObject();
+		cJSON_AddNumberToObject(root, "generated_ms", (double)now);
+		cJSON_AddStringToObject(root, "operator", fl->operator);
+		arr = cJSON_AddArrayToObject(root, "agents");
+		for (i = 0; i < fl->n_agents; i++)
+			cJSON_AddItemToArray(arr, cli_status_agent(
+			    &fl->agents[i], now));
+		arr = cJSON_AddArrayToObject(root, "links");
+		for (i = 0; i < m->n_links; i++)
+			cJSON_AddItemToArray(arr, cli_status_link(fl,
+			    &m->links[i]));
+		bad = cli_report_failures(fl, NULL, 1);
+		cli_json_print(root);
+		matrix_free(m);
+		return bad;
+	}
+	memset(&t, 0, sizeof(t));
+	t.cols = 8;
+	cli_table_row(&t, "AGENT", "STATE", "PROBES", "DOWN", "DRAINED",
+	    "LATENCY", "SKEW", "URL / REASON");
+	for (i = 0; i < fl->n_agents; i++) {
+		struct fleet_agent *a = &fl->agents[i];
+		const struct model_status *st = a->status;
+		int down = 0, drained = 0, k;
+
+		if (st != NULL) {
+			for (k = 0; k < st->n_probes; k++)
+				down += st->probes[k].state == MODEL_DOWN;
+			for (k = 0; k < st->n_routes; k++)
+				drained += st->routes[k].state !=
+				    MODEL_ACTIVE;
+			snprintf(b1, sizeof(b1), "%d", st->n_probes);
+			snprintf(b2, sizeof(b2), "%d", down);
+			snprintf(b3, sizeof(b3), "%d/%d", drained,
+			    st->n_routes);
+		} else
+			snprintf(b1, sizeof(b1), "-");
+		if (a->has_skew)
+			snprintf(b5, sizeof(b5), "%+.1fs",
+			    (double)a->skew_ms / 1000);
+		cli_table_row(&t, a->conf->name, fleet_state_str(
+		    fleet_agent_state(a, now)), b1, st != NULL ? b2 : "-",
+		    st != NULL ? b3 : "-", st != NULL ? cli_us(a->latency_us,
+		    b4, sizeof(b4)) : "-", a->has_skew ? b5 : "-",
+		    a->fails > 0 ? fleet_agent_reason(a) : a->conf->url);
+	}
+	cli_table_print(&t);
+	if (m->n_links > 0) {
+		printf("\n");
+		t.cols = 3;
+		cli_table_row(&t, "LINK", "VERDICT", "DOWN FROM");
+		for (i = 0; i < m->n_links; i++) {
+			struct matrix_link *l = &m->links[i];
+			struct buf	 who;
+			int		 j;
+
+			buf_init(&who);
+			for (j = 0; j < fl->n_agents; j++) {
+				if (l->cells[j] != MATRIX_DOWN)
+					continue;
+				if (who.len > 0)
+					buf_adds(&who, ", ");
+				buf_adds(&who, fl->agents[j].conf->name);
+			}
+			cli_table_row(&t, l->probe, l->text, who.len > 0 ?
+			    who.data : "");
+			buf_free(&who);
+		}
+		cli_table_print(&t);
+	}
+	(void)b6;
+	(void)b7;
+	matrix_free(m);
+	return cli_report_failures(fl, NULL, 0);
+}
+
+/* ---- probes ---- */
+
+static cJSON *
+cli_json_result(const struct model_result *r)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cli_json_num(o, "t_ms", r->t_ms);
+	cJSON_AddStringToObject(o, "status", model_rstatus_str(r->status));
+	cli_json_num(o, "latency_us", r->latency_us);
+	cli_json_num(o, "dns_us", r->dns_us);
+	cli_json_num(o, "connect_us", r->connect_us);
+	cli_json_num(o, "tls_us", r->tls_us);
+	cli_json_num(o, "ttfb_us", r->ttfb_us);
+	cli_json_num(o, "code", r->code);
+	cli_json_num(o, "cert_days", r->cert_days);
+	cJSON_AddStringToObject(o, "error", r->error != NULL ? r->error : "");
+	return o;
+}
+
+int
+cli_probes(struct fleet *fl, const struct cli_opts *o)
+{
+	struct cli_table	 t;
+	cJSON			*root = NULL, *arr = NULL, *po, *s;
+	char			 b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+	int64_t			 now;
+	int			 i, k, bad;
+
+	fleet_settle(fl);
+	now = fetch_now_ms();
+	memset(&t, 0, sizeof(t));
+	t.cols = 10;
+	if (o->json) {
+		root = cJSON_CreateObject();
+		arr = cJSON_AddArrayToObject(root, "probes");
+	} else
+		cli_table_row(&t, "AGENT", "PROBE", "TYPE", "STATE", "SINCE",
+		    "LAST", "AVG 1H", "P95 1H", "CERT", "ERROR");
+	for (i = 0; i < fl->n_agents; i++) {
+		struct fleet_agent *a = &fl->agents[i];
+
+		if (a->status == NULL || !fleet_agent_usable(a, now))
+			continue;
+		for (k = 0; k < a->status->n_probes; k++) {
+			const struct model_probe *p = &a->status->probes[k];
+
+			if (o->json) {
+				po = cJSON_CreateObject();
+				cJSON_AddStringToObject(po, "agent",
+				    a->conf->name);
+				cJSON_AddStringToObject(po, "name", p->name);
+				cJSON_AddStringToObject(po, "type", p->type);
+				cJSON_AddStringToObject(po, "target",
+				    p->target);
+				cJSON_AddStringToObject(po, "state",
+				    model_state_str(p->state));
+				cli_json_num(po, "state_since_ms",
+				    p->state_since_ms);
+				cli_json_num(po, "interval_ms",
+				    p->interval_ms);
+				if (p->has_last)
+					cJSON_AddItemToObject(po, "last",
+					    cli_json_result(&p->last));
+				else
+					cJSON_AddNullToObject(po, "last");
+				s = cJSON_AddObjectToObject(po, "stats_1h");
+				cli_json_num(s, "runs", p->stats.runs);
+				cli_json_num(s, "ok", p->stats.ok);
+				cli_json_num(s, "degraded",
+				    p->stats.degraded);
+				cli_json_num(s, "fail", p->stats.fail);
+				cli_json_num(s, "avg_us", p->stats.avg_us);
+				cli_json_num(s, "p95_us", p->stats.p95_us);
+				cJSON_AddItemToArray(arr, po);
+				continue;
+			}
+			if (p->has_last && p->last.cert_days != VANTAGE_NONE)
+				snprintf(b5, sizeof(b5), "%" PRId64 "d",
+				    p->last.cert_days);
+			else
+				snprintf(b5, sizeof(b5), "-");
+			cli_table_row(&t, a->conf->name, p->name, p->type,
+			    model_state_str(p->state), cli_ago(
+			    p->state_since_ms, now, b6, sizeof(b6)),
+			    p->has_last ? cli_us(p->last.latency_us, b1,
+			    sizeof(b1)) : "-", cli_us(p->stats.avg_us, b2,
+			    sizeof(b2)), cli_us(p->stats.p95_us, b3,
+			    sizeof(b3)), b5, p->has_last ? p->last.error :
+			    "");
+		}
+	}
+	(void)b4;
+	bad = cli_report_failures(fl, root, o->json);
+	if (o->json)
+		cli_json_print(root);
+	else
+		cli_table_print(&t);
+	return bad;
+}
+
+/* ---- routes ---- */
+
+static cJSON *
+cli_json_route(const struct model_route *r)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", r->name);
+	cJSON_AddStringToObject(o, "state", model_rstate_str(r->state));
+	cJSON_AddStringToObject(o, "effective",
+	    model_effective_str(r->effective));
+	cJSON_AddStringToObject(o, "reason", r->reason);
+	cJSON_AddStringToObject(o, "actor", r->actor);
+	cJSON_AddStringToObject(o, "operator", r->operator);
+	cli_json_num(o, "since_ms", r->since_ms);
+	cli_json_num(o, "expires_ms", r->expires_ms);
+	cli_json_str(o, "pool", r->pool);
+	cli_json_str(o, "probe", r->probe);
+	cJSON_AddBoolToObject(o, "forced", r->forced);
+	return o;
+}
+
+int
+cli_routes(struct fleet *fl, const struct cli_opts *o)
+{
+	struct cli_table	 t;
+	cJSON			*root = NULL, *arr = NULL, *parr = NULL, *ro;
+	char			 b1[48], b2[48], b3[48];
+	int64_t			 now;
+	int			 i, k, bad, npools = 0;
+
+	fleet_settle(fl);
+	now = fetch_now_ms();
+	memset(&t, 0, sizeof(t));
+	t.cols = 9;
+	if (o->json) {
+		root = cJSON_CreateObject();
+		arr = cJSON_AddArrayToObject(root, "routes");
+		parr = cJSON_AddArrayToObject(root, "pools");
+	} else
+		cli_table_row(&t, "AGENT", "ROUTE", "STATE", "EFFECTIVE",
+		    "POOL", "SINCE", "EXPIRES", "ACTOR", "REASON");
+	for (i = 0; i < fl->n_agents; i++) {
+		struct fleet_agent *a = &fl->agents[i];
+
+		if (a->status == NULL || !fleet_agent_usable(a, now))
+			continue;
+		for (k = 0; k < a->status->n_routes; k++) {
+			const struct model_route *r = &a->status->routes[k];
+
+			if (o->json) {
+				ro = cli_json_route(r);
+				cJSON_AddStringToObject(ro, "agent",
+				    a->conf->name);
+				cJSON_AddItemToArray(arr, ro);
+				continue;
+			}
+			snprintf(b3, sizeof(b3), "%s%s", r->actor,
+			    r->operator[0] != '\0' ? "" : "");
+			cli_table_row(&t, a->conf->name, r->name,
+			    model_rstate_str(r->state),
+			    model_effective_str(r->effective),
+			    r->pool != NULL ? r->pool : "-", cli_ago(
+			    r->since_ms, now, b1, sizeof(b1)),
+			    r->expires_ms != VANTAGE_NONE ? cli_ago(
+			    r->expires_ms, now, b2, sizeof(b2)) : "-",
+			    r->actor[0] != '\0' ? b3 : "-", r->reason);
+		}
+		npools += a->status->n_pools;
+		if (o->json) {
+			for (k = 0; k < a->status->n_pools; k++) {
+				const struct model_pool *p =
+				    &a->status->pools[k];
+
+				ro = cJSON_CreateObject();
+				cJSON_AddStringToObject(ro, "agent",
+				    a->conf->name);
+				cJSON_AddStringToObject(ro, "name", p->name);
+				cJSON_AddNumberToObject(ro, "min_active",
+				    (double)p->min_active);
+				cJSON_AddNumberToObject(ro, "routes",
+				    (double)p->routes);
+				cJSON_AddNumberToObject(ro, "active",
+				    (double)p->active);
+				cJSON_AddItemToArray(parr, ro);
+			}
+		}
+	}
+	bad = cli_report_failures(fl, root, o->json);
+	if (o->json) {
+		cli_json_print(root);
+		return bad;
+	}
+	cli_table_print(&t);
+	if (npools > 0) {
+		printf("\n");
+		t.cols = 5;
+		cli_table_row(&t, "AGENT", "POOL", "ACTIVE", "ROUTES",
+		    "MIN_ACTIVE");
+		for (i = 0; i < fl->n_agents; i++) {
+			struct fleet_agent *a = &fl->agents[i];
+
+			if (a->status == NULL || !fleet_agent_usable(a, now))
+				continue;
+			for (k = 0; k < a->status->n_pools; k++) {
+				const struct model_pool *p =
+				    &a->status->pools[k];
+
+				snprintf(b1, sizeof(b1), "%" PRId64,
+				    p->active);
+				snprintf(b2, sizeof(b2), "%" PRId64,
+				    p->routes);
+				snprintf(b3, sizeof(b3), "%" PRId64,
+				    p->min_active);
+				cli_table_row(&t, a->conf->name, p->name, b1,
+				    b2, b3);
+			}
+		}
+		cli_table_print(&t);
+	}
+	return bad;
+}
+
+/* ---- audit ---- */
+
+struct cli_arow {
+	const struct fleet_agent	*a;
+	const struct model_audit	*r;
+};
+
+static int
+cli_arow_cmp(const void *x, const void *y)
+{
+	const struct cli_arow	*a = x, *b = y;
+
+	/* newest first; ties by agent and id keep the order stable */
+	if (a->r->t_ms != b->r->t_ms)
+		return a->r->t_ms < b->r->t_ms ? 1 : -1;
+	if (a->a->idx != b->a->idx)
+		return a->a->idx - b->a->idx;
+	return a->r->id < b->r->id ? 1 : a->r->id > b->r->id ? -1 : 0;
+}
+
+static int
+cli_verify_report(struct fleet *fl, cJSON *root, int json)
+{
+	cJSON	*arr = NULL, *o;
+	char	 safe[512];
+	int	 i, bad = 0;
+
+	if (root != NULL)
+		arr = cJSON_AddArrayToObject(root, "verify");
+	for (i = 0; i < fl->n_agents; i++) {
+		struct fleet_agent *a = &fl->agents[i];
+		const struct model_verify *v = &a->verify;
+
+		if (!a->has_verify || !v->ok)
+			bad = 1;
+		if (arr != NULL) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "agent", a->conf->name);
+			if (a->has_verify) {
+				cJSON_AddBoolToObject(o, "ok", v->ok);
+				cJSON_AddNumberToObject(o, "rows",
+				    (double)v->rows);
+				cJSON_AddStringToObject(o, "head", v->head);
+				cli_json_num(o, "bad_id", v->bad_id);
+				cJSON_AddStringToObject(o, "message",
+				    v->message);
+			} else {
+				cJSON_AddNullToObject(o, "ok");
+				cJSON_AddStringToObject(o, "message",
+				    a->verify_err);
+			}
+			cJSON_AddItemToArray(arr, o);
+		}
+		if (json)
+			continue;
+		if (!a->has_verify)
+			printf("%s: chain not verified: %s\n", a->conf->name,
+			    cli_safe(a->verify_err, safe, sizeof(safe)));
+		else if (v->ok)
+			printf("%s: chain ok, %" PRId64 " rows, head %.16s\n",
+			    a->conf->name, v->rows, cli_safe(v->head, safe,
+			    sizeof(safe)));
+		else
+			printf("%s: chain BROKEN at row %" PRId64 ": %s\n",
+			    a->conf->name, v->bad_id, cli_safe(v->message,
+			    safe, sizeof(safe)));
+	}
+	return bad;
+}
+
+int
+cli_audit(struct fleet *fl, const struct cli_opts *o)
+{
+	struct cli_table	 t;
+	struct cli_arow		*rows;
+	cJSON			*root = NULL, *arr = NULL, *ro;
+	char			 b1[48], b2[32];
+	int			 i, k, n = 0, bad, limit;
+
+	fleet_settle(fl);
+	fl->want_audit = 1;
+	fleet_audit_poll(fl);
+	if (o->verify)
+		fleet_verify(fl);
+	fleet_settle(fl);
+	for (i = 0; i < fl->n_agents; i++)
+		n += fl->agents[i].n_audit;
+	rows = xcalloc((size_t)n + 1, sizeof(*rows));
+	n = 0;
+	for (i = 0; i < fl->n_agents; i++) {
+		for (k = 0; k < fl->agents[i].n_audit; k++) {
+			rows[n].a = &fl->agents[i];
+			rows[n++].r = &fl->agents[i].audit[k];
+		}
+	}
+	qsort(rows, (size_t)n, sizeof(*rows), cli_arow_cmp);
+	limit = o->limit > 0 && o->limit < n ? (int)o->limit : n;
+	memset(&t, 0, sizeof(t));
+	t.cols = 9;
+	if (o->json) {
+		root = cJSON_CreateObject();
+		arr = cJSON_AddArrayToObject(root, "audit");
+	} else
+		cli_table_row(&t, "TIME", "AGENT", "ID", "ACTOR", "OPERATOR",
+		    "ACTION", "TARGET", "RESULT", "DETAIL");
+	for (i = 0; i < limit; i++) {
+		const struct model_audit *r = rows[i].r;
+
+		if (o->json) {
+			ro = cJSON_CreateObject();
+			cJSON_AddStringToObject(ro, "agent",
+			    rows[i].a->conf->name);
+			cli_json_num(ro, "id", r->id);
+			cli_json_num(ro, "t_ms", r->t_ms);
+			cJSON_AddStringToObject(ro, "actor", r->actor);
+			cJSON_AddStringToObject(ro, "role", r->role);
+			cJSON_AddStringToObject(ro, "operator", r->operator);
+			cJSON_AddStringToObject(ro, "source", r->source);
+			cJSON_AddStringToObject(ro, "action", r->action);
+			cJSON_AddStringToObject(ro, "target", r->target);
+			cJSON_AddStringToObject(ro, "detail", r->detail);
+			cJSON_AddStringToObject(ro, "result", r->result);
+			cJSON_AddStringToObject(ro, "hash", r->hash);
+			cJSON_AddItemToArray(arr, ro);
+			continue;
+		}
+		snprintf(b2, sizeof(b2), "%" PRId64, r->id);
+		cli_table_row(&t, cli_time(r->t_ms, b1, sizeof(b1)),
+		    rows[i].a->conf->name, b2, r->actor, r->operator,
+		    r->action, r->target, r->result, r->detail);
+	}
+	free(rows);
+	bad = cli_report_failures(fl, root, o->json);
+	for (i = 0; i < fl->n_agents; i++) {
+		char safe[512];
+
+		if (fl->agents[i].audit_err[0] == '\0')
+			continue;
+		bad = 1;
+		if (!o->json)
+			fprintf(stderr, "vantage: %s: %s\n",
+			    fl->agents[i].conf->name, cli_safe(
+			    fl->agents[i].audit_err, safe, sizeof(safe)));
+	}
+	if (!o->json)
+		cli_table_print(&t);
+	if (o->verify) {
+		if (!o->json)
+			printf("\n");
+		if (cli_verify_report(fl, root, o->json))
+			bad = 1;
+	}
+	if (o->json)
+		cli_json_print(root);
+	return bad;
+}
+
+/* ---- drain, undrain ---- */
+
+struct cli_action {
+	int			 done;
+	int			 ok;
+	char			 msg[768];
+	struct model_action	 act;
+};
+
+static void
+cli_action_done(struct fleet_agent *a, const struct fetch_resp *r, void *arg)
+{
+	struct cli_action	*c = arg;
+	char			 err[512];
+
+	c->done = 1;
+	if (r->err != FETCH_OK) {
+		snprintf(c->msg, sizeof(c->msg), "%s", r->errmsg);
+		return;
+	}
+	if (model_parse_action(r->body, r->len, &c->act, err,
+	    sizeof(err)) != 0) {
+		snprintf(c->msg, sizeof(c->msg), "the agent's answer is not "
+		    "valid: %s", err);
+		return;
+	}
+	c->ok = 1;
+}
+
+static int
+cli_change(struct fleet *fl, const char *agent, const char *route,
+    const char *what, char *body)
+{
+	struct fleet_agent	*a;
+	struct cli_action	 c;
+	struct fetch_req	*req;
+	char			*path, safe[800], safe2[300];
+
+	if ((a = fleet_find(fl, agent)) == NULL) {
+		fprintf(stderr, "vantage: no agent '%s' in the configuration\n",
+		    cli_safe(agent, safe, sizeof(safe)));
+		free(body);
+		return 2;
+	}
+	/* an SSH agent first needs its tunnel */
+	while (!fleet_agent_ready(a)) {
+		if (a->opener == NULL && a->fails > 0) {
+			fprintf(stderr, "vantage: %s: %s %s failed: %s\n",
+			    agent, what, cli_safe(route, safe2,
+			    sizeof(safe2)), cli_safe(a->errmsg, safe,
+			    sizeof(safe)));
+			free(body);
+			return 1;
+		}
+		fetch_wait(fl->fetch, 100, -1);
+		fetch_dispatch(fl->fetch);
+	}
+	memset(&c, 0, sizeof(c));
+	path = fleet_route_path(route, what);
+	req = fleet_request(a, path, body, cli_action_done, &c);
+	free(path);
+	free(body);
+	if (req == NULL) {
+		fprintf(stderr, "vantage: %s: cannot send the request\n",
+		    agent);
+		return 1;
+	}
+	while (!c.done) {
+		fetch_wait(fl->fetch, 1000, -1);
+		fetch_dispatch(fl->fetch);
+	}
+	if (!c.ok) {
+		fprintf(stderr, "vantage: %s: %s %s refused: %s\n", agent,
+		    what, cli_safe(route, safe2, sizeof(safe2)),
+		    cli_safe(c.msg, safe, sizeof(safe)));
+		return 1;
+	}
+	printf("%s: route %s is now %s (effective %s%s), audit #%" PRId64
+	    "\n", agent, cli_safe(c.act.route.name, safe2, sizeof(safe2)),
+	    model_rstate_str(c.act.route.state),
+	    model_effective_str(c.act.route.effective),
+	    c.act.route.forced ? ", forced" : "", c.act.audit_id);
+	model_action_free(&c.act);
+	return 0;
+}
+
+int
+cli_drain(struct fleet *fl, const char *agent, const char *route,
+    const struct cli_opts *o)
+{
+	return cli_change(fl, agent, route, "drain", fleet_drain_body(
+	    o->reason, o->ttl_ms, o->maint, o->force));
+}
+
+int
+cli_undrain(struct fleet *fl, const char *agent, const char *route,
+    const struct cli_opts *o)
+{
+	return cli_change(fl, agent, route, "undrain",
+	    fleet_undrain_body(o->reason));
+}

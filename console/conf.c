@@ -1,0 +1,871 @@
+/*
+ * conf.c - vantage.conf: INI parsed by libinih into struct conf.
+ *
+ * Debian's inih does not pass line numbers to the handler, so the text is
+ * fed through a reader that counts lines (as the agent's config.c does);
+ * every error names file:line.  Leading blanks are stripped before inih
+ * sees a line, so indented keys stay keys instead of becoming inih
+ * "continuation" lines.  Tokens are secrets: a file holding one must not
+ * be readable by anybody else (relayd's check_file_secrecy()).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <ini.h>
+
+#include "vantage.h"
+
+#define CONF_MAX_ERRS	20
+#define CONF_NAME_MAX	64
+#define CONF_TOKEN_MAX	4096
+
+enum conf_sec {
+	CSEC_NONE,
+	CSEC_AGENT,
+	CSEC_CONSOLE,
+	CSEC_BAD		/* unknown section: its keys are not reported */
+};
+
+struct conf_parse {
+	struct conf		*conf;
+	const char		*file;
+	const char		*text;
+	size_t			 pos;
+	int			 lineno;
+	int			 section_line;
+	enum conf_sec		 sec;
+	struct conf_agent	*agent;		/* of the current section */
+	int			 first_agent;	/* index of this file's first */
+	int			 token_line;	/* first inline token */
+	int			 agent_keys[8];	/* lines, see agent_keys[] */
+	int			 console_seen[16];
+	struct buf		 errs;
+	int			 nerrs;
+};
+
+static const char *const agent_keys[] = {
+	"url", "token", "token_file", "ca", "cert", "key", "ssh", NULL
+};
+
+enum conf_kind {
+	CK_DUR,
+	CK_SIZE,
+	CK_AUTO		/* auto | yes | no */
+};
+
+static const struct conf_console_key {
+	const char	*name;
+	enum conf_kind	 kind;
+	size_t		 off;
+	int64_t		 min;		/* durations and sizes */
+	int64_t		 max;
+} console_keys[] = {
+	{ "refresh", CK_DUR, offsetof(struct conf, refresh_ms), 200,
+	    3600000 },
+	{ "connect_timeout", CK_DUR, offsetof(struct conf,
+	    connect_timeout_ms), 100, 60000 },
+	{ "timeout", CK_DUR, offsetof(struct conf, timeout_ms), 200,
+	    300000 },
+	{ "stale_after", CK_DUR, offsetof(struct conf, stale_ms), 1000,
+	    86400000 },
+	{ "max_skew", CK_DUR, offsetof(struct conf, max_skew_ms), 100,
+	    86400000 },
+	{ "max_backoff", CK_DUR, offsetof(struct conf, max_backoff_ms), 1000,
+	    3600000 },
+	{ "max_body", CK_SIZE, offsetof(struct conf, max_body), 4096,
+	    1024LL * 1024 * 1024 },
+	{ "color", CK_AUTO, offsetof(struct conf, color), 0, 0 },
+	{ "unicode", CK_AUTO, offsetof(struct conf, unicode), 0, 0 },
+};
+#define N_CONSOLE_KEYS	(sizeof(console_keys) / sizeof(console_keys[0]))
+#define CONSOLE_KEY_CONNECT	1	/* console_keys[1] */
+
+static void conf_error(struct conf_parse *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conf_error(struct conf_parse *cp, int line, const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	cp->nerrs++;
+	if (cp->nerrs > CONF_MAX_ERRS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cp->errs.len > 0)
+		buf_addc(&cp->errs, '\n');
+	if (line > 0)
+		buf_printf(&cp->errs, "%s:%d: %s", cp->file, line, msg);
+	else
+		buf_printf(&cp->errs, "%s: %s", cp->file, msg);
+}
+
+struct conf *
+conf_new(void)
+{
+	struct conf	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->refresh_ms = 2000;
+	c->connect_timeout_ms = 2000;
+	c->timeout_ms = 5000;
+	c->stale_ms = 0;		/* 3 x refresh, see conf_finish() */
+	c->max_skew_ms = 5000;
+	c->max_backoff_ms = 60000;
+	c->max_body = 4 * 1024 * 1024;
+	c->color = -1;
+	c->unicode = -1;
+	return c;
+}
+
+static int
+conf_name_ok(const char *s)
+{
+	size_t	n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		if (!isalnum((unsigned char)s[n]) && s[n] != '-' &&
+		    s[n] != '_' && s[n] != '.')
+			return 0;
+	}
+	return n > 0 && n <= CONF_NAME_MAX;
+}
+
+struct conf_agent *
+conf_find_agent(const struct conf *c, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < c->n_agents; i++) {
+		if (strcmp(c->agents[i]->name, name) == 0)
+			return c->agents[i];
+	}
+	return NULL;
+}
+
+static struct conf_agent *
+conf_agent_add(struct conf *c, const char *name, int line)
+{
+	struct conf_agent	*a;
+
+	a = xcalloc(1, sizeof(*a));
+	a->name = xstrdup(name);
+	a->line = line;
+	c->agents = xreallocarray(c->agents, c->n_agents + 1,
+	    sizeof(*c->agents));
+	c->agents[c->n_agents++] = a;
+	return a;
+}
+
+static void
+conf_agent_free(struct conf_agent *a)
+{
+	if (a == NULL)
+		return;
+	free(a->name);
+	free(a->url);
+	free(a->host);
+	if (a->token != NULL) {
+		explicit_bzero(a->token, strlen(a->token));
+		free(a->token);
+	}
+	free(a->ca);
+	free(a->cert);
+	free(a->key);
+	free(a->ssh);
+	free(a);
+}
+
+void
+conf_free(struct conf *c)
+{
+	int	i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_agents; i++)
+		conf_agent_free(c->agents[i]);
+	free(c->agents);
+	free(c->file);
+	free(c);
+}
+
+/*
+ * Checks url and fills host and port (for SSH tunnels).  libcurl's URL
+ * parser decides, so the console accepts exactly what it can fetch.
+ */
+static int
+conf_set_url(struct conf_agent *a, const char *url, char *err, size_t errlen)
+{
+	CURLU		*u;
+	char		*scheme = NULL, *host = NULL, *port = NULL;
+	char		*query = NULL, *frag = NULL;
+	size_t		 n;
+	int		 rc = -1;
+
+	if ((u = curl_url()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK) {
+		snprintf(err, errlen, "'%s' is not a URL (expected e.g. "
+		    "https://web-01.example.com:7787)", url);
+		goto done;
+	}
+	if (strcasecmp(scheme, "http") != 0 &&
+	    strcasecmp(scheme, "https") != 0) {
+		snprintf(err, errlen, "'%s': only http:// and https:// URLs "
+		    "are supported", url);
+		goto done;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
+		snprintf(err, errlen, "'%s': a base URL takes no query or "
+		    "fragment", url);
+		goto done;
+	}
+	if (strchr(url, '@') != NULL) {
+		snprintf(err, errlen, "'%s': put credentials in token or "
+		    "token_file, not in the URL", url);
+		goto done;
+	}
+	free(a->url);
+	free(a->host);
+	a->url = xstrdup(url);
+	n = strlen(a->url);
+	while (n > 0 && a->url[n - 1] == '/')
+		a->url[--n] = '\0';
+	/* brackets of an IPv6 literal are not part of the host */
+	n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		a->host = xstrdup(host + 1);
+	} else
+		a->host = xstrdup(host);
+	a->port = atoi(port);
+	rc = 0;
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(query);
+	curl_free(frag);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* "~/x" is relative to $HOME, as in the example config. */
+static char *
+conf_path(const char *v)
+{
+	const char	*home;
+	struct passwd	*pw;
+	char		*p;
+
+	if (strncmp(v, "~/", 2) != 0)
+		return xstrdup(v);
+	if ((home = getenv("HOME")) == NULL || home[0] == '\0') {
+		if ((pw = getpwuid(getuid())) == NULL)
+			return xstrdup(v);
+		home = pw->pw_dir;
+	}
+	xasprintf(&p, "%s/%s", home, v + 2);
+	return p;
+}
+
+/*
+ * A secret must be a regular file of ours (or root's) that nobody else
+ * can read.  Returns 0, or -1 with the fix in err.
+ */
+static int
+conf_secrecy(const char *path, const char *what, char *err, size_t errlen)
+{
+	struct stat	sb;
+
+	if (stat(path, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if (sb.st_uid != getuid() && sb.st_uid != 0) {
+		snprintf(err, errlen, "%s: %s is owned by uid %u, not by you",
+		    path, what, (unsigned)sb.st_uid);
+		return -1;
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, errlen, "%s: %s is readable by others (mode "
+		    "%03o); run chmod 600 %s", path, what,
+		    (unsigned)(sb.st_mode & 0777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The first line of a token file, blanks trimmed. */
+static char *
+conf_read_token(const char *path, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	 line[CONF_TOKEN_MAX + 2];
+	size_t	 n;
+	char	*s;
+
+	if (conf_secrecy(path, "token file", err, errlen) == -1)
+		return NULL;
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fgets(line, sizeof(line), f) == NULL) {
+		snprintf(err, errlen, "%s: empty token file", path);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	n = strlen(line);
+	while (n > 0 && isspace((unsigned char)line[n - 1]))
+		line[--n] = '\0';
+	s = line;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || strlen(s) > CONF_TOKEN_MAX) {
+		snprintf(err, errlen, "%s: no token on the first line", path);
+		explicit_bzero(line, sizeof(line));
+		return NULL;
+	}
+	for (n = 0; s[n] != '\0'; n++) {
+		if (!isgraph((unsigned char)s[n])) {
+			snprintf(err, errlen, "%s: the token holds a blank "
+			    "or control character", path);
+			explicit_bzero(line, sizeof(line));
+			return NULL;
+		}
+	}
+	s = xstrdup(s);
+	explicit_bzero(line, sizeof(line));
+	return s;
+}
+
+static int
+conf_valid_ssh(const char *v)
+{
+	size_t	i;
+
+	if (v[0] == '\0' || v[0] == '-')
+		return 0;
+	for (i = 0; v[i] != '\0'; i++) {
+		if (!isgraph((unsigned char)v[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+conf_begin_section(struct conf_parse *cp, const char *hdr)
+{
+	char		 kind[32], name[CONF_NAME_MAX * 2];
+	const char	*p, *q;
+	size_t		 n;
+	int		 i;
+
+	cp->agent = NULL;
+	memset(cp->agent_keys, 0, sizeof(cp->agent_keys));
+	n = strcspn(hdr, " \t\"");
+	if (n == 0 || n >= sizeof(kind)) {
+		conf_error(cp, cp->section_line, "bad section header [%s]",
+		    hdr);
+		cp->sec = CSEC_BAD;
+		return;
+	}
+	memcpy(kind, hdr, n);
+	kind[n] = '\0';
+	p = hdr + n;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strcmp(kind, "console") == 0) {
+		if (*p != '\0') {
+			conf_error(cp, cp->section_line, "[console] takes no "
+			    "name");
+			cp->sec = CSEC_BAD;
+			return;
+		}
+		cp->sec = CSEC_CONSOLE;
+		return;
+	}
+	if (strcmp(kind, "agent") != 0) {
+		conf_error(cp, cp->section_line, "unknown section [%s] "
+		    "(expected [agent \"NAME\"] or [console])", hdr);
+		cp->sec = CSEC_BAD;
+		return;
+	}
+	cp->sec = CSEC_BAD;
+	if (*p != '"' || (q = strchr(p + 1, '"')) == NULL || q[1] != '\0') {
+		conf_error(cp, cp->section_line, "[agent] needs a quoted "
+		    "name: [agent \"web-01\"]");
+		return;
+	}
+	n = (size_t)(q - p - 1);
+	if (n >= sizeof(name)) {
+		conf_error(cp, cp->section_line, "agent name is too long");
+		return;
+	}
+	memcpy(name, p + 1, n);
+	name[n] = '\0';
+	if (!conf_name_ok(name)) {
+		conf_error(cp, cp->section_line, "bad agent name '%s' "
+		    "(letters, digits, '.', '-', '_'; at most %d)", name,
+		    CONF_NAME_MAX);
+		return;
+	}
+	for (i = 0; i < cp->conf->n_agents; i++) {
+		if (strcmp(cp->conf->agents[i]->name, name) == 0) {
+			conf_error(cp, cp->section_line, "duplicate agent "
+			    "'%s' (first defined at line %d)", name,
+			    cp->conf->agents[i]->line);
+			return;
+		}
+	}
+	cp->sec = CSEC_AGENT;
+	cp->agent = conf_agent_add(cp->conf, name, cp->section_line);
+}
+
+static void
+conf_agent_key(struct conf_parse *cp, const char *name, const char *value)
+{
+	struct conf_agent	*a = cp->agent;
+	char			 err[512];
+	char			*path;
+	int			 i, line = cp->lineno;
+
+	for (i = 0; agent_keys[i] != NULL; i++) {
+		if (strcmp(agent_keys[i], name) == 0)
+			break;
+	}
+	if (agent_keys[i] == NULL) {
+		conf_error(cp, line, "unknown key '%s' in [agent \"%s\"] "
+		    "(url, token, token_file, ca, cert, key, ssh)", name,
+		    a->name);
+		return;
+	}
+	if (cp->agent_keys[i] != 0) {
+		conf_error(cp, line, "duplicate key '%s' (first set at line "
+		    "%d)", name, cp->agent_keys[i]);
+		return;
+	}
+	cp->agent_keys[i] = line;
+	if (value[0] == '\0') {
+		conf_error(cp, line, "'%s' has no value", name);
+		return;
+	}
+	if (strcmp(name, "url") == 0) {
+		if (conf_set_url(a, value, err, sizeof(err)) == -1)
+			conf_error(cp, line, "%s", err);
+	} else if (strcmp(name, "token") == 0) {
+		if (strlen(value) > CONF_TOKEN_MAX) {
+			conf_error(cp, line, "token is too long");
+			return;
+		}
+		if (a->token != NULL) {
+			conf_error(cp, line, "use token or token_file, not "
+			    "both");
+			return;
+		}
+		a->token = xstrdup(value);
+		if (cp->token_line == 0)
+			cp->token_line = line;
+	} else if (strcmp(name, "token_file") == 0) {
+		if (a->token != NULL) {
+			conf_error(cp, line, "use token or token_file, not "
+			    "both");
+			return;
+		}
+		path = conf_path(value);
+		a->token = conf_read_token(path, err, sizeof(err));
+		if (a->token == NULL)
+			conf_error(cp, line, "token_file: %s", err);
+		free(path);
+	} else if (strcmp(name, "ca") == 0 || strcmp(name, "cert") == 0) {
+		path = conf_path(value);
+		if (access(path, R_OK) == -1) {
+			conf_error(cp, line, "%s: %s: %s", name, path,
+			    strerror(errno));
+			free(path);
+			return;
+		}
+		if (name[0] == 'c' && name[1] == 'a')
+			a->ca = path;
+		else
+			a->cert = path;
+	} else if (strcmp(name, "key") == 0) {
+		path = conf_path(value);
+		if (conf_secrecy(path, "private key", err, sizeof(err)) ==
+		    -1) {
+			conf_error(cp, line, "key: %s", err);
+			free(path);
+			return;
+		}
+		a->key = path;
+	} else if (strcmp(name, "ssh") == 0) {
+		if (!conf_valid_ssh(value)) {
+			conf_error(cp, line, "ssh: '%s' is not "
+			    "user@host[:port]", value);
+			return;
+		}
+		a->ssh = xstrdup(value);
+	}
+}
+
+static int
+conf_auto(const char *v, int *out)
+{
+	int	b;
+
+	if (strcasecmp(v, "auto") == 0) {
+		*out = -1;
+		return 0;
+	}
+	if (parse_bool(v, &b, NULL, 0) == -1)
+		return -1;
+	*out = b;
+	return 0;
+}
+
+static void
+conf_console_key(struct conf_parse *cp, const char *name, const char *value)
+{
+	const struct conf_console_key	*k;
+	char				 err[256];
+	char				*base = (char *)cp->conf;
+	int64_t				 ms;
+	uint64_t			 sz;
+	size_t				 i;
+	int				 line = cp->lineno;
+
+	for (i = 0; i < N_CONSOLE_KEYS; i++) {
+		if (strcmp(console_keys[i].name, name) == 0)
+			break;
+	}
+	if (i == N_CONSOLE_KEYS) {
+		conf_error(cp, line, "unknown key '%s' in [console]", name);
+		return;
+	}
+	k = &console_keys[i];
+	if (cp->console_seen[i] != 0) {
+		conf_error(cp, line, "duplicate key '%s' (first set at line "
+		    "%d)", name, cp->console_seen[i]);
+		return;
+	}
+	cp->console_seen[i] = line;
+	switch (k->kind) {
+	case CK_DUR:
+		if (parse_duration_ms(value, &ms, err, sizeof(err)) == -1) {
+			conf_error(cp, line, "%s: %s", name, err);
+			return;
+		}
+		if (ms < k->min || ms > k->max) {
+			char	lo[32], hi[32];
+
+			conf_error(cp, line, "%s must be between %s and %s",
+			    name, parse_fmt_duration(k->min, lo, sizeof(lo)),
+			    parse_fmt_duration(k->max, hi, sizeof(hi)));
+			return;
+		}
+		*(int64_t *)(base + k->off) = ms;
+		break;
+	case CK_SIZE:
+		if (parse_size(value, &sz, err, sizeof(err)) == -1) {
+			conf_error(cp, line, "%s: %s", name, err);
+			return;
+		}
+		if (sz < (uint64_t)k->min || sz > (uint64_t)k->max) {
+			conf_error(cp, line, "%s must be between 4k and 1G",
+			    name);
+			return;
+		}
+		*(uint64_t *)(base + k->off) = sz;
+		break;
+	case CK_AUTO:
+		if (conf_auto(value, (int *)(base + k->off)) == -1)
+			conf_error(cp, line, "%s: expected auto, yes or no",
+			    name);
+		break;
+	}
+}
+
+static int
+conf_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct conf_parse	*cp = user;
+
+	(void)section;
+	switch (cp->sec) {
+	case CSEC_NONE:
+		conf_error(cp, cp->lineno, "'%s' is outside any section",
+		    name);
+		break;
+	case CSEC_BAD:
+		break;
+	case CSEC_AGENT:
+		conf_agent_key(cp, name, value);
+		break;
+	case CSEC_CONSOLE:
+		conf_console_key(cp, name, value);
+		break;
+	}
+	return 1;
+}
+
+/*
+ * inih reader: one line per call, leading blanks stripped, lines counted;
+ * a section header is handled here so that one without keys is checked.
+ */
+static char *
+conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse	*cp = stream;
+	const char		*p = cp->text + cp->pos, *nl, *rb;
+	char			 hdr[256];
+	size_t			 len;
+
+	if (*p == '\0')
+		return NULL;
+	cp->lineno++;
+	nl = strchr(p, '\n');
+	len = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+	cp->pos += len;
+	while (len > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	if (len >= (size_t)num - 1) {
+		conf_error(cp, cp->lineno, "line is too long (at most %d "
+		    "characters)", num - 2);
+		/* keep inih from reading the rest of it as a key */
+		str[0] = ';';
+		str[1] = '\0';
+		return str;
+	}
+	memcpy(str, p, len);
+	str[len] = '\0';
+	if (str[0] == '[' && (rb = strchr(str, ']')) != NULL &&
+	    (size_t)(rb - str - 1) < sizeof(hdr)) {
+		len = (size_t)(rb - str - 1);
+		memcpy(hdr, str + 1, len);
+		hdr[len] = '\0';
+		cp->section_line = cp->lineno;
+		conf_begin_section(cp, hdr);
+	}
+	return str;
+}
+
+static char *
+conf_read_file(const char *path, char *err, size_t errlen)
+{
+	FILE		*f;
+	struct buf	 b;
+	char		 chunk[4096];
+	size_t		 n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		buf_add(&b, chunk, n);
+		if (b.len > 1024 * 1024) {
+			snprintf(err, errlen, "%s: larger than 1 MiB", path);
+			fclose(f);
+			buf_free(&b);
+			return NULL;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(f);
+		buf_free(&b);
+		return NULL;
+	}
+	fclose(f);
+	buf_addc(&b, '\0');
+	b.len--;
+	if (memchr(b.data, '\0', b.len) != NULL) {
+		snprintf(err, errlen, "%s: not a text file", path);
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_release(&b, NULL);
+}
+
+static void
+conf_finish(struct conf_parse *cp)
+{
+	struct conf	*c = cp->conf;
+	char		 err[512];
+	int		 i;
+
+	for (i = cp->first_agent; i < c->n_agents; i++) {
+		if (c->agents[i]->url == NULL)
+			conf_error(cp, c->agents[i]->line, "agent '%s' has "
+			    "no url", c->agents[i]->name);
+		if ((c->agents[i]->cert == NULL) !=
+		    (c->agents[i]->key == NULL))
+			conf_error(cp, c->agents[i]->line, "agent '%s': cert "
+			    "and key go together", c->agents[i]->name);
+	}
+	if (c->connect_timeout_ms > c->timeout_ms)
+		conf_error(cp, cp->console_seen[CONSOLE_KEY_CONNECT],
+		    "connect_timeout is longer than timeout");
+	if (cp->token_line != 0 &&
+	    conf_secrecy(cp->file, "a config holding a token", err,
+	    sizeof(err)) == -1)
+		conf_error(cp, cp->token_line, "%s", err);
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	struct conf_parse	 cp;
+	char			*text;
+	int			 rc, i;
+
+	if ((text = conf_read_file(path, err, errlen)) == NULL)
+		return -1;
+	memset(&cp, 0, sizeof(cp));
+	cp.conf = c;
+	cp.file = path;
+	cp.text = text;
+	cp.sec = CSEC_NONE;
+	cp.first_agent = c->n_agents;
+	buf_init(&cp.errs);
+
+	rc = ini_parse_stream(conf_reader, &cp, conf_handler, &cp);
+	if (rc > 0)
+		conf_error(&cp, rc, "syntax error (expected [section] or "
+		    "key = value)");
+	else if (rc < 0)
+		conf_error(&cp, 0, "cannot parse (out of memory)");
+	conf_finish(&cp);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	if (cp.nerrs > 0) {
+		if (cp.nerrs > CONF_MAX_ERRS)
+			buf_printf(&cp.errs, "\n%s: %d more errors", path,
+			    cp.nerrs - CONF_MAX_ERRS);
+		snprintf(err, errlen, "%s", cp.errs.data);
+		buf_free(&cp.errs);
+		/* drop this file's agents: nothing half-loaded survives */
+		for (i = cp.first_agent; i < c->n_agents; i++)
+			conf_agent_free(c->agents[i]);
+		c->n_agents = cp.first_agent;
+		return -1;
+	}
+	buf_free(&cp.errs);
+	free(c->file);
+	c->file = xstrdup(path);
+	return 0;
+}
+
+int
+conf_add_url(struct conf *c, const char *arg, char *err, size_t errlen)
+{
+	struct conf_agent	*a;
+	const char		*eq, *url = arg, *tok;
+	char			 name[CONF_NAME_MAX + 1];
+	char			 uerr[256];
+	size_t			 n;
+	int			 k;
+
+	eq = strchr(arg, '=');
+	if (eq != NULL && (strstr(arg, "://") == NULL ||
+	    eq < strstr(arg, "://"))) {
+		n = (size_t)(eq - arg);
+		if (n == 0 || n > CONF_NAME_MAX) {
+			snprintf(err, errlen, "--agent %s: bad name", arg);
+			return -1;
+		}
+		memcpy(name, arg, n);
+		name[n] = '\0';
+		if (!conf_name_ok(name)) {
+			snprintf(err, errlen, "--agent %s: bad name '%s' "
+			    "(letters, digits, '.', '-', '_')", arg, name);
+			return -1;
+		}
+		url = eq + 1;
+	} else
+		name[0] = '\0';
+	a = xcalloc(1, sizeof(*a));
+	if (conf_set_url(a, url, uerr, sizeof(uerr)) == -1) {
+		snprintf(err, errlen, "--agent: %s", uerr);
+		conf_agent_free(a);
+		return -1;
+	}
+	if (name[0] == '\0') {
+		/* host:port names the agent; a second one gets a suffix */
+		if (strchr(a->host, ':') != NULL)
+			snprintf(name, sizeof(name), "[%s]:%d", a->host,
+			    a->port);
+		else
+			snprintf(name, sizeof(name), "%s:%d", a->host,
+			    a->port);
+		for (k = 2; conf_find_agent(c, name) != NULL && k < 1000;
+		    k++) {
+			n = strlen(name);
+			snprintf(name + (n > CONF_NAME_MAX - 5 ?
+			    CONF_NAME_MAX - 5 : n), 6, "#%d", k);
+		}
+	}
+	if (conf_find_agent(c, name) != NULL) {
+		snprintf(err, errlen, "--agent %s: agent '%s' is defined "
+		    "twice", arg, name);
+		conf_agent_free(a);
+		return -1;
+	}
+	a->name = xstrdup(name);
+	if ((tok = getenv("VANTAGE_TOKEN")) != NULL && tok[0] != '\0')
+		a->token = xstrdup(tok);
+	c->agents = xreallocarray(c->agents, c->n_agents + 1,
+	    sizeof(*c->agents));
+	c->agents[c->n_agents++] = a;
+	return 0;
+}
+
+char *
+conf_default_path(void)
+{
+	const char	*home, *xdg;
+	char		*p;
+
+	if ((xdg = getenv("XDG_CONFIG_HOME")) != NULL && xdg[0] == '/') {
+		xasprintf(&p, "%s/vantage/vantage.conf", xdg);
+		if (access(p, F_OK) == 0)
+			return p;
+		free(p);
+	}
+	if ((home = getenv("HOME")) != NULL && home[0] != '\0') {
+		xasprintf(&p, "%s/.config/vantage/vantage.conf", home);
+		if (access(p, F_OK) == 0)
+			return p;
+		free(p);
+	}
+	if (access(VANTAGE_SYSCONF, F_OK) == 0)
+		return xstrdup(VANTAGE_SYSCONF);
+	return NULL;
+}

@@ -1,0 +1,543 @@
+/*
+ * vantage.h - the console's private header: every module's types and
+ * prototypes under a banner naming its file (relayd.h style).
+ *
+ * One thread runs everything but the SSH tunnels: the UI loop (ui.c) or a
+ * CLI command (cli.c) drives the fetch engine (fetch.c, one libcurl multi
+ * handle) and reads the keyboard in the same poll, so a slow agent never
+ * blocks the screen.  fleet.c turns fetches into per-agent state; model.c
+ * validates every agent response into plain structs the views read.
+ */
+#ifndef VANTAGE_H
+#define VANTAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "json.h"
+#include "log.h"
+#include "parse.h"
+
+#define VANTAGE_VERSION		"0.1.0"
+#define VANTAGE_SYSCONF		"/etc/vantage/vantage.conf"
+#define VANTAGE_NONE		INT64_MIN	/* a JSON null number */
+
+/* ---------------------------------------------------------------- */
+/* conf.c */
+
+struct conf_agent {
+	char		*name;
+	char		*url;		/* base URL, no trailing slash */
+	char		*host;		/* of url, for tunnels */
+	int		 port;		/* of url, default port filled in */
+	char		*token;		/* NULL: no Authorization header */
+	char		*ca;
+	char		*cert;
+	char		*key;
+	char		*ssh;		/* user@bastion[:port] or NULL */
+	int		 line;		/* of the [agent] header */
+};
+
+struct conf {
+	char			*file;		/* NULL when from --agent only */
+	struct conf_agent	**agents;
+	int			 n_agents;
+	int64_t			 refresh_ms;
+	int64_t			 connect_timeout_ms;
+	int64_t			 timeout_ms;
+	int64_t			 stale_ms;
+	int64_t			 max_skew_ms;
+	int64_t			 max_backoff_ms;
+	uint64_t		 max_body;
+	int			 color;		/* -1 auto, 0 never, 1 always */
+	int			 unicode;	/* -1 auto, 0 ascii, 1 utf-8 */
+};
+
+struct conf	*conf_new(void);
+/* Reads path and adds its agents and settings to c; errors name file:line. */
+int		 conf_load(struct conf *, const char *path, char *err, size_t);
+/* "URL" or "NAME=URL"; the token comes from $VANTAGE_TOKEN. */
+int		 conf_add_url(struct conf *, const char *arg, char *err,
+		    size_t);
+/* The first of ~/.config/vantage/vantage.conf, /etc/vantage/... that
+ * exists, or NULL. */
+char		*conf_default_path(void);
+struct conf_agent *conf_find_agent(const struct conf *, const char *name);
+void		 conf_free(struct conf *);
+
+/* ---------------------------------------------------------------- */
+/* fetch.c: HTTP requests on one libcurl multi handle, never blocking. */
+
+enum fetch_err {
+	FETCH_OK,
+	FETCH_RESOLVE,		/* name did not resolve */
+	FETCH_CONNECT,		/* refused, unreachable, reset */
+	FETCH_TIMEOUT,		/* connect or total timeout */
+	FETCH_SLOW,		/* below the low-speed limit (slow drip) */
+	FETCH_TLS,		/* handshake or verification */
+	FETCH_TUNNEL,		/* the SSH tunnel is down */
+	FETCH_TOO_BIG,		/* body above the size cap */
+	FETCH_CONTENT_TYPE,	/* not application/json */
+	FETCH_HTTP,		/* status not 2xx */
+	FETCH_BAD_JSON,		/* not a JSON object */
+	FETCH_BAD_DATA,		/* JSON that breaks the API contract */
+	FETCH_CANCELLED,
+	FETCH_INTERNAL		/* libcurl refused the request */
+};
+
+struct fetch_limits {
+	int64_t		 connect_timeout_ms;
+	int64_t		 timeout_ms;
+	uint64_t	 max_body;
+	long		 low_speed_bytes;	/* abort below this rate ... */
+	long		 low_speed_secs;	/* ... for this long */
+	long		 max_conns;		/* kept alive between polls */
+};
+
+struct fetch_spec {
+	const char	*method;	/* "GET" or "POST" */
+	const char	*url;
+	const char	*body;		/* POST: JSON, copied */
+	const char	*token;
+	const char	*operator;	/* X-Vantage-Operator, or NULL */
+	const char	*ca;
+	const char	*cert;
+	const char	*key;
+	const char	*connect_to;	/* CURLOPT_CONNECT_TO entry or NULL */
+};
+
+struct fetch_resp {
+	enum fetch_err	 err;
+	const char	*errmsg;	/* why, for err != FETCH_OK */
+	long		 status;	/* HTTP status, 0 if none */
+	const char	*body;		/* NUL-terminated */
+	size_t		 len;
+	int64_t		 sent_ms;	/* local wall clock at start */
+	int64_t		 elapsed_us;
+	int64_t		 agent_time_ms;	/* X-Vantage-Time or VANTAGE_NONE */
+	int64_t		 retry_after_s;	/* 429/503 Retry-After, or 0 */
+};
+
+struct fetch;
+struct fetch_req;
+struct fleet_opener;
+struct tunnel;
+typedef void (*fetch_done_fn)(const struct fetch_resp *, void *arg);
+
+struct fetch	*fetch_new(const struct fetch_limits *);
+void		 fetch_free(struct fetch *);
+/* The callback runs from fetch_dispatch(), exactly once per request
+ * unless the request is cancelled first. */
+struct fetch_req *fetch_start(struct fetch *, const struct fetch_spec *,
+		    fetch_done_fn, void *arg);
+/* Drops a request without its callback; returns the callback's arg. */
+void		*fetch_cancel(struct fetch *, struct fetch_req *);
+/* Makes a fetch_wait() in another thread return now (thread-safe). */
+void		 fetch_wakeup(struct fetch *);
+int		 fetch_pending(const struct fetch *);
+/* Waits up to timeout_ms for network events or fd (-1: none) to become
+ * readable; returns 1 when fd is readable. */
+int		 fetch_wait(struct fetch *, int timeout_ms, int fd);
+/* Drives transfers and runs the callbacks of finished requests. */
+void		 fetch_dispatch(struct fetch *);
+const char	*fetch_err_str(enum fetch_err);
+/* Transport errors make an agent "unreachable", the others "error". */
+int		 fetch_err_is_transport(enum fetch_err);
+int64_t		 fetch_now_ms(void);		/* wall clock */
+int64_t		 fetch_mono_ms(void);		/* monotonic */
+
+/* ---------------------------------------------------------------- */
+/* model.c: agent JSON, validated field by field (api-contract.md). */
+
+enum model_state {
+	MODEL_UP,
+	MODEL_DEGRADED,
+	MODEL_DOWN,
+	MODEL_UNKNOWN
+};
+
+enum model_rstatus {
+	MODEL_R_OK,
+	MODEL_R_DEGRADED,
+	MODEL_R_FAIL
+};
+
+enum model_rstate {
+	MODEL_ACTIVE,
+	MODEL_DRAINING,
+	MODEL_MAINT
+};
+
+enum model_effective {
+	MODEL_EFF_READY,
+	MODEL_EFF_DRAIN,
+	MODEL_EFF_MAINT,
+	MODEL_EFF_DOWN
+};
+
+struct model_result {
+	int64_t			 t_ms;
+	enum model_rstatus	 status;
+	int64_t			 latency_us;
+	int64_t			 dns_us;	/* VANTAGE_NONE when null */
+	int64_t			 connect_us;
+	int64_t			 tls_us;
+	int64_t			 ttfb_us;
+	int64_t			 code;
+	int64_t			 cert_days;
+	char			*error;		/* "" when none */
+};
+
+struct model_stats {
+	int64_t		 runs;
+	int64_t		 ok;
+	int64_t		 degraded;
+	int64_t		 fail;
+	int64_t		 avg_us;		/* VANTAGE_NONE when null */
+	int64_t		 p95_us;
+};
+
+struct model_probe {
+	char			*name;
+	char			*type;
+	char			*target;
+	enum model_state	 state;
+	int64_t			 state_since_ms;
+	int64_t			 interval_ms;
+	int			 has_last;
+	struct model_result	 last;
+	struct model_stats	 stats;
+};
+
+struct model_route {
+	char			*name;
+	enum model_rstate	 state;
+	enum model_effective	 effective;
+	char			*reason;
+	char			*actor;
+	char			*operator;
+	int64_t			 since_ms;
+	int64_t			 expires_ms;	/* VANTAGE_NONE: no expiry */
+	char			*pool;		/* NULL: none */
+	char			*probe;		/* NULL: none */
+	int			 forced;
+};
+
+struct model_pool {
+	char		*name;
+	int64_t		 min_active;
+	int64_t		 routes;
+	int64_t		 active;
+};
+
+struct model_status {
+	char			*agent;
+	char			*version;
+	int64_t			 uptime_s;
+	int64_t			 time_ms;
+	int64_t			 started_ms;
+	struct model_probe	*probes;
+	int			 n_probes;
+	struct model_route	*routes;
+	int			 n_routes;
+	struct model_pool	*pools;
+	int			 n_pools;
+};
+
+struct model_routes {
+	struct model_route	*routes;
+	int			 n_routes;
+	struct model_pool	*pools;
+	int			 n_pools;
+};
+
+struct model_results {
+	struct model_result	*results;
+	int			 n_results;
+	int64_t			 next;		/* VANTAGE_NONE when null */
+	int			 more;
+};
+
+struct model_point {
+	int64_t		 t_ms;
+	int64_t		 n;
+	int64_t		 ok;
+	int64_t		 degraded;
+	int64_t		 min_us;
+	int64_t		 avg_us;
+	int64_t		 max_us;
+	int64_t		 p95_us;
+};
+
+struct model_series {
+	int64_t			 step_s;
+	struct model_point	*points;
+	int			 n_points;
+};
+
+struct model_audit {
+	int64_t		 id;
+	int64_t		 t_ms;
+	char		*actor;
+	char		*role;
+	char		*operator;
+	char		*source;
+	char		*action;
+	char		*target;
+	char		*detail;
+	char		*result;
+	char		*hash;
+};
+
+struct model_audit_page {
+	struct model_audit	*rows;
+	int			 n_rows;
+	int64_t			 next;
+	int			 more;
+};
+
+struct model_verify {
+	int		 ok;
+	int64_t		 rows;
+	int64_t		 bad_id;	/* VANTAGE_NONE when ok */
+	char		*head;		/* "" when not ok */
+	char		*message;	/* "" when ok */
+};
+
+/* A mutating request's answer: {"route":ROUTE,"audit_id":N}. */
+struct model_action {
+	struct model_route	 route;
+	int64_t			 audit_id;
+};
+
+/* Every parser returns 0, -1 when the text is not a JSON object, or -2
+ * when it breaks the contract; err says why (naming the bad field), and
+ * out is zeroed first and holds nothing to free after a failure. */
+int	 model_parse_status(const char *, size_t, struct model_status *,
+	    char *err, size_t);
+int	 model_parse_routes(const char *, size_t, struct model_routes *,
+	    char *err, size_t);
+int	 model_parse_results(const char *, size_t, struct model_results *,
+	    char *err, size_t);
+int	 model_parse_series(const char *, size_t, struct model_series *,
+	    char *err, size_t);
+int	 model_parse_audit(const char *, size_t, struct model_audit_page *,
+	    char *err, size_t);
+int	 model_parse_verify(const char *, size_t, struct model_verify *,
+	    char *err, size_t);
+int	 model_parse_action(const char *, size_t, struct model_action *,
+	    char *err, size_t);
+/* {"error":{"code","message"}} into "message (code)"; 0 or -1. */
+int	 model_parse_error(const char *, size_t, char *code, size_t,
+	    char *msg, size_t);
+void	 model_status_free(struct model_status *);
+void	 model_routes_free(struct model_routes *);
+void	 model_results_free(struct model_results *);
+void	 model_result_free(struct model_result *);
+void	 model_result_copy(struct model_result *, const struct model_result *);
+void	 model_series_free(struct model_series *);
+void	 model_audit_free(struct model_audit *);
+void	 model_audit_copy(struct model_audit *, const struct model_audit *);
+void	 model_audit_page_free(struct model_audit_page *);
+void	 model_verify_free(struct model_verify *);
+void	 model_action_free(struct model_action *);
+void	 model_route_free(struct model_route *);
+void	 model_route_copy(struct model_route *, const struct model_route *);
+const char *model_state_str(enum model_state);
+const char *model_rstatus_str(enum model_rstatus);
+const char *model_rstate_str(enum model_rstate);
+const char *model_effective_str(enum model_effective);
+
+/* ---------------------------------------------------------------- */
+/* fleet.c: every agent's state, polling, backoff, audit, actions. */
+
+enum fleet_state {
+	FLEET_CONNECTING,	/* no answer yet */
+	FLEET_OK,
+	FLEET_SKEW,		/* data fine, clock off by > max_skew */
+	FLEET_STALE,		/* last good data older than stale_ms */
+	FLEET_UNREACHABLE,	/* transport failure */
+	FLEET_ERROR		/* answered, but not per the contract */
+};
+
+#define FLEET_AUDIT_KEEP	2000	/* audit rows kept per agent */
+
+struct fleet_agent {
+	struct conf_agent	*conf;
+	struct fleet		*fleet;
+	int			 idx;
+	/* status polling */
+	struct model_status	*status;	/* last good, or NULL */
+	int64_t			 last_ok_ms;	/* wall clock of it */
+	int64_t			 last_try_ms;	/* wall clock */
+	int64_t			 latency_us;	/* of the last good fetch */
+	int64_t			 skew_ms;	/* agent - local */
+	int			 has_skew;
+	int			 fails;		/* consecutive */
+	enum fetch_err		 err;		/* of the last failure */
+	char			 errmsg[256];
+	int64_t			 next_mono;	/* next poll, monotonic */
+	struct fetch_req	*status_req;
+	/* audit, polled while wanted */
+	struct model_audit	*audit;		/* oldest first */
+	int			 n_audit;
+	int64_t			 audit_after;
+	int			 audit_done;	/* caught up at least once */
+	struct fetch_req	*audit_req;
+	char			 audit_err[256];
+	struct model_verify	 verify;
+	int			 has_verify;
+	struct fetch_req	*verify_req;
+	char			 verify_err[256];
+	/* ssh */
+	struct tunnel		*tunnel;
+	struct fleet_opener	*opener;	/* opening a tunnel */
+	char			*connect_to;	/* host:port:127.0.0.1:local */
+	uint64_t		 gen;		/* bumped on every change */
+};
+
+struct fleet {
+	struct conf		*conf;
+	struct fetch		*fetch;
+	struct fleet_agent	*agents;
+	int			 n_agents;
+	char			*operator;	/* $USER@host */
+	int			 want_audit;	/* poll audit with status */
+	uint64_t		 gen;		/* bumped on every change */
+	int64_t			 last_refresh_ms; /* wall clock */
+};
+
+typedef void (*fleet_done_fn)(struct fleet_agent *, const struct fetch_resp *,
+    void *arg);
+
+struct fleet	*fleet_new(struct conf *);
+void		 fleet_free(struct fleet *);
+/* Tunnel upkeep: 1 when requests can be sent to the agent now, 0 while
+ * its SSH tunnel opens or after it failed (a->fails says which). */
+int		 fleet_agent_ready(struct fleet_agent *);
+/* Starts due polls; returns ms until the next one is due. */
+int64_t		 fleet_tick(struct fleet *);
+/* Polls every agent now, resetting backoff. */
+void		 fleet_refresh(struct fleet *);
+void		 fleet_refresh_agent(struct fleet_agent *);
+/* Runs fetches until every agent has answered or failed once (CLI). */
+void		 fleet_settle(struct fleet *);
+/* An API request to one agent; path starts with "/v1/".  NULL body is a
+ * GET, else a POST carrying X-Vantage-Operator. */
+struct fetch_req *fleet_request(struct fleet_agent *, const char *path,
+		    const char *body, fleet_done_fn, void *arg);
+void		 fleet_cancel(struct fleet *, struct fetch_req **);
+/* Loads the whole audit trail of every agent (CLI) or polls it (UI). */
+void		 fleet_audit_poll(struct fleet *);
+void		 fleet_verify(struct fleet *);
+enum fleet_state fleet_agent_state(const struct fleet_agent *, int64_t now);
+/* Fresh data that views may count (ok or skew). */
+int		 fleet_agent_usable(const struct fleet_agent *, int64_t now);
+struct fleet_agent *fleet_find(struct fleet *, const char *name);
+const char	*fleet_state_str(enum fleet_state);
+/* "connection refused", "HTTP 401: bad token", ... for the last failure. */
+const char	*fleet_agent_reason(const struct fleet_agent *);
+/* ms until the next attempt of a failing agent, or 0. */
+int64_t		 fleet_agent_retry_in(const struct fleet_agent *);
+/* "/v1/routes/NAME/drain" with NAME escaped. */
+char		*fleet_route_path(const char *route, const char *what);
+/* Request bodies of drain and undrain (api-contract.md). */
+char		*fleet_drain_body(const char *reason, int64_t ttl_ms,
+		    int maint, int force);
+char		*fleet_undrain_body(const char *reason);
+
+/* ---------------------------------------------------------------- */
+/* matrix.c: each link (probe name) as seen from every agent. */
+
+enum matrix_cell {
+	MATRIX_UP,
+	MATRIX_DEGRADED,
+	MATRIX_DOWN,
+	MATRIX_UNKNOWN,
+	MATRIX_UNREACHABLE,	/* the agent, not the link */
+	MATRIX_PENDING,		/* the agent has not answered yet */
+	MATRIX_ABSENT		/* the agent has no such probe */
+};
+
+enum matrix_verdict {
+	MATRIX_V_OK,
+	MATRIX_V_DEGRADED,
+	MATRIX_V_DOWN,
+	MATRIX_V_UNKNOWN
+};
+
+struct matrix_link {
+	char			*probe;
+	enum matrix_cell	*cells;		/* one per agent */
+	int			 up;
+	int			 degraded;
+	int			 down;
+	int			 unknown;
+	int			 of;		/* reachable agents with it */
+	int			 unreachable;
+	enum matrix_verdict	 verdict;
+	char			 text[64];	/* "down from 1 of 3" */
+};
+
+struct matrix {
+	struct matrix_link	*links;
+	int			 n_links;
+	int			 n_agents;
+};
+
+struct matrix	*matrix_build(struct fleet *, int64_t now);
+void		 matrix_free(struct matrix *);
+const char	*matrix_cell_str(enum matrix_cell);
+const char	*matrix_verdict_str(enum matrix_verdict);
+
+/* ---------------------------------------------------------------- */
+/* cli.c: the subcommands for scripts. */
+
+struct cli_opts {
+	int		 json;
+	const char	*reason;
+	int64_t		 ttl_ms;	/* 0: none */
+	int		 maint;
+	int		 force;
+	int		 verify;
+	long		 limit;
+};
+
+/* Each returns the exit status: 0 done, 1 refused or failed, 2 usage. */
+int	cli_status(struct fleet *, const struct cli_opts *);
+int	cli_probes(struct fleet *, const struct cli_opts *);
+int	cli_routes(struct fleet *, const struct cli_opts *);
+int	cli_audit(struct fleet *, const struct cli_opts *);
+int	cli_drain(struct fleet *, const char *agent, const char *route,
+	    const struct cli_opts *);
+int	cli_undrain(struct fleet *, const char *agent, const char *route,
+	    const struct cli_opts *);
+/* Copies s into buf with control characters replaced (terminal safety). */
+const char *cli_safe(const char *s, char *buf, size_t len);
+
+/* ---------------------------------------------------------------- */
+/* tunnel.c: an SSH session to a bastion forwarding a local port. */
+
+struct tunnel;
+
+/*
+ * ssh_spec "user@host[:port]" (user defaults to $USER, port 22); forwards a
+ * local 127.0.0.1 ephemeral port to host:port as seen from the SSH server
+ * (direct-tcpip).  Connects, checks the host key against known_hosts
+ * ($VANTAGE_KNOWN_HOSTS or ~/.ssh/known_hosts) and authenticates (ssh-agent,
+ * then $VANTAGE_SSH_KEY or ~/.ssh/id_{ed25519,ecdsa,rsa}) before returning:
+ * this blocks, up to 5 s for TCP and 10 s per SSH step.  Afterwards a
+ * thread of the tunnel's own does the forwarding; nothing blocks the
+ * caller again.  NULL with err filled on failure.
+ */
+struct tunnel	*tunnel_open(const char *ssh_spec, const char *host, int port,
+		    char *err, size_t errlen);
+int		 tunnel_local_port(const struct tunnel *);
+/* NULL while healthy, else why the tunnel died (the console shows it);
+ * a dead tunnel stays dead: close it and open a new one. */
+const char	*tunnel_error(const struct tunnel *);
+/* Stops the thread and frees everything; NULL is fine. */
+void		 tunnel_close(struct tunnel *);
+
+#endif
