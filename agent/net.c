@@ -56,6 +56,34 @@ net_split_target(const char *target, char *host, size_t hostlen, int *port,
 	return 0;
 }
 
+/*
+ * c-ares 1.18 answers "not found" for hosts-file lookups without a
+ * channel, so one channel is kept for them (it reads resolv.conf once and
+ * never sends a query).
+ */
+static ares_channel	net_hosts_ch;
+static int		net_hosts_tried;
+
+static ares_channel
+net_hosts_channel(void)
+{
+	if (!net_hosts_tried) {
+		net_hosts_tried = 1;
+		if (ares_init(&net_hosts_ch) != ARES_SUCCESS)
+			net_hosts_ch = NULL;
+	}
+	return net_hosts_ch;
+}
+
+void
+net_done(void)
+{
+	if (net_hosts_ch != NULL)
+		ares_destroy(net_hosts_ch);
+	net_hosts_ch = NULL;
+	net_hosts_tried = 0;
+}
+
 int
 net_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
     socklen_t *len, char *err, size_t errlen)
@@ -63,6 +91,7 @@ net_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
 	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
 	struct hostent		*he = NULL;
+	ares_channel		 ch;
 
 	memset(ss, 0, sizeof(*ss));
 	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
@@ -78,8 +107,9 @@ net_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
 		return 0;
 	}
 	/* /etc/hosts is a local file: reading it never waits on the net. */
-	if (ares_gethostbyname_file(NULL, host, AF_INET, &he) == ARES_SUCCESS &&
-	    he != NULL && he->h_addr_list[0] != NULL) {
+	ch = net_hosts_channel();
+	if (ch != NULL && ares_gethostbyname_file(ch, host, AF_INET, &he) ==
+	    ARES_SUCCESS && he != NULL && he->h_addr_list[0] != NULL) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)port);
 		memcpy(&sin->sin_addr, he->h_addr_list[0], sizeof(sin->sin_addr));
@@ -90,7 +120,7 @@ net_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
 	if (he != NULL)
 		ares_free_hostent(he);
 	he = NULL;
-	if (ares_gethostbyname_file(NULL, host, AF_INET6, &he) ==
+	if (ch != NULL && ares_gethostbyname_file(ch, host, AF_INET6, &he) ==
 	    ARES_SUCCESS && he != NULL && he->h_addr_list[0] != NULL) {
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)port);

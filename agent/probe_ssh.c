@@ -74,6 +74,8 @@ struct ssh_run {
 static int	ssh_inited;
 
 static void	ssh_io(int, uint32_t, void *);
+static void	ssh_finish(struct ssh_run *, enum probe_status, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
 
 /* libssh2's last error text for session, or fallback. */
 static const char *

@@ -106,9 +106,10 @@ tcp_on_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t len,
 static void
 tcp_start(struct probe_run *run)
 {
-	struct tcp_run	*t;
-	char		 host[256], err[160];
-	int		 port;
+	struct tcp_run		*t;
+	struct resolve_req	*rq;
+	char			 host[256], err[160];
+	int			 port;
 
 	t = xcalloc(1, sizeof(*t));
 	t->fd = -1;
@@ -118,8 +119,13 @@ tcp_start(struct probe_run *run)
 		tcp_finish(run, PROBE_FAIL, port == 0 ? "no port" : err);
 		return;
 	}
-	/* may call back at once (numeric, /etc/hosts) */
-	t->rq = resolve_start(host, port, tcp_on_resolved, run);
+	/*
+	 * A numeric or /etc/hosts target calls back at once and may finish
+	 * (and free) the run before resolve_start returns NULL: touch t only
+	 * when the lookup is still pending.
+	 */
+	if ((rq = resolve_start(host, port, tcp_on_resolved, run)) != NULL)
+		t->rq = rq;
 }
 
 static void

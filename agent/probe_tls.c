@@ -7,7 +7,7 @@
  * result is read afterwards: OpenSSL verifies the chain either way, and
  * a handshake that completes gives us the certificate's expiry even when
  * the chain is bad, which is what an operator wants to see next to the
- * verify error.  Nothing is sent after the handshake.
+ * verify error.  No application data is ever sent.
  *
  * The OpenSSL error queue is per thread and shared with libcurl on the
  * loop thread, so it is cleared before and after every call that may
@@ -57,6 +57,8 @@ struct tls_run {
 static SSL_CTX	*tls_ctx;
 
 static void	tls_io(int, uint32_t, void *);
+static void	tls_finish(struct tls_run *, enum probe_status, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
 
 static int
 tls_is_ip(const char *s)

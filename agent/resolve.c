@@ -2,11 +2,12 @@
  * resolve.c - non-blocking name resolution for the probes that connect to
  * a host by name (tcp, tls, ssh, icmp).
  *
- * Numeric addresses and /etc/hosts names answer at once (net_sockaddr());
- * other names go to c-ares on one shared channel whose sockets and
- * timeouts are driven by the agent's epoll loop: c-ares tells us which
- * sockets to watch through its socket-state callback, and one loop timer
- * follows ares_timeout().
+ * Numeric addresses answer at once (net_sockaddr()), and so do /etc/hosts
+ * names: c-ares looks at the file first and calls back from inside
+ * ares_getaddrinfo().  Other names go to DNS on one shared c-ares channel
+ * whose sockets and timeouts are driven by the agent's epoll loop: c-ares
+ * tells us which sockets to watch through its socket-state callback, and
+ * one loop timer follows ares_timeout().
  *
  * The channel is made on first use and destroyed once it has been idle for
  * RESOLVE_IDLE_US: c-ares 1.18 reads /etc/resolv.conf only when a channel

@@ -428,6 +428,7 @@ main(int argc, char **argv)
 		    es->started, es->late, es->skipped, es->max_late_us);
 	}
 	loop_done();
+	net_done();
 	close(reload_fd);
 	close(sig_fd);
 	config_free(vd->conf);

@@ -299,6 +299,8 @@ int		 net_split_target(const char *, char *host, size_t,
  */
 int		 net_sockaddr(const char *host, int port,
 		    struct sockaddr_storage *, socklen_t *, char *err, size_t);
+/* Frees what net_sockaddr keeps for hosts-file lookups (at exit). */
+void		 net_done(void);
 /* Non-blocking socket of the family of sa, CLOEXEC. */
 int		 net_socket(const struct sockaddr_storage *, int type,
 		    int proto, char *err, size_t);

@@ -277,8 +277,7 @@ cli_status(struct fleet *fl, const struct cli_opts *o)
 	struct cli_table	 t;
 	struct matrix		*m;
 	cJSON			*root, *arr;
-	char			 b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
-	char			 b7[32];
+	char			 b1[32], b2[32], b3[32], b4[32], b5[32];
 	int64_t			 now;
 	int			 i, bad;
 
@@ -356,8 +355,6 @@ cli_status(struct fleet *fl, const struct cli_opts *o)
 		}
 		cli_table_print(&t);
 	}
-	(void)b6;
-	(void)b7;
 	matrix_free(m);
 	return cli_report_failures(fl, NULL, 0);
 }
@@ -387,7 +384,7 @@ cli_probes(struct fleet *fl, const struct cli_opts *o)
 {
 	struct cli_table	 t;
 	cJSON			*root = NULL, *arr = NULL, *po, *s;
-	char			 b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+	char			 b1[32], b2[32], b3[32], b5[32], b6[32];
 	int64_t			 now;
 	int			 i, k, bad;
 
@@ -454,7 +451,6 @@ cli_probes(struct fleet *fl, const struct cli_opts *o)
 			    "");
 		}
 	}
-	(void)b4;
 	bad = cli_report_failures(fl, root, o->json);
 	if (o->json)
 		cli_json_print(root);
@@ -490,7 +486,7 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 {
 	struct cli_table	 t;
 	cJSON			*root = NULL, *arr = NULL, *parr = NULL, *ro;
-	char			 b1[48], b2[48], b3[48];
+	char			 b1[48], b2[48], b3[300];
 	int64_t			 now;
 	int			 i, k, bad, npools = 0;
 
@@ -520,8 +516,11 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 				cJSON_AddItemToArray(arr, ro);
 				continue;
 			}
-			snprintf(b3, sizeof(b3), "%s%s", r->actor,
-			    r->operator[0] != '\0' ? "" : "");
+			if (r->operator[0] != '\0')
+				snprintf(b3, sizeof(b3), "%.100s (%.100s)",
+				    r->actor, r->operator);
+			else
+				snprintf(b3, sizeof(b3), "%.100s", r->actor);
 			cli_table_row(&t, a->conf->name, r->name,
 			    model_rstate_str(r->state),
 			    model_effective_str(r->effective),

@@ -789,6 +789,7 @@ conf_add_url(struct conf *c, const char *arg, char *err, size_t errlen)
 	struct conf_agent	*a;
 	const char		*eq, *url = arg, *tok;
 	char			 name[CONF_NAME_MAX + 1];
+	char			 base[CONF_NAME_MAX + 1];
 	char			 uerr[256];
 	size_t			 n;
 	int			 k;
@@ -825,12 +826,10 @@ conf_add_url(struct conf *c, const char *arg, char *err, size_t errlen)
 		else
 			snprintf(name, sizeof(name), "%s:%d", a->host,
 			    a->port);
+		snprintf(base, sizeof(base), "%s", name);
 		for (k = 2; conf_find_agent(c, name) != NULL && k < 1000;
-		    k++) {
-			n = strlen(name);
-			snprintf(name + (n > CONF_NAME_MAX - 5 ?
-			    CONF_NAME_MAX - 5 : n), 6, "#%d", k);
-		}
+		    k++)
+			snprintf(name, sizeof(name), "%.50s#%d", base, k);
 	}
 	if (conf_find_agent(c, name) != NULL) {
 		snprintf(err, errlen, "--agent %s: agent '%s' is defined "

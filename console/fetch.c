@@ -400,7 +400,12 @@ fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
 			snprintf(msg, msglen, "%s", r->errbuf);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		if (strstr(r->errbuf, "too slow") != NULL) {
+		if (strstr(r->errbuf, "too slow") != NULL &&
+		    r->body.len == 0) {
+			resp->err = FETCH_TIMEOUT;
+			snprintf(msg, msglen, "no answer for %ld s",
+			    r->f->lim.low_speed_secs);
+		} else if (strstr(r->errbuf, "too slow") != NULL) {
 			resp->err = FETCH_SLOW;
 			snprintf(msg, msglen, "slow response: under %ld "
 			    "bytes/s for %ld s (%zu bytes received)",
@@ -438,8 +443,14 @@ fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
 	case CURLE_FILESIZE_EXCEEDED:
 		if (r->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 			resp->err = FETCH_TOO_BIG;
-			snprintf(msg, msglen, "response larger than %" PRIu64
-			    " bytes (aborted)", (uint64_t)r->f->lim.max_body);
+			if (r->f->lim.max_body % (1024 * 1024) == 0)
+				snprintf(msg, msglen, "response larger than %"
+				    PRIu64 " MiB (aborted)",
+				    (uint64_t)r->f->lim.max_body >> 20);
+			else
+				snprintf(msg, msglen, "response larger than %"
+				    PRIu64 " bytes (aborted)",
+				    (uint64_t)r->f->lim.max_body);
 			break;
 		}
 		resp->err = FETCH_INTERNAL;

@@ -517,6 +517,12 @@ int	cli_undrain(struct fleet *, const char *agent, const char *route,
 const char *cli_safe(const char *s, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- */
+/* ui.c: the screen manager of the TUI. */
+
+/* Runs the TUI until the operator quits; returns the exit status. */
+int	ui_run(struct fleet *);
+
+/* ---------------------------------------------------------------- */
 /* tunnel.c: an SSH session to a bastion forwarding a local port. */
 
 struct tunnel;

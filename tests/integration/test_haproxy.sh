@@ -8,6 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v haproxy >/dev/null || skip "haproxy is not installed (.ci/deps has it)"
+# the system python starts in 0.1 s; a pyenv shim may take 2 s
+[ -x /usr/bin/python3 ] && PATH=/usr/bin:$PATH
 
 api=$(free_port)
 hap=$(free_port)
@@ -134,6 +136,7 @@ with open(out, "w") as f:
                 if r.status == 200:
                     ok += 1
                     f.write("%.3f %s\n" % (t, body))
+                    f.flush()
                 else:
                     fail += 1
                     f.write("%.3f FAIL %d\n" % (t, r.status))
@@ -145,7 +148,8 @@ print(ok, fail)
 EOP
 python3 "$T/client.py" "http://127.0.0.1:$fe/" 5 "$T/hits" >"$T/client.out" 2>&1 &
 client=$!
-sleep 1
+hits_20() { [ -f "$T/hits" ] && [ "$(wc -l <"$T/hits")" -ge 20 ]; }
+wait_for 10 hits_20 || fail "client loop through haproxy did not start"
 api POST /v1/routes/web-eu/drain '{"reason":"kernel upgrade"}'
 assert_eq 200 "$code" "drain web-eu"
 expect_status web-eu DRAIN 3

@@ -5,6 +5,36 @@
 # stored rows (status, rcode, error text) and the states in the log.
 . "$(dirname "$0")/lib.sh"
 
+# Bad dns keys are config errors that name the probe.
+cat >"$T/bad.conf" <<EOC
+[agent]
+data_dir = $T/bad
+[probe "rec"]
+type = dns
+target = www.vantage.test
+record = XX
+[probe "srv"]
+type = dns
+target = www.vantage.test
+server = resolver.example
+[probe "name"]
+type = dns
+target = bad..name
+[probe "addr"]
+type = dns
+target = www.vantage.test
+record = AAAA
+expect_answer = 10.0.0.1
+EOC
+out=$("$VANTAGED" -n -f "$T/bad.conf" 2>&1) && fail "bad dns config accepted"
+for want in "probe 'rec': record 'XX' is not one of A AAAA" \
+    "probe 'srv': server 'resolver.example' is not an IP address" \
+    "probe 'name': target 'bad..name' is not a DNS name" \
+    "probe 'addr': expect_answer '10.0.0.1' is not an IPv6 address"; do
+	[[ "$out" == *"$want"* ]] ||
+	    fail "vantaged -n: expected '$want' in: $out"
+done
+
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 [ -x "$DNSMASQ" ] || fail "dnsmasq not installed (Debian dnsmasq-base)"
 
@@ -22,17 +52,18 @@ bg dnsmasq "$DNSMASQ" --no-resolv --no-hosts --keep-in-foreground \
     --cname=alias.vantage.test,www.vantage.test \
     --mx-host=vantage.test,mail.vantage.test,10 \
     --txt-record=vantage.test,"v=spf1 -all"
-wait_for 5 grep -q "started" "$T/dnsmasq.log" || fail "dnsmasq did not start"
+wait_for 10 grep -q "started" "$T/dnsmasq.log" || fail "dnsmasq did not start"
 
 # A resolver that takes the query and never answers: a timeout, not a
 # refusal (a closed loopback port answers with ICMP port unreachable).
-bg blackhole python3 -c "
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('127.0.0.1', 0))
-print(s.getsockname()[1], flush=True)
-time.sleep(3600)"
-wait_for 5 test -s "$T/blackhole.log" || fail "blackhole did not start"
+# (perl-base: starts in milliseconds, unlike a pyenv python3)
+bg blackhole perl -MIO::Socket::INET -e '
+$s = IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1",
+    LocalPort => 0) or die "bind: $!";
+$| = 1;
+print $s->sockport, "\n";
+sleep 3600;'
+wait_for 10 test -s "$T/blackhole.log" || fail "blackhole did not start"
 dead=$(head -n1 "$T/blackhole.log")
 
 srv="127.0.0.1:$dns"

@@ -7,6 +7,17 @@
 # through a ping socket.
 . "$(dirname "$0")/lib.sh"
 
+cat >"$T/bad.conf" <<EOC
+[agent]
+data_dir = $T/bad
+[probe "port"]
+type = icmp
+target = 127.0.0.1:80
+EOC
+out=$("$VANTAGED" -n -f "$T/bad.conf" 2>&1) && fail "icmp target with a port accepted"
+[[ "$out" == *"probe 'port': target '127.0.0.1:80': icmp takes a host"* ]] ||
+    fail "vantaged -n: expected the host:port error, got: $out"
+
 range=$(cat /proc/sys/net/ipv4/ping_group_range 2>/dev/null) ||
     fail "cannot read net.ipv4.ping_group_range"
 read -r lo hi <<<"$range"

@@ -11,9 +11,8 @@ SSHD=/usr/sbin/sshd
 command -v ssh-keygen >/dev/null || skip "no ssh-keygen"
 command -v sqlite3 >/dev/null || skip "no sqlite3"
 # sshd insists on its privilege separation directory.
-if [ ! -d /run/sshd ]; then
-	mkdir -p /run/sshd 2>/dev/null && chmod 755 /run/sshd ||
-	    skip "/run/sshd is missing and cannot be made"
+if [ ! -d /run/sshd ] && ! mkdir -m 755 /run/sshd 2>/dev/null; then
+	skip "/run/sshd is missing and cannot be made"
 fi
 
 ME=$(id -un)

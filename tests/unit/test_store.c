@@ -476,6 +476,9 @@ test_rollups(void **state)
 	}
 	r = res(base + 5000, PROBE_OK, 7);
 	store_append(f->s, b, &r);
+	/* the minute and hour in progress are not rolled up yet */
+	r = res(clock_wall_ms(), PROBE_OK, 8);
+	store_append(f->s, b, &r);
 
 	store_maintain(f->s);	/* flushes first */
 	check_rollups(f, a, b, base, 0);

@@ -1,0 +1,228 @@
+/*
+ * vantage.c - the operator console: options, configuration, then either
+ * the TUI (ui.c) or one CLI subcommand (cli.c).
+ */
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vantage.h"
+
+enum {
+	OPT_AGENT = 256,
+	OPT_JSON,
+	OPT_REASON,
+	OPT_TTL,
+	OPT_MAINT,
+	OPT_FORCE,
+	OPT_VERIFY,
+	OPT_LIMIT
+};
+
+/* Which options a subcommand takes, so a misplaced one is a usage error. */
+#define O_JSON		0x01
+#define O_REASON	0x02
+#define O_TTL		0x04
+#define O_MAINT		0x08
+#define O_FORCE		0x10
+#define O_VERIFY	0x20
+#define O_LIMIT		0x40
+
+static const struct vantage_cmd {
+	const char	*name;
+	int		 nargs;		/* AGENT ROUTE */
+	int		 opts;
+	int		 (*list)(struct fleet *, const struct cli_opts *);
+	int		 (*change)(struct fleet *, const char *, const char *,
+			    const struct cli_opts *);
+} vantage_cmds[] = {
+	{ "status", 0, O_JSON, cli_status, NULL },
+	{ "probes", 0, O_JSON, cli_probes, NULL },
+	{ "routes", 0, O_JSON, cli_routes, NULL },
+	{ "audit", 0, O_JSON | O_VERIFY | O_LIMIT, cli_audit, NULL },
+	{ "drain", 2, O_REASON | O_TTL | O_MAINT | O_FORCE, NULL, cli_drain },
+	{ "undrain", 2, O_REASON, NULL, cli_undrain },
+};
+
+static void __attribute__((noreturn))
+usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "vantage: %s\n", why);
+	fprintf(stderr,
+	    "usage: vantage [-c file] [--agent [name=]url]...\n"
+	    "       vantage [-c file] [--agent url]... status|probes|routes "
+	    "[--json]\n"
+	    "       vantage [-c file] [--agent url]... audit [--json] "
+	    "[--verify] [--limit n]\n"
+	    "       vantage [-c file] drain agent route --reason text "
+	    "[--ttl duration]\n"
+	    "                [--maint] [--force]\n"
+	    "       vantage [-c file] undrain agent route --reason text\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "reason", required_argument, NULL, OPT_REASON },
+		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "maint", no_argument, NULL, OPT_MAINT },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct vantage_cmd	*cmd = NULL;
+	struct cli_opts			 o;
+	struct conf			*conf;
+	struct fleet			*fl;
+	const char			*cfile = NULL;
+	char				**urls;
+	char				 err[4096], *path;
+	int				 ch, nurls = 0, given = 0, rc;
+	size_t				 i;
+
+	setlocale(LC_ALL, "");
+	log_init("vantage", 0);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&o, 0, sizeof(o));
+	urls = xcalloc((size_t)argc + 1, sizeof(*urls));
+	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfile = optarg;
+			break;
+		case OPT_AGENT:
+			urls[nurls++] = optarg;
+			break;
+		case OPT_JSON:
+			o.json = 1;
+			given |= O_JSON;
+			break;
+		case OPT_REASON:
+			o.reason = optarg;
+			given |= O_REASON;
+			break;
+		case OPT_TTL:
+			if (parse_duration_ms(optarg, &o.ttl_ms, err,
+			    sizeof(err)) == -1 || o.ttl_ms < 1000 ||
+			    o.ttl_ms > 30LL * 86400000)
+				usage("--ttl: expected a duration from 1s to "
+				    "30d, e.g. 30m");
+			given |= O_TTL;
+			break;
+		case OPT_MAINT:
+			o.maint = 1;
+			given |= O_MAINT;
+			break;
+		case OPT_FORCE:
+			o.force = 1;
+			given |= O_FORCE;
+			break;
+		case OPT_VERIFY:
+			o.verify = 1;
+			given |= O_VERIFY;
+			break;
+		case OPT_LIMIT:
+			if (parse_long(optarg, 1, 1000000, &o.limit, err,
+			    sizeof(err)) == -1)
+				usage("--limit: expected a number from 1 to "
+				    "1000000");
+			given |= O_LIMIT;
+			break;
+		case 'V':
+			printf("vantage %s\n", VANTAGE_VERSION);
+			free(urls);
+			return 0;
+		case 'h':
+			usage(NULL);
+		default:
+			usage(NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0) {
+		for (i = 0; i < sizeof(vantage_cmds) / sizeof(vantage_cmds[0]);
+		    i++) {
+			if (strcmp(argv[0], vantage_cmds[i].name) == 0)
+				cmd = &vantage_cmds[i];
+		}
+		if (cmd == NULL) {
+			snprintf(err, sizeof(err), "unknown command '%.64s'",
+			    argv[0]);
+			usage(err);
+		}
+		if (argc - 1 != cmd->nargs) {
+			snprintf(err, sizeof(err), "%s takes %s", cmd->name,
+			    cmd->nargs ? "an agent and a route" :
+			    "no arguments");
+			usage(err);
+		}
+	}
+	if ((given & ~(cmd != NULL ? cmd->opts : 0)) != 0) {
+		snprintf(err, sizeof(err), "an option does not apply to %s",
+		    cmd != NULL ? cmd->name : "the TUI");
+		usage(err);
+	}
+	if (cmd != NULL && (cmd->opts & O_REASON) && o.reason == NULL)
+		usage("--reason is required: the audit log keeps it");
+	if (o.reason != NULL && (o.reason[0] == '\0' ||
+	    strlen(o.reason) > 500))
+		usage("--reason: 1 to 500 bytes");
+
+	conf = conf_new();
+	if (cfile == NULL && nurls == 0) {
+		if ((path = conf_default_path()) == NULL) {
+			fprintf(stderr, "vantage: no configuration: create "
+			    "~/.config/vantage/vantage.conf (see "
+			    "vantage.conf(5)) or use --agent URL\n");
+			conf_free(conf);
+			free(urls);
+			return 1;
+		}
+		rc = conf_load(conf, path, err, sizeof(err));
+		free(path);
+	} else if (cfile != NULL)
+		rc = conf_load(conf, cfile, err, sizeof(err));
+	else
+		rc = 0;
+	for (ch = 0; rc == 0 && ch < nurls; ch++)
+		rc = conf_add_url(conf, urls[ch], err, sizeof(err));
+	free(urls);
+	if (rc == -1) {
+		fprintf(stderr, "vantage: %s\n", err);
+		conf_free(conf);
+		return 1;
+	}
+	if (conf->n_agents == 0) {
+		fprintf(stderr, "vantage: %s: no [agent] defined\n",
+		    conf->file != NULL ? conf->file : "configuration");
+		conf_free(conf);
+		return 1;
+	}
+
+	fl = fleet_new(conf);
+	if (cmd == NULL)
+		rc = ui_run(fl);
+	else if (cmd->list != NULL)
+		rc = cmd->list(fl, &o);
+	else
+		rc = cmd->change(fl, argv[1], argv[2], &o);
+	fleet_free(fl);
+	conf_free(conf);
+	fflush(stdout);
+	if (ferror(stdout))
+		rc = 1;
+	return rc;
+}
