@@ -961,7 +961,10 @@ store_commit(struct store *s, const struct store_row *rows, size_t n,
 			else
 				sqlite3_bind_int64(st, 5 + k, r->phase_us[k]);
 		}
-		sqlite3_bind_int(st, 9, r->code);
+		if (r->code < 0)	/* the probe got no code at all */
+			sqlite3_bind_null(st, 9);
+		else
+			sqlite3_bind_int(st, 9, r->code);
 		if (r->has_cert)
 			sqlite3_bind_int(st, 10, r->cert_days);
 		else
