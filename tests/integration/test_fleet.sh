@@ -53,8 +53,8 @@ for i in 1 2 3; do
 	ip -n "${NS[$i]}" link set eth0 up
 	ip -n "${NS[$i]}" link set lo up
 done
-# in: runs a command inside host N's namespace
-in() { local n=$1; shift; ip netns exec "${NS[$n]}" "$@"; }
+# on_host: runs a command inside host N's namespace
+on_host() { local n=$1; shift; ip netns exec "${NS[$n]}" "$@"; }
 
 # tokens: one operator for the console, shared by the three agents
 tok_line=$("$VANTAGED" token alice operator) || fail "vantaged token"
@@ -195,9 +195,9 @@ chmod 600 "$T/vantage.conf"
 console() { "$VANTAGE" -c "$T/vantage.conf" "$@"; }
 
 # --- one link blocked from one host only -------------------------------
-in 2 nft add table inet vtblock
-in 2 nft add chain inet vtblock out '{ type filter hook output priority 0; }'
-in 2 nft add rule inet vtblock out ip daddr "$NET.1" tcp dport 8080 reject with tcp reset ||
+on_host 2 nft add table inet vtblock
+on_host 2 nft add chain inet vtblock out '{ type filter hook output priority 0; }'
+on_host 2 nft add rule inet vtblock out ip daddr "$NET.1" tcp dport 8080 reject with tcp reset ||
     fail "nft rule in ${NS[2]}"
 link_verdict() {	# PROBE -> "verdict down of"
 	console status --json >"$T/status.json" 2>"$T/status.err" || return 1
