@@ -75,6 +75,7 @@ static struct loop_timer	*alert_timer;
 static struct alert_msg		*alert_msgs;
 static struct alert_target	*alert_targets;
 static int			 alert_ntargets;
+static struct config		*alert_pending;	/* reload not yet taken */
 
 static pthread_mutex_t		 aw_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t		 aw_cond = PTHREAD_COND_INITIALIZER;
@@ -583,11 +584,22 @@ fail:
 	return -1;
 }
 
-int
-alert_reconfigure(struct config *conf, char *err, size_t errlen)
+/*
+ * Like route.c: the new webhooks are taken on the tick after the reload,
+ * once vantaged.c made that config current; a refused reload changes
+ * nothing here.
+ */
+static void
+alert_promote(void)
 {
+	struct config		*conf = alert_pending;
 	struct alert_msg	*m, *next;
 
+	if (conf == NULL)
+		return;
+	alert_pending = NULL;
+	if (vd == NULL || vd->conf != conf)
+		return;
 	alert_set_targets(conf);
 	/* deliveries for a webhook that is gone are dropped with it */
 	for (m = alert_msgs; m != NULL; m = next) {
@@ -600,6 +612,19 @@ alert_reconfigure(struct config *conf, char *err, size_t errlen)
 		alert_unlink(m);
 		alert_msg_free(m);
 	}
+}
+
+void
+alert_tick(void)
+{
+	alert_promote();
+}
+
+int
+alert_reconfigure(struct config *conf, char *err, size_t errlen)
+{
+	alert_promote();	/* an earlier reload in this same turn */
+	alert_pending = conf;
 	return 0;
 }
 
@@ -609,6 +634,7 @@ alert_stop(void)
 	int	i;
 
 	probe_on_state_change(NULL);
+	alert_pending = NULL;
 	/* deliveries in flight stay in the outbox for the next start */
 	while (alert_msgs != NULL) {
 		struct alert_msg *m = alert_msgs;

@@ -551,8 +551,13 @@ api_serve(struct MHD_Connection *conn, struct api_ctx *ctx, const char *url,
 	burst = api_rate_burst;
 	pthread_mutex_unlock(&api_conf_mtx);
 
-	/* first: a flood must cost as little as possible */
-	if (!ratelimit_take(api_rl, src, clock_mono_us(), &retry, &first)) {
+	/*
+	 * First, so a flood costs as little as possible.  The token-free
+	 * health checks are exempt: load balancers poll them for many routes
+	 * from one address, and a 429 there would read as "down".
+	 */
+	if ((h == NULL || h->role > ROLE_NONE) && !ratelimit_take(api_rl, src,
+	    clock_mono_us(), &retry, &first)) {
 		rep.retry_after = retry;
 		api_error(&rep, 429, "rate_limited", "over %g requests/s "
 		    "(burst %ld) from %s; retry in %d s", per_sec, burst, src,

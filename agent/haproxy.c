@@ -55,6 +55,10 @@ static struct ha_listener	 ha_listeners[CONF_MAX_LISTEN];
 static int			 ha_nlisteners;
 static struct ha_conn		*ha_conns;
 static int			 ha_nconns;
+/* a reloaded config's sockets, until the reload is known accepted */
+static struct config		*ha_pending;
+static int			 ha_pending_fds[CONF_MAX_LISTEN];
+static int			 ha_npending;
 
 static int
 ha_name_char(char c)
@@ -364,28 +368,82 @@ haproxy_start(struct config *conf, char *err, size_t errlen)
 	return 0;
 }
 
+/* 1 when fd is one of the running listeners. */
+static int
+ha_running_fd(int fd)
+{
+	int	k;
+
+	for (k = 0; k < ha_nlisteners; k++) {
+		if (ha_listeners[k].fd == fd)
+			return 1;
+	}
+	return 0;
+}
+
 /*
- * New addresses are bound before the old ones go, or nothing changes;
- * an address in both keeps its socket (it could not be bound twice).
+ * A reload is applied in two steps.  haproxy_reconfigure() binds what is
+ * new (or refuses the reload) and leaves it pending; the next tick takes
+ * it once vantaged.c made that config current, or closes it when another
+ * part refused the reload, so a refused reload never moves the listener.
  */
+static void
+ha_promote(void)
+{
+	int	i, j;
+
+	if (ha_pending == NULL)
+		return;
+	if (vd == NULL || vd->conf != ha_pending) {
+		for (i = 0; i < ha_npending; i++) {
+			if (!ha_running_fd(ha_pending_fds[i]))
+				close(ha_pending_fds[i]);
+		}
+		ha_pending = NULL;
+		return;
+	}
+	for (j = 0; j < ha_nlisteners; j++) {
+		struct ha_listener *l = &ha_listeners[j];
+		int keep = 0;
+
+		for (i = 0; i < ha_npending; i++)
+			keep |= ha_pending_fds[i] == l->fd;
+		if (l->pause != NULL)
+			loop_timer_del(l->pause);
+		loop_fd_del(l->fd);
+		if (!keep)
+			close(l->fd);
+		free(l->addr);
+		memset(l, 0, sizeof(*l));
+	}
+	ha_install(ha_pending, ha_pending_fds);
+	ha_pending = NULL;
+}
+
+void
+haproxy_tick(void)
+{
+	ha_promote();
+}
+
+/* An address in both configs keeps its socket (it cannot be bound twice). */
 int
 haproxy_reconfigure(struct config *conf, char *err, size_t errlen)
 {
-	int	fds[CONF_MAX_LISTEN], reused[CONF_MAX_LISTEN], i, j, same;
+	int	fds[CONF_MAX_LISTEN], i, j, same;
 
+	ha_promote();		/* an earlier reload in this same turn */
 	same = conf->n_haproxy_listen == ha_nlisteners;
 	for (i = 0; same && i < ha_nlisteners; i++)
 		same = strcmp(conf->haproxy_listen[i], ha_listeners[i].addr) ==
 		    0;
 	if (same)
 		return 0;
-	memset(reused, 0, sizeof(reused));
 	for (i = 0; i < conf->n_haproxy_listen; i++) {
 		fds[i] = -1;
 		for (j = 0; j < ha_nlisteners; j++) {
-			if (!reused[j] && strcmp(ha_listeners[j].addr,
+			if (strcmp(ha_listeners[j].addr,
 			    conf->haproxy_listen[i]) == 0) {
-				reused[j] = 1;
 				fds[i] = ha_listeners[j].fd;
 				break;
 			}
@@ -393,28 +451,15 @@ haproxy_reconfigure(struct config *conf, char *err, size_t errlen)
 		if (fds[i] == -1 && (fds[i] = ha_listen(conf->haproxy_listen[i],
 		    err, errlen)) == -1) {
 			for (j = 0; j < i; j++) {
-				int k, old = 0;
-
-				for (k = 0; k < ha_nlisteners; k++)
-					old |= ha_listeners[k].fd == fds[j];
-				if (!old)
+				if (!ha_running_fd(fds[j]))
 					close(fds[j]);
 			}
 			return -1;
 		}
 	}
-	for (j = 0; j < ha_nlisteners; j++) {
-		struct ha_listener *l = &ha_listeners[j];
-
-		if (l->pause != NULL)
-			loop_timer_del(l->pause);
-		loop_fd_del(l->fd);
-		if (!reused[j])
-			close(l->fd);
-		free(l->addr);
-		memset(l, 0, sizeof(*l));
-	}
-	ha_install(conf, fds);
+	memcpy(ha_pending_fds, fds, sizeof(fds));
+	ha_npending = conf->n_haproxy_listen;
+	ha_pending = conf;
 	return 0;
 }
 
@@ -423,5 +468,6 @@ haproxy_stop(void)
 {
 	while (ha_conns != NULL)
 		ha_conn_close(ha_conns);
+	ha_promote();
 	ha_close_listeners();
 }

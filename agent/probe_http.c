@@ -258,6 +258,13 @@ http_setup(struct http_run *h, const struct probe_conf *c)
 	SETOPT(e, CURLOPT_FORBID_REUSE, 1L);
 	SETOPT(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	SETOPT(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+	/*
+	 * Without it, removing a transfer whose name lookup is still running
+	 * (our timeout, a reload) joins curl's resolver thread: the whole
+	 * loop would stall until getaddrinfo() gives up.  With it the
+	 * thread is detached and frees itself when the lookup returns.
+	 */
+	(void)curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
 	SETOPT(e, CURLOPT_TIMEOUT_MS,
 	    (long)(c->timeout_ms + HTTP_TIMEOUT_MARGIN_MS));
 	SETOPT(e, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
@@ -312,7 +319,7 @@ http_start(struct probe_run *run)
 		return;
 	}
 	if ((mc = curl_multi_add_handle(http_multi, h->easy)) != CURLM_OK) {
-		curl_easy_reset(h->easy);
+		/* Not pooled: a handle the multi refused may be unusable. */
 		curl_easy_cleanup(h->easy);
 		h->easy = NULL;
 		http_release(h);
@@ -320,13 +327,6 @@ http_start(struct probe_run *run)
 		return;
 	}
 	run->priv = h;
-}
-
-static void
-http_abort(struct probe_run *run)
-{
-	http_release(run->priv);
-	run->priv = NULL;
 }
 
 /* Names the failure the way an operator searches for it. */
@@ -389,6 +389,28 @@ http_timings(CURL *e, struct probe_result *r)
 		r->ttfb_us = st - base;
 	if (tot > 0)
 		r->latency_us = tot;
+}
+
+/*
+ * The engine's timeout (or a reload) ends the run.  What the transfer
+ * got to (status code, phases up to the slow one) is left in run->res:
+ * the engine stores it with its timeout error, so an operator sees which
+ * phase was slow.  The engine sets the latency itself.
+ */
+static void
+http_abort(struct probe_run *run)
+{
+	struct http_run	*h = run->priv;
+	long		 code = 0;
+
+	if (h == NULL)
+		return;
+	http_timings(h->easy, &run->res);
+	if (curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code) ==
+	    CURLE_OK && code > 0)
+		run->res.code = (int)code;
+	run->priv = NULL;
+	http_release(h);
 }
 
 static void

@@ -113,6 +113,7 @@ static pthread_mutex_t	 hookq_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct route_hook_job *hookq;
 static int		 hookq_fd = -1;		/* eventfd: wakes the loop */
 
+static struct config	*route_pending;		/* loop thread */
 static int		 route_probe_dirty = 1;	/* loop thread */
 static uint64_t		 route_probe_gen;	/* loop thread */
 
@@ -1159,12 +1160,25 @@ route_start(struct config *conf, char *err, size_t errlen)
 	return 0;
 }
 
-int
-route_reconfigure(struct config *conf, char *err, size_t errlen)
+/*
+ * A reload takes effect in two steps: route_reconfigure() notes the new
+ * config, and the next tick applies it once vantaged.c has made it the
+ * current one (every part accepted the reload), or drops it.  So a
+ * reload that another part refuses never changes the routes.  Loop
+ * thread.
+ */
+static void
+route_promote(void)
 {
+	struct config	 *conf = route_pending;
 	struct route	**nr, **old;
 	int		  n_old, i;
 
+	if (conf == NULL)
+		return;
+	route_pending = NULL;
+	if (vd == NULL || vd->conf != conf)
+		return;		/* refused: it is freed already */
 	pthread_mutex_lock(&route_wmtx);
 	pthread_mutex_lock(&route_mtx);
 	nr = route_build(conf, routes, n_routes);
@@ -1188,6 +1202,13 @@ route_reconfigure(struct config *conf, char *err, size_t errlen)
 	route_probe_dirty = 1;
 	route_bump();
 	keeper_wake();
+}
+
+int
+route_reconfigure(struct config *conf, char *err, size_t errlen)
+{
+	route_promote();	/* an earlier reload in this same turn */
+	route_pending = conf;
 	return 0;
 }
 
@@ -1197,6 +1218,7 @@ route_stop(void)
 	struct route_hook_job	*j;
 	int			 i;
 
+	route_pending = NULL;
 	/* hooks first: their results go to the keeper, which audits them */
 	hook_stop_all();
 	if (keeper_started) {
@@ -1244,6 +1266,7 @@ route_tick(void)
 	struct probe	**ps;
 	int		  n, i, j, changed = 0;
 
+	route_promote();
 	if (!route_probe_dirty && probe_engine_state_gen() == route_probe_gen)
 		return;
 	route_probe_dirty = 0;

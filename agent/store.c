@@ -37,7 +37,7 @@
 #define STORE_QUEUE_MAX		200000	/* rows held in memory; more dropped */
 #define STORE_RETRY_MIN_US	500000	/* first pause after a failed commit */
 #define STORE_RETRY_MAX_US	30000000
-#define STORE_PERM_TRIES	3	/* tries for errors waiting cannot fix */
+#define STORE_PERM_TRIES	3	/* tries when waiting cannot help */
 #define STORE_MAINT_US		10000000 /* rollups and retention this often */
 #define STORE_TRIM_ROWS		5000	/* rows per retention DELETE */
 #define STORE_YIELD_US		2000	/* pause between maintenance chunks */
@@ -77,8 +77,9 @@ enum store_st {
 	"AND t_ms < ?2 ORDER BY t_ms LIMIT 1 OFFSET ?3), ?2)"
 
 #define STORE_ROLL_SQL(t)						\
-	"INSERT OR REPLACE INTO " t " (probe_id, t_ms, n, ok, degraded, "	\
-	"min_us, avg_us, max_us, p95_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	"INSERT OR REPLACE INTO " t " (probe_id, t_ms, n, ok, "	\
+	"degraded, min_us, avg_us, max_us, p95_us) "			\
+	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 static const char *const store_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -93,7 +94,8 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_RANGE] = "SELECT t_ms, status, latency_us FROM result "
 	    "WHERE probe_id = ? AND t_ms >= ? AND t_ms < ? ORDER BY t_ms",
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?",
-	[ST_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+	[ST_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) "
+	    "VALUES (?, ?)",
 	[ST_ROLL_1M] = STORE_ROLL_SQL("rollup_1m"),
 	[ST_ROLL_1H] = STORE_ROLL_SQL("rollup_1h"),
 	[ST_TRIM_RESULT] = STORE_TRIM_SQL("result"),
@@ -111,8 +113,8 @@ enum store_mst {
 
 static const char *const store_msql[MST_COUNT] = {
 	[MST_GET] = "SELECT id, type FROM probe WHERE name = ?",
-	[MST_ADD] = "INSERT INTO probe (name, type, created_ms) VALUES (?, ?, ?) "
-	    "ON CONFLICT (name) DO NOTHING",
+	[MST_ADD] = "INSERT INTO probe (name, type, created_ms) "
+	    "VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
 	[MST_TYPE] = "UPDATE probe SET type = ? WHERE id = ?",
 };
 
@@ -181,7 +183,7 @@ struct store {
 	uint64_t		 enq;		/* rows accepted, ever */
 	uint64_t		 done;		/* rows committed or given up */
 	unsigned		 flush_waiters;
-	uint64_t		 fail_gen;	/* bumped on each failed commit */
+	uint64_t		 fail_gen;	/* bumped per failed commit */
 	int			 failing;
 	int			 retry_now;	/* a waiter wants a retry now */
 	int64_t			 retry_at_us;
@@ -457,10 +459,27 @@ store_check_version(const char *path, int cur, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Settings that live in the connection, not the file: every connection
+ * that writes may be the one that checkpoints and resets the WAL.
+ */
+static int
+store_conn_pragmas(sqlite3 *db, const char *path, const char *synchronous,
+    char *err, size_t errlen)
+{
+	char	sql[160];
+
+	/* Auto-checkpoint on, and the WAL truncated after each reset. */
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; "
+	    "PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d",
+	    synchronous, STORE_WAL_PAGES, STORE_WAL_LIMIT);
+	return store_exec(db, path, sql, err, errlen);
+}
+
 static int
 store_pragmas(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
-	char	sql[128], mode[32];
+	char	mode[32];
 
 	if (store_query_text(db, path, "PRAGMA journal_mode = WAL", mode,
 	    sizeof(mode), err, errlen) == -1)
@@ -471,11 +490,7 @@ store_pragmas(sqlite3 *db, const char *path, char *err, size_t errlen)
 		    path, mode);
 		return -1;
 	}
-	/* Auto-checkpoint on, and the WAL truncated after each reset: bounded. */
-	snprintf(sql, sizeof(sql), "PRAGMA synchronous = NORMAL; "
-	    "PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d",
-	    STORE_WAL_PAGES, STORE_WAL_LIMIT);
-	return store_exec(db, path, sql, err, errlen);
+	return store_conn_pragmas(db, path, "NORMAL", err, errlen);
 }
 
 /* Applies every migration newer than the database, all or none. */
@@ -506,8 +521,8 @@ store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 		if (m->version <= cur)
 			continue;
 		if (store_exec(db, path, m->sql, err, errlen) == -1) {
-			snprintf(err, errlen, "database %s: migration %s failed: "
-			    "%s", path, m->name, sqlite3_errmsg(db));
+			snprintf(err, errlen, "database %s: migration %s "
+			    "failed: %s", path, m->name, sqlite3_errmsg(db));
 			goto fail;
 		}
 		applied++;
@@ -535,8 +550,8 @@ store_prepare(sqlite3 *db, const char *path, const char *const *sql,
 	int	i;
 
 	for (i = 0; i < n; i++) {
-		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &st[i], NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(db, sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st[i], NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "database %s: %s: %s", path,
 			    sql[i], sqlite3_errmsg(db));
 			return -1;
@@ -627,7 +642,8 @@ store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 			goto fail;
 
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	if ((s->db_main = store_dbopen(path, flags, err, errlen)) == NULL)
+	if ((s->db_main = store_dbopen(path, flags, err, errlen)) == NULL ||
+	    store_conn_pragmas(s->db_main, path, "NORMAL", err, errlen) == -1)
 		goto fail;
 	if (store_prepare(s->db_main, path, store_msql, s->mst, MST_COUNT, err,
 	    errlen) == -1)
@@ -680,8 +696,9 @@ store_close(struct store *s)
 		log_warnx("database %s: %zu results could not be written and "
 		    "are lost", s->path, left);
 	store_queue_free_rows(s->in.v, s->in.len);
-	store_queue_free_rows(s->work.v + (s->work.len - s->work_left),
-	    s->work_left);
+	if (s->work_left > 0)
+		store_queue_free_rows(s->work.v + (s->work.len - s->work_left),
+		    s->work_left);
 	free(s->in.v);
 	free(s->work.v);
 
@@ -730,8 +747,7 @@ store_connect(struct store *s, int readonly, char *err, size_t errlen)
 		rc = store_exec(db, s->path, "PRAGMA query_only = 1", err,
 		    errlen);
 	else
-		rc = store_exec(db, s->path, "PRAGMA synchronous = FULL", err,
-		    errlen);
+		rc = store_conn_pragmas(db, s->path, "FULL", err, errlen);
 	if (rc == -1) {
 		sqlite3_close(db);
 		return NULL;
@@ -1324,9 +1340,14 @@ fail:
 	return -1;
 }
 
-/* Returns 0 done, 1 interrupted by close, -1 error. */
+/*
+ * Rolls up the level's complete buckets, after redoing those that late
+ * rows (t_ms at or after `late`) changed.  Returns 0 done, 1 interrupted
+ * by close, -1 error.
+ */
 static int
-store_rollup(struct store *s, int lvl, int64_t now, int64_t retention)
+store_rollup(struct store *s, int lvl, int64_t now, int64_t retention,
+    int64_t late)
 {
 	const struct store_level	*lv = &store_levels[lvl];
 	int64_t				 end, from, to, first, lo;
@@ -1336,8 +1357,8 @@ store_rollup(struct store *s, int lvl, int64_t now, int64_t retention)
 
 	/* Buckets already rolled up that gained rows since: redo them,
 	 * unless retention already removed part of their raw rows. */
-	if (s->late_min < s->wm[lvl]) {
-		from = store_floor(s->late_min, lv->size_ms);
+	if (late < s->wm[lvl]) {
+		from = store_floor(late, lv->size_ms);
 		if (retention > 0) {
 			lo = store_floor(now - retention, lv->size_ms) +
 			    lv->size_ms;
@@ -1413,17 +1434,22 @@ fail:
 static void
 store_maint_run(struct store *s)
 {
-	int64_t	now = clock_wall_ms(), retention, cut;
+	int64_t	now = clock_wall_ms(), retention, cut, late;
 	int	i;
 
 	pthread_mutex_lock(&s->mu);
 	retention = s->retention_ms;
 	pthread_mutex_unlock(&s->mu);
 
-	for (i = 0; i < STORE_NLEVELS; i++)
-		if (store_rollup(s, i, now, retention) != 0)
-			return;
+	/* Late rows committed while this pass yields count for the next. */
+	late = s->late_min;
 	s->late_min = INT64_MAX;
+	for (i = 0; i < STORE_NLEVELS; i++) {
+		if (store_rollup(s, i, now, retention, late) != 0) {
+			s->late_min = store_min(s->late_min, late);
+			return;
+		}
+	}
 	if (retention <= 0)
 		return;
 	cut = store_min(now - retention, store_min(s->wm[0], s->wm[1]));

@@ -41,8 +41,9 @@ struct subsystem {
 static const struct subsystem subsystems[] = {
 	{ "audit", audit_start, NULL, audit_stop, NULL },
 	{ "route", route_start, route_reconfigure, route_stop, route_tick },
-	{ "haproxy", haproxy_start, haproxy_reconfigure, haproxy_stop, NULL },
-	{ "alert", alert_start, alert_reconfigure, alert_stop, NULL },
+	{ "haproxy", haproxy_start, haproxy_reconfigure, haproxy_stop,
+	    haproxy_tick },
+	{ "alert", alert_start, alert_reconfigure, alert_stop, alert_tick },
 	{ "api", api_start, api_reconfigure, api_stop, api_tick },
 	{ NULL, NULL, NULL, NULL, NULL }
 };

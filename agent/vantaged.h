@@ -685,7 +685,9 @@ int		 audit_verify(struct sqlite3 *db, struct audit_verify *,
 /* haproxy.c: the HAProxy agent-check listener, in the loop. */
 
 int		 haproxy_start(struct config *, char *err, size_t);
+/* Binds new addresses now; takes them when the reload is accepted. */
 int		 haproxy_reconfigure(struct config *, char *err, size_t);
+void		 haproxy_tick(void);
 void		 haproxy_stop(void);
 /*
  * Reads the route name from what an agent-check sent so far: 1 and the
@@ -721,7 +723,9 @@ int		 hook_running(void);
 /* alert.c: probe state changes to webhooks through a durable outbox. */
 
 int		 alert_start(struct config *, char *err, size_t);
+/* Takes the new webhooks on the tick after the reload is accepted. */
 int		 alert_reconfigure(struct config *, char *err, size_t);
+void		 alert_tick(void);
 void		 alert_stop(void);
 
 /* ---------------------------------------------------------------- */

@@ -13,6 +13,8 @@
 #include "vantaged.h"
 
 /* haproxy.c's other dependencies, never reached from the parser */
+struct vantaged *vd;
+
 int
 route_get(const char *name, enum route_state *st, enum route_effective *e)
 {

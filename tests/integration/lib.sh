@@ -10,6 +10,8 @@
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# the system python starts in 0.1 s; a pyenv shim may take seconds
+[ -x /usr/bin/python3 ] && PATH=/usr/bin:$PATH
 VANTAGED=${VANTAGED:-$TOP/agent/vantaged}
 VANTAGE=${VANTAGE:-$TOP/console/vantage}
 TEST_NAME=$(basename "$0" .sh)

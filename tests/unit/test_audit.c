@@ -16,7 +16,6 @@
 #include "hash.h"
 #include "vantaged.h"
 
-struct vantaged *vd;	/* vantaged.c is not linked into unit tests */
 
 static sqlite3 *
 open_db(void)
