@@ -405,6 +405,8 @@ probe_engine_apply(struct config *conf)
 	if (n_probes > 1)
 		qsort(probes, (size_t)n_probes, sizeof(*probes),
 		    probe_cmp_name);
+	if (vd != NULL && vd->store != NULL)
+		store_probe_ids_begin(vd->store);
 	for (i = 0; i < conf->n_probes; i++) {
 		struct probe_conf	*pc = conf->probes[i];
 		struct probe		*p;
@@ -454,6 +456,8 @@ probe_engine_apply(struct config *conf)
 		probe_schedule_first(p);
 		np[i] = p;
 	}
+	if (vd != NULL && vd->store != NULL)
+		store_probe_ids_end(vd->store);
 	for (j = 0; j < n_probes; j++) {
 		if (!taken[j]) {
 			log_info("probe %s: removed", probes[j]->conf->name);

@@ -337,6 +337,9 @@ void		 store_close(struct store *);	/* flushes first */
 /* Probe row id by name (created when new); main thread. */
 int		 store_probe_id(struct store *, const char *name,
 		    const char *type, int64_t *id, char *err, size_t);
+/* One transaction around many store_probe_id() calls (start, reload). */
+void		 store_probe_ids_begin(struct store *);
+void		 store_probe_ids_end(struct store *);
 /* Queues one result for the writer thread; never blocks on disk. */
 void		 store_append(struct store *, int64_t probe_id,
 		    const struct probe_result *);
