@@ -178,24 +178,27 @@ http_write_cb(char *data, size_t size, size_t n, void *arg)
 
 /* Whole days from now to t, rounded down (an expired cert is < 0). */
 static int
-http_days_left(const ASN1_TIME *t)
+http_days_left(const ASN1_TIME *t, int *days)
 {
 	int	day, sec;
 	int64_t	total;
 
 	if (ASN1_TIME_diff(&day, &sec, NULL, t) != 1)
-		return 0;
+		return -1;
 	total = (int64_t)day * 86400 + sec;
 	if (total < 0)
-		return (int)((total - 86399) / 86400);
-	return (int)(total / 86400);
+		*days = (int)((total - 86399) / 86400);
+	else
+		*days = (int)(total / 86400);
+	return 0;
 }
 
 /*
  * CURLOPT_PREREQFUNCTION: the connection (and TLS) is up, the request not
  * yet sent.  The peer certificate is read here because with FORBID_REUSE
  * the connection, and the SSL object with it, is gone once the transfer
- * completes.  It is read whether or not it was verified.
+ * completes.  With tls_verify = no an unverifiable certificate still
+ * gets here and its expiry is reported all the same.
  */
 static int
 http_prereq_cb(void *arg, char *pip, char *lip, int pport, int lport)
@@ -210,8 +213,9 @@ http_prereq_cb(void *arg, char *pip, char *lip, int pport, int lport)
 		return CURL_PREREQFUNC_OK;
 	if ((cert = SSL_get1_peer_certificate(ti->internals)) == NULL)
 		return CURL_PREREQFUNC_OK;
-	h->run->res.has_cert = 1;
-	h->run->res.cert_days = http_days_left(X509_get0_notAfter(cert));
+	if (http_days_left(X509_get0_notAfter(cert),
+	    &h->run->res.cert_days) == 0)
+		h->run->res.has_cert = 1;
 	X509_free(cert);
 	return CURL_PREREQFUNC_OK;
 }

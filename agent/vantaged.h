@@ -211,7 +211,9 @@ struct probe_type {
 	/*
 	 * The engine's timeout fired: release everything the run holds
 	 * (fds, handles, run->priv) without calling probe_done; the engine
-	 * records the timeout itself.
+	 * records the timeout itself.  abort may leave what the run got to
+	 * in run->res (code, phase timings), so a timed-out row still shows
+	 * which phase was slow.
 	 */
 	void		(*abort)(struct probe_run *);
 };

@@ -9,6 +9,7 @@
  *
  * Prints one line:
  *   fetches=N ok=N failed=N late=N wall_s=S cpu_us_per_fetch=X
+ *   [first_error=...]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ static int	 epfd;
 static long	 curl_timeout_ms = -1;	/* -1: no curl timer */
 static int64_t	 curl_deadline_us;
 static long	 n_ok, n_failed, n_done;
+static char	 first_error[CURL_ERROR_SIZE + 32];
 
 static int64_t
 now_us(void)
@@ -88,8 +90,12 @@ drain(void)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 		if (m->data.result == CURLE_OK && code == 200)
 			n_ok++;
-		else
-			n_failed++;
+		else {
+			if (n_failed++ == 0)
+				snprintf(first_error, sizeof(first_error),
+				    "%s (HTTP %ld)", curl_easy_strerror(
+				    m->data.result), code);
+		}
 		n_done++;
 		curl_multi_remove_handle(multi, e);
 		curl_easy_cleanup(e);
@@ -182,8 +188,9 @@ main(int argc, char **argv)
 	cpu_us = ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec +
 	    ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
 	printf("fetches=%ld ok=%ld failed=%ld late=%ld wall_s=%.2f "
-	    "cpu_us_per_fetch=%.1f\n", n_done, n_ok, n_failed, late,
-	    (now_us() - t0) / 1e6, cpu_us / (double)n_done);
+	    "cpu_us_per_fetch=%.1f%s%s\n", n_done, n_ok, n_failed, late,
+	    (now_us() - t0) / 1e6, cpu_us / (double)n_done,
+	    n_failed ? " first_error=" : "", first_error);
 	curl_multi_cleanup(multi);
 	curl_global_cleanup();
 	return n_failed > 0 ? 1 : 0;

@@ -107,6 +107,25 @@ PROBES="ok head regex fail want503 wrong slow closed tls tls_untrusted tls_ca"
 "$VANTAGED" -n -f "$T/vantaged.conf" >"$T/check.out" 2>&1 ||
     fail "config rejected: $(cat "$T/check.out")"
 
+# Bad http probe definitions are refused by vantaged -n, each named.
+agent_conf "$T/bad.conf" "$DATA_DIR" "$P_API"
+{
+	probe ftp "ftp://127.0.0.1:$P_HTTP/"
+	probe post "$H/ok" "method = POST"
+	probe headbody "$H/ok" "method = HEAD" "expect_body = ok"
+	probe space "http://exa mple/"
+} >>"$T/bad.conf"
+rc=0
+"$VANTAGED" -n -f "$T/bad.conf" >"$T/bad.out" 2>&1 || rc=$?
+assert_eq 1 "$rc" "exit status of vantaged -n on bad http probes"
+for want in "probe 'ftp': target must be an http:// or https:// URL" \
+    "probe 'post': method must be GET or HEAD, not 'POST'" \
+    "probe 'headbody': expect_body needs method GET, not HEAD" \
+    "probe 'space': bad URL 'http://exa mple/'"; do
+	grep -qF "$want" "$T/bad.out" ||
+	    fail "vantaged -n: expected '$want', got: $(cat "$T/bad.out")"
+done
+
 start_agent agent "$T/vantaged.conf"
 
 # Rows that timed out are left out of the checks below except for the
@@ -170,7 +189,12 @@ assert_eq 200 "$(distinct wrong code)" "code of probe wrong"
 assert_eq "body does not contain 'ok'" "$(distinct wrong error)" \
     "error of probe wrong"
 assert_eq 2 "$(distinct slow status)" "status of probe slow"
-assert_match "timeout" "$(distinct slow error)" "error of probe slow"
+assert_eq "timeout after 300ms" "$(distinct slow error)" "error of probe slow"
+# A timed-out run keeps what it got to: the headers came, the body did not.
+assert_eq 200 "$(distinct slow code)" "code of timed-out probe slow"
+assert_eq 0 "$(q slow "count(*)" "NOT (ifnull(connect_us, -1) > 0 AND
+    ifnull(ttfb_us, -1) > 0)")" \
+    "rows of timed-out probe slow without connect and first-byte phases"
 assert_eq 2 "$(distinct closed status)" "status of probe closed"
 assert_match "^Failed to connect to 127\.0\.0\.1 port $P_CLOSED .*: Connection refused$" \
     "$(distinct closed error)" "error of probe closed"
