@@ -10,7 +10,7 @@
 PREFIX	?= /usr/local
 CC	?= cc
 PKGS	 = libcurl libcjson sqlite3 libssh2 libmicrohttpd inih libjwt \
-	   libcares libsystemd openssl
+	   libcares libsystemd openssl gnutls
 CWARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS	?= -O2 -g
@@ -50,13 +50,16 @@ agent/vantaged: $(AGENT_OBJ) $(B)/agent/vantaged.o
 	@$(CC) $(ALLCFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 console/vantage: $(CONSOLE_OBJ) $(B)/console/vantage.o
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(CONSOLE_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALLCFLAGS) -o $@ $^ $(CONSOLE_LIBS)
 
 $(A)/vantaged: $(AGENT_AOBJ) $(A)/agent/vantaged.o
-	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $^ $(AGENT_LIBS)
+	@echo "  LD asan $@"
+	@$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 $(A)/vantage: $(CONSOLE_AOBJ) $(A)/console/vantage.o
-	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $^ $(CONSOLE_LIBS)
+	@echo "  LD asan $@"
+	@$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $^ $(CONSOLE_LIBS)
 
 $(B)/%.o: %.c $(wildcard shared/*.h agent/*.h console/*.h)
 	@mkdir -p $(dir $@)
@@ -78,7 +81,7 @@ $(B)/schema.o: $(B)/schema.c
 
 $(A)/schema.o: $(B)/schema.c
 	@mkdir -p $(A)
-	$(CC) $(ALLCFLAGS) $(SANFLAGS) -c -o $@ $<
+	@$(CC) $(ALLCFLAGS) $(SANFLAGS) -c -o $@ $<
 
 # Unit tests: tests/unit/test_X.c links with the agent's modules,
 # tests/unit/test_console_X.c with the console's (never the main()s), in
@@ -90,11 +93,13 @@ CONSOLE_UAOBJ = $(CONSOLE_AOBJ)
 
 $(B)/unit/test_console_%: tests/unit/test_console_%.c $(CONSOLE_UOBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $^ $(CONSOLE_LIBS) -lcmocka
+	@echo "  LD      $@"
+	@$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $^ $(CONSOLE_LIBS) -lcmocka
 
 $(A)/unit/test_console_%: tests/unit/test_console_%.c $(CONSOLE_UAOBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(CONSOLE_LIBS) -lcmocka
+	@echo "  LD asan $@"
+	@$(CC) $(ALLCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(CONSOLE_LIBS) -lcmocka
 
 # vantaged.o without its main(), so tests reach the lifecycle functions.
 %/vantaged-nomain.o: %/agent/vantaged.o
@@ -121,7 +126,8 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined 
 
 $(B)/fuzz/%: tests/fuzz/%.c $(SHARED_SRC) $(AGENT_SRC) $(CONSOLE_SRC) $(B)/schema.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $$(sed -n 's|^// LINK: ||p' $<) \
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_CFLAGS) -o $@ $< $$(sed -n 's|^// LINK: ||p' $<) \
 	    $(AGENT_LIBS) $(CONSOLE_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
@@ -130,7 +136,8 @@ fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	    mkdir -p $(B)/corpus/$$n; \
 	    echo "fuzzing $$n for $${FUZZ_SECONDS:-120}s"; \
-	    $$f -max_total_time=$${FUZZ_SECONDS:-120} $(B)/corpus/$$n \
+	    d=""; [ -f tests/fuzz/$$n.dict ] && d="-dict=tests/fuzz/$$n.dict"; \
+	    $$f -max_total_time=$${FUZZ_SECONDS:-120} $$d $(B)/corpus/$$n \
 	        tests/fuzz/corpus/$$n 2>&1 | tail -3 || exit 1; done
 
 check: deps

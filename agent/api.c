@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -90,19 +89,6 @@ static long			 api_rate_burst;
 
 static pthread_mutex_t		 api_snap_mtx = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t		 api_count[API_STATUS_MAX];
-
-/*
- * mTLS needs three gnutls calls on libmicrohttpd's session.  libgnutls is
- * loaded already (libmicrohttpd depends on it); taking the functions
- * from it at start keeps the agent's link line free of a library it
- * does not otherwise use, and guarantees the very instance that owns
- * the session.
- */
-static struct {
-	const void	*(*get_peers)(gnutls_session_t, unsigned int *);
-	int		 (*verify_peers2)(gnutls_session_t, unsigned int *);
-	const char	*(*strerror)(int);
-} api_gnutls;
 
 /* libmicrohttpd's last complaint while starting, for the error text. */
 static pthread_mutex_t		 api_log_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -373,24 +359,6 @@ api_peer(struct MHD_Connection *conn, char *out, size_t len)
 		memmove(out, out + 7, strlen(out + 7) + 1);
 }
 
-static int
-api_gnutls_init(char *err, size_t errlen)
-{
-	*(void **)&api_gnutls.get_peers = dlsym(RTLD_DEFAULT,
-	    "gnutls_certificate_get_peers");
-	*(void **)&api_gnutls.verify_peers2 = dlsym(RTLD_DEFAULT,
-	    "gnutls_certificate_verify_peers2");
-	*(void **)&api_gnutls.strerror = dlsym(RTLD_DEFAULT,
-	    "gnutls_strerror");
-	if (api_gnutls.get_peers == NULL || api_gnutls.verify_peers2 == NULL ||
-	    api_gnutls.strerror == NULL) {
-		snprintf(err, errlen, "client_ca: libmicrohttpd is not built "
-		    "with gnutls, client certificates cannot be checked");
-		return -1;
-	}
-	return 0;
-}
-
 /* mTLS: 0 when the client showed a certificate signed by client_ca. */
 static int
 api_client_cert(struct MHD_Connection *conn, char *why, size_t len)
@@ -406,13 +374,13 @@ api_client_cert(struct MHD_Connection *conn, char *why, size_t len)
 		return -1;
 	}
 	s = (gnutls_session_t)ci->tls_session;
-	if (api_gnutls.get_peers(s, &n) == NULL || n == 0) {
+	if (gnutls_certificate_get_peers(s, &n) == NULL || n == 0) {
 		strlcpy_v(why, "no client certificate", len);
 		return -1;
 	}
-	if ((rc = api_gnutls.verify_peers2(s, &status)) < 0) {
+	if ((rc = gnutls_certificate_verify_peers2(s, &status)) < 0) {
 		snprintf(why, len, "client certificate: %s",
-		    api_gnutls.strerror(rc));
+		    gnutls_strerror(rc));
 		return -1;
 	}
 	if (status == 0)
@@ -904,6 +872,25 @@ api_conf_set(const struct config *c)
 	pthread_mutex_unlock(&api_conf_mtx);
 }
 
+/*
+ * vantaged -n: the files [api] names must be readable, private where
+ * they hold secrets, and well-formed, so a typo shows before a restart.
+ */
+int
+api_check(const struct config *c, char *err, size_t errlen)
+{
+	struct auth	*a;
+	int		 rc = 0;
+
+	if ((a = api_auth_load(c, err, errlen)) == NULL)
+		return -1;
+	auth_free(a);
+	if (api_tls_load(c, err, errlen) == -1)
+		rc = -1;
+	api_tls_free();
+	return rc;
+}
+
 int
 api_start(struct config *c, char *err, size_t errlen)
 {
@@ -915,8 +902,6 @@ api_start(struct config *c, char *err, size_t errlen)
 	api_rl = ratelimit_new(c->rate.per_sec, (double)c->rate.burst,
 	    API_RATE_CLIENTS);
 	if (api_tls_load(c, err, errlen) == -1)
-		goto fail;
-	if (api_tls.ca != NULL && api_gnutls_init(err, errlen) == -1)
 		goto fail;
 	if ((api_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));

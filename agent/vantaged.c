@@ -356,6 +356,12 @@ main(int argc, char **argv)
 			fprintf(stderr, "vantaged: configuration invalid\n");
 		return 1;
 	}
+	if (check_only && api_check(vd->conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vantaged: %s\nvantaged: configuration "
+		    "invalid\n", err);
+		config_free(vd->conf);
+		return 1;
+	}
 	if (check_only) {
 		printf("vantaged: %s: configuration OK (%d probes, %d routes)\n",
 		    path != NULL ? path : "built-in config",

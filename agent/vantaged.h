@@ -438,6 +438,8 @@ struct api_snap {
 };
 
 int		 api_start(struct config *, char *err, size_t);
+/* For vantaged -n: tokens, JWT key and TLS files load and are private. */
+int		 api_check(const struct config *, char *err, size_t);
 void		 api_stop(void);
 /* Config reload: new tokens, rate, keys (listen changes need restart). */
 int		 api_reconfigure(struct config *, char *err, size_t);

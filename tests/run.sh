@@ -53,7 +53,9 @@ for f in build/fuzz/fuzz_*; do
 	mkdir -p "build/corpus/$n"
 	corpus=""
 	[ -d "tests/fuzz/corpus/$n" ] && corpus="tests/fuzz/corpus/$n"
-	run "$f" "$f" -max_total_time="${FUZZ_CHECK_SECONDS:-10}" \
+	dict=""
+	[ -f "tests/fuzz/$n.dict" ] && dict="-dict=tests/fuzz/$n.dict"
+	run "$f" "$f" -max_total_time="${FUZZ_CHECK_SECONDS:-10}" $dict \
 	    "build/corpus/$n" $corpus
 done
 [ $skipn -gt 0 ] && echo "($skipn skipped)"

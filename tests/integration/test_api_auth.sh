@@ -122,13 +122,10 @@ expect() {
 	[ "$CODE" = "$1" ] ||
 	    fail "$3: expected HTTP $1, got $CODE: $(head -c 300 "$T/body")"
 	[ "$2" = - ] && return 0
-	got=$("$PY" -c '
-import json, sys
-e = json.load(open(sys.argv[1]))["error"]
-assert isinstance(e["message"], str) and e["message"]
-print(e["code"])' "$T/body" 2>&1) ||
+	# the contract's shape, checked without starting a python each time
+	[[ "$(cat "$T/body")" =~ ^\{\"error\":\{\"code\":\"([a-z_]+)\",\"message\":\".+\"\}\}$ ]] ||
 	    fail "$3: not an error object: $(head -c 300 "$T/body")"
-	assert_eq "$2" "$got" "$3: error code"
+	assert_eq "$2" "${BASH_REMATCH[1]}" "$3: error code"
 }
 hdr() {	# NAME: value of a header of the last reply
 	grep -i "^$1:" "$T/hdrs" | head -1 | sed 's/^[^:]*: *//' | tr -d '\r'
@@ -351,9 +348,11 @@ done
 n=$(sql "$db" "SELECT count(*) FROM audit WHERE action = 'refused' AND
     detail LIKE '%429%'")
 assert_eq 1 "$n" "audit rows of the rate-limited mutating request"
-sleep 1.2
 req GET /v1/health
-expect 200 - "health after the flood, once the bucket refilled"
+expect 200 - "health check during the flood (exempt from the limit)"
+sleep 1.2
+req GET /v1/status -H "$(auth "$VIEW")"
+expect 200 - "after the flood, once the bucket refilled"
 
 stop_agent agent
 grep -q "ERROR: AddressSanitizer\|runtime error" "$T/agent.log" &&

@@ -59,6 +59,16 @@ check_bad 1 "has no target" <<EOC
 type = http
 EOC
 
+# -n also loads the files [api] names: a tokens file others can read is
+# refused before any restart
+"$VANTAGED" token ops viewer | sed -n 's/^tokens file line: //p' >"$T/tokens"
+chmod 644 "$T/tokens"
+printf '[api]\ntokens = %s\n' "$T/tokens" >"$T/tok.conf"
+out=$("$VANTAGED" -n -f "$T/tok.conf" 2>&1) && fail "world-readable tokens accepted by -n"
+assert_match "chmod 600" "$out" "tokens secrecy message"
+chmod 600 "$T/tokens"
+out=$("$VANTAGED" -n -f "$T/tok.conf" 2>&1) || fail "private tokens refused: $out"
+
 # the running config is untouched by a check
 out=$("$VANTAGED" -n -f "$T/missing.conf" 2>&1) && fail "missing file accepted"
 assert_match "missing.conf: No such file" "$out" "missing file message"
