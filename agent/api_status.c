@@ -12,8 +12,10 @@
  * stats_1h comes from memory, kept here per probe name: per-minute
  * counters (runs by outcome, latency sum) for exact counts and mean, and
  * a ring of the last hour's latencies for the 95th percentile (at most
- * STATS_SAMPLES of them: a probe faster than every ~0.9 s gets the p95
- * of its latest samples).  Counts start when the agent starts.
+ * STATS_SAMPLES of them, 8 bytes each: a probe faster than every ~7 s
+ * gets the p95 of its latest samples, so ten thousand probes cost a few
+ * megabytes).  The p95 is recomputed at most every STATS_P95_MS, not on
+ * every snapshot.  Counts start when the agent starts.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,7 +28,8 @@
 
 #define STATUS_GAP_US	200000		/* results: at most 5 rebuilds/s */
 #define STATS_MINUTES	60
-#define STATS_SAMPLES	4096
+#define STATS_SAMPLES	512
+#define STATS_P95_MS	10000
 #define HOUR_MS		(3600 * 1000)
 
 struct stats_minute {
@@ -37,8 +40,8 @@ struct stats_minute {
 };
 
 struct stats_sample {
-	int64_t		 t_ms;
-	int64_t		 latency_us;
+	uint32_t	 t_s;		/* wall clock seconds */
+	uint32_t	 latency_us;	/* capped at ~71 minutes */
 };
 
 struct stats_rec {
@@ -50,6 +53,7 @@ struct stats_rec {
 	int			 p95_dirty;
 	int64_t			 p95_us;	/* -1: none */
 	int64_t			 p95_oldest;	/* t_ms of oldest sample used */
+	int64_t			 p95_at;	/* wall ms of the last compute */
 	int			 taken;		/* remap bookkeeping */
 };
 
@@ -216,8 +220,9 @@ stats_fold(const struct probe *p, struct stats_rec *r)
 		return;	/* a timeout's "latency" says nothing of the target */
 	m->lat_sum += (uint64_t)p->last.latency_us;
 	m->lat_n++;
-	r->ring[r->head].t_ms = p->last.t_ms;
-	r->ring[r->head].latency_us = p->last.latency_us;
+	r->ring[r->head].t_s = (uint32_t)(p->last.t_ms / 1000);
+	r->ring[r->head].latency_us = p->last.latency_us > UINT32_MAX ?
+	    UINT32_MAX : (uint32_t)p->last.latency_us;
 	r->head = (r->head + 1) % r->cap;
 	if (r->n < r->cap)
 		r->n++;
@@ -242,15 +247,21 @@ stats_p95(struct stats_rec *r, int64_t now_ms)
 	if (!r->p95_dirty && (r->p95_oldest == INT64_MAX ||
 	    r->p95_oldest >= now_ms - HOUR_MS))
 		return;
+	/* new samples move a p95 slowly: sorting them is worth doing rarely */
+	if (r->p95_us != -1 && now_ms - r->p95_at < STATS_P95_MS)
+		return;
+	r->p95_at = now_ms;
 	v = xcalloc(r->n + 1, sizeof(*v));
 	for (i = 0; i < r->n; i++) {
 		const struct stats_sample *s = &r->ring[i];
 
-		if (s->t_ms < now_ms - HOUR_MS)
+		int64_t t_ms = (int64_t)s->t_s * 1000;
+
+		if (t_ms < now_ms - HOUR_MS)
 			continue;
 		v[n++] = s->latency_us;
-		if (s->t_ms < oldest)
-			oldest = s->t_ms;
+		if (t_ms < oldest)
+			oldest = t_ms;
 	}
 	if (n == 0)
 		r->p95_us = -1;
