@@ -502,6 +502,7 @@ api_serve(struct MHD_Connection *conn, struct api_ctx *ctx, const char *url,
 	req.actor = "";
 	req.body = ctx->body.data != NULL ? ctx->body.data : "";
 	req.body_len = ctx->body.len;
+	free(ctx->scratch);
 	ctx->scratch = xstrdup(url);
 
 	h = api_match(method, url, ctx->scratch, req.args, rep.allow,
@@ -711,6 +712,25 @@ api_mhd_log(void *cls, const char *fmt, va_list ap)
 /* ---------------------------------------------------------------- */
 /* lifecycle */
 
+/* One libmicrohttpd daemon on addr with the agent's limits. */
+static struct MHD_Daemon *
+api_mhd_start(unsigned int flags, const struct sockaddr *addr,
+    struct MHD_OptionItem *tls)
+{
+	return MHD_start_daemon(flags, 0, NULL, NULL, api_access, NULL,
+	    MHD_OPTION_SOCK_ADDR, addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)API_POOL_THREADS,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)API_PER_IP_CONN,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
+	    MHD_OPTION_URI_LOG_CALLBACK, api_uri, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
+	    MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_END);
+}
+
 static struct MHD_Daemon *
 api_daemon_start(const char *spec, char *err, size_t errlen)
 {
@@ -752,43 +772,20 @@ api_daemon_start(const char *spec, char *err, size_t errlen)
 		flags |= any ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	if (api_tls.cert != NULL)
 		flags |= MHD_USE_TLS;
+	/* other daemons' threads may be logging already */
+	pthread_mutex_lock(&api_log_mtx);
 	api_log_last[0] = '\0';
-	d = MHD_start_daemon(flags, 0, NULL, NULL, api_access, NULL,
-	    MHD_OPTION_SOCK_ADDR, res->ai_addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)API_POOL_THREADS,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)API_PER_IP_CONN,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
-	    MHD_OPTION_URI_LOG_CALLBACK, api_uri, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
-	    MHD_OPTION_ARRAY, tls,
-	    MHD_OPTION_END);
+	pthread_mutex_unlock(&api_log_mtx);
+	d = api_mhd_start(flags, res->ai_addr, tls);
 	if (d == NULL && any) {
 		/* no IPv6 on this host: all IPv4 addresses then */
 		freeaddrinfo(res);
 		res = NULL;
 		hints.ai_family = AF_INET;
 		if (getaddrinfo(NULL, port, &hints, &res) == 0)
-			d = MHD_start_daemon(flags & ~(unsigned int)
-			    MHD_USE_DUAL_STACK, 0, NULL, NULL, api_access, NULL,
-			    MHD_OPTION_SOCK_ADDR, res->ai_addr,
-			    MHD_OPTION_THREAD_POOL_SIZE,
-			    (unsigned int)API_POOL_THREADS,
-			    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			    (size_t)API_CONN_MEMORY,
-			    MHD_OPTION_CONNECTION_TIMEOUT,
-			    (unsigned int)API_CONN_TIMEOUT_S,
-			    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-			    (unsigned int)API_PER_IP_CONN,
-			    MHD_OPTION_CONNECTION_LIMIT,
-			    (unsigned int)API_CONN_LIMIT,
-			    MHD_OPTION_URI_LOG_CALLBACK, api_uri, NULL,
-			    MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
-			    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
-			    MHD_OPTION_ARRAY, tls,
-			    MHD_OPTION_END);
+			d = api_mhd_start(flags &
+			    ~(unsigned int)MHD_USE_DUAL_STACK, res->ai_addr,
+			    tls);
 	}
 	if (res != NULL)
 		freeaddrinfo(res);

@@ -111,7 +111,7 @@ stats_resize(struct stats_rec *r, size_t cap)
 	struct stats_sample	*nr;
 	size_t			 i, keep;
 
-	if (cap == r->cap)
+	if (cap == r->cap || cap == 0)
 		return;
 	nr = xcalloc(cap, sizeof(*nr));
 	keep = r->n < cap ? r->n : cap;

@@ -174,7 +174,6 @@ ha_conn_event(int fd, uint32_t events, void *arg)
 	for (;;) {
 		if (c->len >= HA_LINE_MAX) {
 			/* full: whatever comes next cannot save the line */
-			n = 0;
 			break;
 		}
 		n = read(fd, c->buf + c->len, HA_LINE_MAX - c->len);

@@ -14,10 +14,18 @@
 
 #include "vantaged.h"
 
+/*
+ * gen counts the registrations of a descriptor number and travels in the
+ * epoll data with it: when a callback closes fd N and something opens
+ * and adds a new N within the same epoll_wait batch, an event still
+ * queued for the old N is dropped instead of reaching the new owner (a
+ * connecting socket would take a stale EPOLLOUT for "connected").
+ */
 struct loop_fd {
 	loop_fd_cb	 cb;
 	void		*arg;
 	uint32_t	 events;
+	uint32_t	 gen;
 	int		 used;
 };
 
@@ -73,6 +81,12 @@ loop_init(void)
 	loop_now = clock_mono_us();
 }
 
+static uint64_t
+loop_fd_key(int fd, uint32_t gen)
+{
+	return (uint64_t)gen << 32 | (uint32_t)fd;
+}
+
 int
 loop_fd_add(int fd, uint32_t events, loop_fd_cb cb, void *arg)
 {
@@ -91,9 +105,10 @@ loop_fd_add(int fd, uint32_t events, loop_fd_cb cb, void *arg)
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.events = events;
-	ev.data.fd = fd;
+	ev.data.u64 = loop_fd_key(fd, loop_fds[fd].gen + 1);
 	if (epoll_ctl(loop_epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
 		return -1;
+	loop_fds[fd].gen++;
 	loop_fds[fd].cb = cb;
 	loop_fds[fd].arg = arg;
 	loop_fds[fd].events = events;
@@ -112,7 +127,7 @@ loop_fd_mod(int fd, uint32_t events)
 		return 0;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = events;
-	ev.data.fd = fd;
+	ev.data.u64 = loop_fd_key(fd, loop_fds[fd].gen);
 	if (epoll_ctl(loop_epfd, EPOLL_CTL_MOD, fd, &ev) == -1)
 		return -1;
 	loop_fds[fd].events = events;
@@ -125,7 +140,10 @@ loop_fd_del(int fd)
 	if (fd < 0 || (size_t)fd >= loop_nfds || !loop_fds[fd].used)
 		return;
 	(void)epoll_ctl(loop_epfd, EPOLL_CTL_DEL, fd, NULL);
-	memset(&loop_fds[fd], 0, sizeof(loop_fds[fd]));
+	loop_fds[fd].cb = NULL;
+	loop_fds[fd].arg = NULL;
+	loop_fds[fd].events = 0;
+	loop_fds[fd].used = 0;	/* gen stays: it tells registrations apart */
 }
 
 static int
@@ -261,7 +279,6 @@ loop_run(void)
 			loop_before();
 		if (!loop_running)
 			break;
-		timeout = -1;
 		if (loop_nheap > 0) {
 			int64_t d = loop_heap[0]->when_us - clock_mono_us();
 			timeout = d <= 0 ? 0 : (int)((d + 999) / 1000);
@@ -274,9 +291,11 @@ loop_run(void)
 			fatal("%s: epoll_wait", __func__);
 		loop_now = clock_mono_us();
 		for (i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
+			int	 fd = (int)(evs[i].data.u64 & 0xffffffffu);
+			uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
 
-			if ((size_t)fd >= loop_nfds || !loop_fds[fd].used)
+			if ((size_t)fd >= loop_nfds || !loop_fds[fd].used ||
+			    loop_fds[fd].gen != gen)
 				continue;
 			loop_fds[fd].cb(fd, evs[i].events, loop_fds[fd].arg);
 		}

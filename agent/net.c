@@ -1,7 +1,7 @@
 /*
  * net.c - socket helpers the socket-level probes share: target splitting,
  * non-blocking address lookup (numeric and /etc/hosts only; DNS goes
- * through resolve.c) and non-blocking sockets.
+ * through resolve.c), non-blocking sockets and addresses as text.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -149,4 +149,17 @@ net_socket(const struct sockaddr_storage *ss, int type, int proto, char *err,
 	if (fd == -1)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 	return fd;
+}
+
+void
+net_addr_str(const struct sockaddr_storage *ss, socklen_t sslen, int port,
+    char *out, size_t outlen)
+{
+	char	a[INET6_ADDRSTRLEN];
+
+	if (getnameinfo((const struct sockaddr *)ss, sslen, a, sizeof(a),
+	    NULL, 0, NI_NUMERICHOST) != 0)
+		strlcpy_v(a, "?", sizeof(a));
+	snprintf(out, outlen, ss->ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
+	    a, port);
 }

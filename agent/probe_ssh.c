@@ -17,7 +17,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -481,7 +480,7 @@ ssh_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t sslen,
 {
 	struct ssh_run		*t = arg;
 	struct probe_run	*run = t->run;
-	char			 err[PROBE_ERR_LEN], a[INET6_ADDRSTRLEN];
+	char			 err[PROBE_ERR_LEN];
 	int64_t			 now = clock_mono_us();
 
 	t->rq = NULL;
@@ -496,11 +495,7 @@ ssh_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t sslen,
 		    "cannot resolve");
 		return;
 	}
-	if (getnameinfo((const struct sockaddr *)ss, sslen, a, sizeof(a),
-	    NULL, 0, NI_NUMERICHOST) != 0)
-		strlcpy_v(a, "?", sizeof(a));
-	snprintf(t->addr, sizeof(t->addr), ss->ss_family == AF_INET6 ?
-	    "[%s]:%d" : "%s:%d", a, t->port);
+	net_addr_str(ss, sslen, t->port, t->addr, sizeof(t->addr));
 
 	if ((t->fd = net_socket(ss, SOCK_STREAM, 0, err, sizeof(err))) == -1) {
 		ssh_finish(t, PROBE_FAIL, "%s", err);

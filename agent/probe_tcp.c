@@ -109,7 +109,7 @@ tcp_start(struct probe_run *run)
 	struct tcp_run		*t;
 	struct resolve_req	*rq;
 	char			 host[256], err[160];
-	int			 port;
+	int			 port = -1;
 
 	t = xcalloc(1, sizeof(*t));
 	t->fd = -1;

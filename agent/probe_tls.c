@@ -15,7 +15,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,7 +240,7 @@ tls_handshake_done(struct tls_run *t)
 static void
 tls_handshake(struct tls_run *t)
 {
-	int	rc, e, saved;
+	int	rc, saved;
 
 	ERR_clear_error();
 	errno = 0;
@@ -251,7 +250,7 @@ tls_handshake(struct tls_run *t)
 		tls_handshake_done(t);
 		return;
 	}
-	switch ((e = SSL_get_error(t->ssl, rc))) {
+	switch (SSL_get_error(t->ssl, rc)) {
 	case SSL_ERROR_WANT_READ:
 		(void)loop_fd_mod(t->fd, EPOLLIN);
 		return;
@@ -369,7 +368,7 @@ tls_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t sslen,
 {
 	struct tls_run		*t = arg;
 	struct probe_run	*run = t->run;
-	char			 err[PROBE_ERR_LEN], a[INET6_ADDRSTRLEN];
+	char			 err[PROBE_ERR_LEN];
 	int64_t			 now = clock_mono_us();
 
 	t->rq = NULL;
@@ -384,11 +383,7 @@ tls_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t sslen,
 		    "cannot resolve");
 		return;
 	}
-	if (getnameinfo((const struct sockaddr *)ss, sslen, a, sizeof(a),
-	    NULL, 0, NI_NUMERICHOST) != 0)
-		strlcpy_v(a, "?", sizeof(a));
-	snprintf(t->addr, sizeof(t->addr), ss->ss_family == AF_INET6 ?
-	    "[%s]:%d" : "%s:%d", a, t->port);
+	net_addr_str(ss, sslen, t->port, t->addr, sizeof(t->addr));
 
 	if ((t->fd = net_socket(ss, SOCK_STREAM, 0, err, sizeof(err))) == -1) {
 		tls_finish(t, PROBE_FAIL, "%s", err);

@@ -47,8 +47,8 @@ struct probe_conf {
 	/* http */
 	struct parse_range	 expect_status;
 	char			*expect_body;		/* substring or regex */
-	int			 expect_body_is_regex;
-	regex_t			 body_re;		/* compiled when regex */
+	int			 expect_body_is_regex;	/* 1 asked, 2 compiled */
+	regex_t			 body_re;		/* valid when 2 */
 	char			*method;		/* GET unless set */
 	int			 tls_verify;		/* http, tls: default 1 */
 	char			*ca;			/* http, tls: CA file */
@@ -306,6 +306,9 @@ void		 net_done(void);
 /* Non-blocking socket of the family of sa, CLOEXEC. */
 int		 net_socket(const struct sockaddr_storage *, int type,
 		    int proto, char *err, size_t);
+/* "a.b.c.d:port" or "[v6]:port" for messages ("?" when unprintable). */
+void		 net_addr_str(const struct sockaddr_storage *, socklen_t,
+		    int port, char *, size_t);
 
 /* resolve.c: non-blocking name resolution (c-ares on the loop). */
 struct resolve_req;

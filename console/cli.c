@@ -127,8 +127,10 @@ cli_ago(int64_t ms, int64_t now, char *buf, size_t len)
 	if (ms <= 0 || ms == VANTAGE_NONE)
 		return "-";
 	if (now - ms < 0)
-		snprintf(buf, len, "in %s", parse_fmt_duration(ms - now, d,
-		    sizeof(d)));
+		snprintf(buf, len, "in %s", parse_fmt_duration(
+		    (ms - now + 999) / 1000 * 1000, d, sizeof(d)));
+	else if (now - ms < 1000)
+		snprintf(buf, len, "now");
 	else
 		snprintf(buf, len, "%s ago", parse_fmt_duration(
 		    (now - ms) / 1000 * 1000, d, sizeof(d)));
@@ -759,7 +761,7 @@ cli_action_done(struct fleet_agent *a, const struct fetch_resp *r, void *arg)
 
 	c->done = 1;
 	if (r->err != FETCH_OK) {
-		snprintf(c->msg, sizeof(c->msg), "%s", r->errmsg);
+		strlcpy_v(c->msg, r->errmsg, sizeof(c->msg));
 		return;
 	}
 	if (model_parse_action(r->body, r->len, &c->act, err,
@@ -800,7 +802,7 @@ cli_change(struct fleet *fl, const char *agent, const char *route,
 		fetch_dispatch(fl->fetch);
 	}
 	memset(&c, 0, sizeof(c));
-	path = fleet_route_path(route, what);
+	path = fleet_path("routes", route, what);
 	req = fleet_request(a, path, body, cli_action_done, &c);
 	free(path);
 	free(body);

@@ -826,7 +826,7 @@ conf_add_url(struct conf *c, const char *arg, char *err, size_t errlen)
 		else
 			snprintf(name, sizeof(name), "%s:%d", a->host,
 			    a->port);
-		snprintf(base, sizeof(base), "%s", name);
+		strlcpy_v(base, name, sizeof(base));
 		for (k = 2; conf_find_agent(c, name) != NULL && k < 1000;
 		    k++)
 			snprintf(name, sizeof(name), "%.50s#%d", base, k);

@@ -375,7 +375,7 @@ fleet_fail(struct fleet_agent *a, enum fetch_err err, const char *msg,
 {
 	a->fails++;
 	a->err = err;
-	snprintf(a->errmsg, sizeof(a->errmsg), "%s", msg);
+	strlcpy_v(a->errmsg, msg, sizeof(a->errmsg));
 	a->next_mono = fetch_mono_ms() + fleet_backoff_ms(a, retry_after_s);
 	if (err == FETCH_TUNNEL || (a->tunnel != NULL &&
 	    tunnel_error(a->tunnel) != NULL)) {
@@ -647,7 +647,7 @@ fleet_audit_done(struct fleet_agent *a, const struct fetch_resp *r,
 	a->gen++;
 	a->fleet->gen++;
 	if (r->err != FETCH_OK) {
-		snprintf(a->audit_err, sizeof(a->audit_err), "%s", r->errmsg);
+		strlcpy_v(a->audit_err, r->errmsg, sizeof(a->audit_err));
 		return;
 	}
 	if (model_parse_audit(r->body, r->len, &p, err, sizeof(err)) != 0) {
@@ -703,8 +703,7 @@ fleet_verify_done(struct fleet_agent *a, const struct fetch_resp *r,
 	a->gen++;
 	a->fleet->gen++;
 	if (r->err != FETCH_OK) {
-		snprintf(a->verify_err, sizeof(a->verify_err), "%s",
-		    r->errmsg);
+		strlcpy_v(a->verify_err, r->errmsg, sizeof(a->verify_err));
 		return;
 	}
 	model_verify_free(&a->verify);
@@ -744,13 +743,13 @@ fleet_verify(struct fleet *fl)
 /* ---- route changes ---- */
 
 char *
-fleet_route_path(const char *route, const char *what)
+fleet_path(const char *kind, const char *name, const char *rest)
 {
 	char	*esc, *p;
 
-	if ((esc = curl_easy_escape(NULL, route, 0)) == NULL)
+	if ((esc = curl_easy_escape(NULL, name, 0)) == NULL)
 		fatalx("%s: out of memory", __func__);
-	xasprintf(&p, "/v1/routes/%s/%s", esc, what);
+	xasprintf(&p, "/v1/%s/%s/%s", kind, esc, rest);
 	curl_free(esc);
 	return p;
 }

@@ -336,7 +336,7 @@ m_probe(struct mctx *m, const cJSON *o, struct model_probe *p)
 		m_fail(m, e);
 		return -1;
 	}
-	snprintf(base, sizeof(base), "%s", m->path);
+	strlcpy_v(base, m->path, sizeof(base));
 	if (last != NULL) {
 		snprintf(m->path, sizeof(m->path), "%.80s.last", base);
 		if (m_result(m, last, &p->last) == -1) {

@@ -54,6 +54,7 @@
 #define TUNNEL_CONNECT_MS	5000	/* TCP connect to the bastion */
 #define TUNNEL_SSH_MS		10000	/* each blocking step of the setup */
 #define TUNNEL_OPEN_MS		15000	/* a direct-tcpip open in flight */
+#define TUNNEL_STUCK_MS		30000	/* the server not reading at all */
 #define TUNNEL_TICK_MS		1000
 #define TUNNEL_BUF		32768	/* per direction and connection */
 #define TUNNEL_MAX_CONNS	64
@@ -88,7 +89,7 @@ struct tunnel_conn {
 	enum tunnel_conn_state	 state;
 	int			 fd;		/* accepted local socket */
 	LIBSSH2_CHANNEL		*ch;
-	struct timespec		 since;		/* when its open began */
+	int64_t			 open_ms;	/* when its open began */
 	char			*up;		/* local -> remote */
 	size_t			 up_len, up_off;
 	char			*down;		/* remote -> local */
@@ -108,7 +109,6 @@ struct tunnel {
 	int			 local_port;
 	char			*host;		/* target as the bastion sees it */
 	int			 port;
-	char			 where[448];	/* user@bastion for messages */
 	int			 ssh_up;	/* handshake done */
 	pthread_t		 thread;
 	int			 thread_started;
@@ -119,6 +119,7 @@ struct tunnel {
 	struct tunnel_conn	*opening;
 	struct tunnel_conn	*stuck;
 	enum tunnel_op		 stuck_op;
+	int64_t			 stuck_ms;	/* since when, 0: not */
 	short			 ssh_events;
 	int			 hup_seen;
 	int			 accept_pause;
@@ -132,7 +133,7 @@ struct tunnel {
 /* What known_hosts says, loaded for one tunnel_open(). */
 struct tunnel_kh {
 	LIBSSH2_KNOWNHOSTS	*kh;
-	char			 path[1024];
+	char			 path[1100];
 	int			 missing;
 	char			**revoked;	/* base64 key blobs (@revoked) */
 	size_t			 nrevoked;
@@ -158,14 +159,44 @@ tunnel_ssh_err(LIBSSH2_SESSION *s)
 	return msg != NULL && msg[0] != '\0' ? msg : "unknown error";
 }
 
+/*
+ * The password database entry of the caller; getpwuid_r() because the
+ * console may open several tunnels at once from threads.
+ */
+static int
+tunnel_pw(char *user, size_t ulen, char *home, size_t hlen)
+{
+	struct passwd	 pw, *res = NULL;
+	char		 buf[4096];
+
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) != 0 ||
+	    res == NULL)
+		return -1;
+	if (user != NULL)
+		strlcpy_v(user, pw.pw_name, ulen);
+	if (home != NULL)
+		strlcpy_v(home, pw.pw_dir, hlen);
+	return 0;
+}
+
+static void
+tunnel_home(char *buf, size_t len)
+{
+	const char	*h = getenv("HOME");
+
+	if (h != NULL && h[0] != '\0')
+		strlcpy_v(buf, h, len);
+	else if (tunnel_pw(NULL, 0, buf, len) == -1)
+		strlcpy_v(buf, "/", len);
+}
+
 static int64_t
-tunnel_ms_since(const struct timespec *ts)
+tunnel_mono_ms(void)
 {
 	struct timespec	now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(now.tv_sec - ts->tv_sec) * 1000 +
-	    (now.tv_nsec - ts->tv_nsec) / 1000000;
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 /*
@@ -177,7 +208,6 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
     size_t hlen, int *port, char *err, size_t errlen)
 {
 	const char	*at, *hp, *rest = NULL, *p;
-	struct passwd	*pw;
 	size_t		 n;
 	long		 l;
 
@@ -187,7 +217,7 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
 	}
 	for (p = spec; *p != '\0'; p++) {
 		if ((unsigned char)*p <= ' ' || *p == '/') {
-			snprintf(err, errlen, "ssh '%s': expected user@host[:port]",
+			snprintf(err, errlen, "'%s' is not user@host[:port]",
 			    spec);
 			return -1;
 		}
@@ -195,7 +225,7 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
 	if ((at = strrchr(spec, '@')) != NULL) {
 		n = (size_t)(at - spec);
 		if (n == 0 || n >= ulen) {
-			snprintf(err, errlen, "ssh '%s': bad user name", spec);
+			snprintf(err, errlen, "bad user name in '%s'", spec);
 			return -1;
 		}
 		memcpy(user, spec, n);
@@ -204,15 +234,17 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
 	} else {
 		const char *u = getenv("USER");
 
-		if ((u == NULL || u[0] == '\0') &&
-		    (pw = getpwuid(getuid())) != NULL)
-			u = pw->pw_name;
-		if (u == NULL || u[0] == '\0' || strlen(u) >= ulen) {
-			snprintf(err, errlen, "ssh '%s': no user name given "
-			    "and $USER is not set", spec);
+		if (u != NULL && u[0] != '\0')
+			n = strlcpy_v(user, u, ulen);
+		else if (tunnel_pw(user, ulen, NULL, 0) == 0)
+			n = strlen(user);
+		else
+			n = 0;
+		if (n == 0 || n >= ulen) {
+			snprintf(err, errlen, "no user in '%s' and no user name "
+			    "for uid %u", spec, (unsigned)getuid());
 			return -1;
 		}
-		strlcpy_v(user, u, ulen);
 		hp = spec;
 	}
 
@@ -220,7 +252,7 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
 		const char *rb = strchr(hp, ']');
 
 		if (rb == NULL || (rb[1] != '\0' && rb[1] != ':')) {
-			snprintf(err, errlen, "ssh '%s': expected [address]:port",
+			snprintf(err, errlen, "'%s' is not user@[address]:port",
 			    spec);
 			return -1;
 		}
@@ -238,7 +270,7 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
 			n = strlen(hp);		/* no port, or bare IPv6 */
 	}
 	if (n == 0 || n >= hlen) {
-		snprintf(err, errlen, "ssh '%s': bad host", spec);
+		snprintf(err, errlen, "bad host in '%s'", spec);
 		return -1;
 	}
 	memcpy(host, hp, n);
@@ -246,8 +278,8 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
 	*port = 22;
 	if (rest != NULL) {
 		if (parse_long(rest, 1, 65535, &l, NULL, 0) == -1) {
-			snprintf(err, errlen, "ssh '%s': bad port '%s' "
-			    "(1-65535)", spec, rest);
+			snprintf(err, errlen, "bad port '%s' in '%s' (1-65535)",
+			    rest, spec);
 			return -1;
 		}
 		*port = (int)l;
@@ -261,7 +293,7 @@ tunnel_connect(struct tunnel *t, const char *host, int port, char *err,
     size_t errlen)
 {
 	struct addrinfo	 hints, *res = NULL, *ai;
-	struct timespec	 start;
+	int64_t		 start;
 	struct pollfd	 pfd;
 	char		 portstr[16];
 	int		 fd = -1, rc, soerr, one = 1, saved;
@@ -274,11 +306,11 @@ tunnel_connect(struct tunnel *t, const char *host, int port, char *err,
 	hints.ai_socktype = SOCK_STREAM;
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
-		snprintf(err, errlen, "ssh %s: cannot resolve %s: %s", t->where,
-		    host, gai_strerror(rc));
+		snprintf(err, errlen, "cannot resolve %s: %s", host,
+		    gai_strerror(rc));
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = tunnel_mono_ms();
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, ai->ai_protocol);
@@ -292,7 +324,7 @@ tunnel_connect(struct tunnel *t, const char *host, int port, char *err,
 			why = strerror(errno);
 			goto next;
 		}
-		if ((left = TUNNEL_CONNECT_MS - tunnel_ms_since(&start)) <= 0)
+		if ((left = start + TUNNEL_CONNECT_MS - tunnel_mono_ms()) < 0)
 			left = 0;
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
@@ -316,8 +348,8 @@ next:
 	}
 	freeaddrinfo(res);
 	if (fd == -1) {
-		snprintf(err, errlen, "ssh %s: cannot connect: %s", t->where,
-		    why);
+		snprintf(err, errlen, "cannot connect to %s port %d: %s", host,
+		    port, why);
 		return -1;
 	}
 
@@ -373,19 +405,18 @@ tunnel_kh_free(struct tunnel_kh *k)
 
 /*
  * Loads known_hosts line by line rather than with knownhost_readfile():
- * libssh2 1.10 gives up on the whole file at the first line it cannot
- * parse (security-key types, certificates), which would make every host
- * "unknown".  @revoked keys are refused for any host; @cert-authority
- * lines are skipped (vantage does not accept host certificates).
+ * libssh2 1.10's reader drops the whole file at one line longer than 4 KB
+ * and takes @revoked and @cert-authority markers for host names.  Lines
+ * it cannot parse are skipped.  A @revoked key is refused for any host;
+ * @cert-authority lines are ignored (vantage accepts no host certificates).
  */
 static int
 tunnel_kh_load(LIBSSH2_SESSION *s, struct tunnel_kh *k, char *err,
     size_t errlen)
 {
-	const char	*env, *home;
-	struct passwd	*pw;
+	const char	*env;
 	FILE		*f;
-	char		*line = NULL, *p, *q;
+	char		*line = NULL, *p, *q, home[1024];
 	size_t		 cap = 0, n;
 	ssize_t		 len;
 	int		 i;
@@ -393,10 +424,7 @@ tunnel_kh_load(LIBSSH2_SESSION *s, struct tunnel_kh *k, char *err,
 	if ((env = getenv("VANTAGE_KNOWN_HOSTS")) != NULL && env[0] != '\0')
 		strlcpy_v(k->path, env, sizeof(k->path));
 	else {
-		if ((home = getenv("HOME")) == NULL || home[0] == '\0') {
-			pw = getpwuid(getuid());
-			home = pw != NULL ? pw->pw_dir : "/";
-		}
+		tunnel_home(home, sizeof(home));
 		snprintf(k->path, sizeof(k->path), "%s/.ssh/known_hosts",
 		    home);
 	}
@@ -695,10 +723,9 @@ tunnel_auth(struct tunnel *t, const char *user, char *err, size_t errlen)
 	static const char *const keys[] = { "id_ed25519", "id_ecdsa",
 	    "id_rsa" };
 	LIBSSH2_SESSION	*s = t->session;
-	const char	*list, *env, *home;
-	struct passwd	*pw;
+	const char	*list, *env;
 	struct buf	 why;
-	char		 path[1024];
+	char		 path[1100], home[1024];
 	size_t		 i;
 	int		 rc = -1;
 
@@ -706,13 +733,13 @@ tunnel_auth(struct tunnel *t, const char *user, char *err, size_t errlen)
 	if (list == NULL) {
 		if (libssh2_userauth_authenticated(s))
 			return 0;
-		snprintf(err, errlen, "ssh %s: %s", t->where,
+		snprintf(err, errlen, "cannot ask for auth methods: %s",
 		    tunnel_ssh_err(s));
 		return -1;
 	}
 	if (strstr(list, "publickey") == NULL) {
-		snprintf(err, errlen, "ssh %s: server offers only %s; vantage "
-		    "authenticates with keys", t->where, list);
+		snprintf(err, errlen, "server offers only %s; vantage "
+		    "authenticates with keys", list);
 		return -1;
 	}
 	buf_init(&why);
@@ -726,10 +753,7 @@ tunnel_auth(struct tunnel *t, const char *user, char *err, size_t errlen)
 			rc = 0;
 		goto done;
 	}
-	if ((home = getenv("HOME")) == NULL || home[0] == '\0') {
-		pw = getpwuid(getuid());
-		home = pw != NULL ? pw->pw_dir : "/";
-	}
+	tunnel_home(home, sizeof(home));
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		snprintf(path, sizeof(path), "%s/.ssh/%s", home, keys[i]);
 		if (tunnel_auth_file(s, user, path, 0, &why) == 0) {
@@ -739,7 +763,7 @@ tunnel_auth(struct tunnel *t, const char *user, char *err, size_t errlen)
 	}
 done:
 	if (rc == -1)
-		snprintf(err, errlen, "ssh %s: no key accepted (%s)", t->where,
+		snprintf(err, errlen, "no key accepted for user %s (%s)", user,
 		    why.len > 0 ? why.data : "no ssh-agent, no key files in "
 		    "~/.ssh");
 	buf_free(&why);
@@ -782,15 +806,11 @@ static void
 tunnel_die(struct tunnel *t, const char *fmt, ...)
 {
 	va_list	ap;
-	int	n;
 
 	if (atomic_load(&t->dead))
 		return;
-	n = snprintf(t->errbuf, sizeof(t->errbuf), "ssh %s: ", t->where);
-	if (n < 0 || (size_t)n >= sizeof(t->errbuf))
-		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(t->errbuf + n, sizeof(t->errbuf) - (size_t)n, fmt, ap);
+	vsnprintf(t->errbuf, sizeof(t->errbuf), fmt, ap);
 	va_end(ap);
 	atomic_store_explicit(&t->dead, 1, memory_order_release);
 }
@@ -894,6 +914,8 @@ tunnel_op(struct tunnel *t, struct tunnel_conn *c, enum tunnel_op op)
 	if (rc == LIBSSH2_ERROR_EAGAIN) {
 		if (libssh2_session_block_directions(t->session) &
 		    LIBSSH2_SESSION_BLOCK_OUTBOUND) {
+			if (t->stuck_ms == 0)
+				t->stuck_ms = tunnel_mono_ms();
 			t->stuck = c;
 			t->stuck_op = op;
 			t->ssh_events = POLLOUT;
@@ -1045,7 +1067,7 @@ tunnel_conn_step(struct tunnel *t, struct tunnel_conn *c)
 			return RES_OK;
 		t->opening = c;
 		c->state = CONN_OPENING;
-		clock_gettime(CLOCK_MONOTONIC, &c->since);
+		c->open_ms = tunnel_mono_ms();
 		/* FALLTHROUGH */
 	case CONN_OPENING:
 		r = tunnel_op(t, c, TUNNEL_OP_OPEN);
@@ -1113,6 +1135,7 @@ tunnel_run(struct tunnel *t)
 		r = tunnel_op(t, c, t->stuck_op);
 		if (r == RES_STUCK)
 			return 0;
+		t->stuck_ms = 0;
 		if (r == RES_DEAD)
 			return -1;
 		if (r == RES_FAIL && c->state != CONN_CLOSING)
@@ -1165,7 +1188,7 @@ tunnel_pollset(struct tunnel *t, int *timeout)
 		n++;
 	}
 	if (t->opening != NULL) {
-		left = TUNNEL_OPEN_MS - tunnel_ms_since(&t->opening->since);
+		left = t->opening->open_ms + TUNNEL_OPEN_MS - tunnel_mono_ms();
 		if (left < *timeout)
 			*timeout = left < 0 ? 0 : (int)left;
 	}
@@ -1221,8 +1244,14 @@ tunnel_main(void *arg)
 				break;
 			}
 		}
-		if (t->opening != NULL &&
-		    tunnel_ms_since(&t->opening->since) >= TUNNEL_OPEN_MS) {
+		if (t->stuck != NULL &&
+		    tunnel_mono_ms() - t->stuck_ms >= TUNNEL_STUCK_MS) {
+			tunnel_die(t, "the server has not read for %d s",
+			    TUNNEL_STUCK_MS / 1000);
+			break;
+		}
+		if (t->stuck == NULL && t->opening != NULL &&
+		    tunnel_mono_ms() - t->opening->open_ms >= TUNNEL_OPEN_MS) {
 			tunnel_die(t, "no answer to the forwarding request for "
 			    "%s:%d within %d s", t->host, t->port,
 			    TUNNEL_OPEN_MS / 1000);
@@ -1292,7 +1321,7 @@ tunnel_open(const char *ssh_spec, const char *host, int port, char *err,
 	    sizeof(sshhost), &sshport, err, errlen) == -1)
 		return NULL;
 	if (host == NULL || host[0] == '\0' || port < 1 || port > 65535) {
-		snprintf(err, errlen, "ssh %s: bad target %s:%d", ssh_spec,
+		snprintf(err, errlen, "bad target %s:%d for the tunnel",
 		    host != NULL ? host : "(null)", port);
 		return NULL;
 	}
@@ -1303,13 +1332,11 @@ tunnel_open(const char *ssh_spec, const char *host, int port, char *err,
 	t->port = port;
 	atomic_init(&t->dead, 0);
 	tunnel_kh_name(name, sizeof(name), sshhost, sshport);
-	snprintf(t->where, sizeof(t->where), "%s@%s", user, name);
 
 	if (tunnel_connect(t, sshhost, sshport, err, errlen) == -1)
 		goto fail;
 	if ((t->session = libssh2_session_init()) == NULL) {
-		snprintf(err, errlen, "ssh %s: cannot create a session",
-		    t->where);
+		snprintf(err, errlen, "cannot create an SSH session");
 		goto fail;
 	}
 	/* Setup is blocking but bounded: each step waits at most this. */
@@ -1319,7 +1346,7 @@ tunnel_open(const char *ssh_spec, const char *host, int port, char *err,
 		goto fail;
 	tunnel_hostkey_prefs(t->session, &k, name);
 	if (libssh2_session_handshake(t->session, t->sock) != 0) {
-		snprintf(err, errlen, "ssh %s: handshake failed: %s", t->where,
+		snprintf(err, errlen, "SSH handshake with %s failed: %s", name,
 		    tunnel_ssh_err(t->session));
 		goto fail;
 	}

@@ -48,11 +48,13 @@ static const struct vantage_cmd {
 };
 
 static void __attribute__((noreturn))
-usage(const char *why)
+usage(const char *why, int rc)
 {
+	FILE	*out = rc == 0 ? stdout : stderr;
+
 	if (why != NULL)
 		fprintf(stderr, "vantage: %s\n", why);
-	fprintf(stderr,
+	fprintf(out,
 	    "usage: vantage [-c file] [--agent [name=]url]...\n"
 	    "       vantage [-c file] [--agent url]... status|probes|routes "
 	    "[--json]\n"
@@ -62,7 +64,7 @@ usage(const char *why)
 	    "[--ttl duration]\n"
 	    "                [--maint] [--force]\n"
 	    "       vantage [-c file] undrain agent route --reason text\n");
-	exit(2);
+	exit(rc);
 }
 
 int
@@ -118,7 +120,7 @@ main(int argc, char *argv[])
 			    sizeof(err)) == -1 || o.ttl_ms < 1000 ||
 			    o.ttl_ms > 30LL * 86400000)
 				usage("--ttl: expected a duration from 1s to "
-				    "30d, e.g. 30m");
+				    "30d, e.g. 30m", 2);
 			given |= O_TTL;
 			break;
 		case OPT_MAINT:
@@ -137,7 +139,7 @@ main(int argc, char *argv[])
 			if (parse_long(optarg, 1, 1000000, &o.limit, err,
 			    sizeof(err)) == -1)
 				usage("--limit: expected a number from 1 to "
-				    "1000000");
+				    "1000000", 2);
 			given |= O_LIMIT;
 			break;
 		case 'V':
@@ -145,9 +147,10 @@ main(int argc, char *argv[])
 			free(urls);
 			return 0;
 		case 'h':
-			usage(NULL);
+			free(urls);
+			usage(NULL, 0);
 		default:
-			usage(NULL);
+			usage(NULL, 2);
 		}
 	}
 	argc -= optind;
@@ -161,25 +164,25 @@ main(int argc, char *argv[])
 		if (cmd == NULL) {
 			snprintf(err, sizeof(err), "unknown command '%.64s'",
 			    argv[0]);
-			usage(err);
+			usage(err, 2);
 		}
 		if (argc - 1 != cmd->nargs) {
 			snprintf(err, sizeof(err), "%s takes %s", cmd->name,
 			    cmd->nargs ? "an agent and a route" :
 			    "no arguments");
-			usage(err);
+			usage(err, 2);
 		}
 	}
 	if ((given & ~(cmd != NULL ? cmd->opts : 0)) != 0) {
 		snprintf(err, sizeof(err), "an option does not apply to %s",
 		    cmd != NULL ? cmd->name : "the TUI");
-		usage(err);
+		usage(err, 2);
 	}
 	if (cmd != NULL && (cmd->opts & O_REASON) && o.reason == NULL)
-		usage("--reason is required: the audit log keeps it");
+		usage("--reason is required: the audit log keeps it", 2);
 	if (o.reason != NULL && (o.reason[0] == '\0' ||
 	    strlen(o.reason) > 500))
-		usage("--reason: 1 to 500 bytes");
+		usage("--reason: 1 to 500 bytes", 2);
 
 	conf = conf_new();
 	if (cfile == NULL && nurls == 0) {

@@ -440,8 +440,9 @@ const char	*fleet_state_str(enum fleet_state);
 const char	*fleet_agent_reason(const struct fleet_agent *);
 /* ms until the next attempt of a failing agent, or 0. */
 int64_t		 fleet_agent_retry_in(const struct fleet_agent *);
-/* "/v1/routes/NAME/drain" with NAME escaped. */
-char		*fleet_route_path(const char *route, const char *what);
+/* "/v1/KIND/NAME/REST" with NAME escaped ("routes", "web-eu", "drain"). */
+char		*fleet_path(const char *kind, const char *name,
+		    const char *rest);
 /* Request bodies of drain and undrain (api-contract.md). */
 char		*fleet_drain_body(const char *reason, int64_t ttl_ms,
 		    int maint, int force);
@@ -517,10 +518,165 @@ int	cli_undrain(struct fleet *, const char *agent, const char *route,
 const char *cli_safe(const char *s, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- */
-/* ui.c: the screen manager of the TUI. */
+/* ui.c: the screen manager of the TUI (htop's ScreenManager): it owns the
+ * terminal, the view stack, the header, status and prompt lines, `:`
+ * commands, `/` filters, sorting and help; views only draw their body and
+ * answer keys. */
+
+/* What a view's key handler returns. */
+#define VIEW_HANDLED	0x01
+#define VIEW_REDRAW	0x02
+#define VIEW_BACK	0x04	/* pop this view */
+#define VIEW_QUIT	0x08
+
+/* Keys as views see them: characters are Unicode code points, curses
+ * function keys are UI_FKEY(KEY_UP) and so on. */
+#define UI_FKEY(k)	(0x200000 | (k))
+#define UI_CTRL(c)	((c) & 0x1f)
+#define UI_ESC		27
+
+enum ui_color {
+	UI_C_NORMAL,
+	UI_C_OK,	/* up, active, chain ok */
+	UI_C_WARN,	/* degraded, draining, skew, stale */
+	UI_C_BAD,	/* down, unreachable, refused */
+	UI_C_DIM,	/* old data, absent, hints */
+	UI_C_HEAD,	/* table headings */
+	UI_C_BAR,	/* header and status line */
+	UI_C_MARK,	/* marked rows */
+	UI_C_GRAPH
+};
+
+enum ui_glyph {
+	UI_G_VBAR,	/* │ | */
+	UI_G_HBAR,	/* ─ - */
+	UI_G_UP,	/* ▲ ^ (sort ascending) */
+	UI_G_DOWN,	/* ▼ v */
+	UI_G_MARK,	/* ● * */
+	UI_G_DOT,	/* · . */
+	UI_G_ARROW,	/* → -> */
+	UI_G_ELLIPSIS	/* … .. */
+};
+
+struct ui;
+struct view;
+
+struct view_help {
+	const char	*key;
+	const char	*what;
+};
+
+struct view_class {
+	const char		*name;		/* as in `:name` */
+	void			(*title)(struct view *, char *, size_t);
+	void			(*draw)(struct view *, int y, int x, int h,
+				    int w);
+	int			(*key)(struct view *, int key);
+	/* Called every loop while on top (optional): start fetches. */
+	void			(*tick)(struct view *);
+	/* The key hints of the bottom line now (optional). */
+	const char		*(*hint)(struct view *);
+	void			(*free)(struct view *);
+	const struct view_help	*help;		/* {NULL, NULL} ends it */
+	const char *const	*sorts;		/* sort keys, NULL ends */
+	int			 filterable;
+};
+
+/* Every view starts with this (views embed it as their first member). */
+struct view {
+	const struct view_class	*cls;
+	struct ui		*ui;
+	char			 filter[128];
+	int			 sort;		/* index into cls->sorts */
+	int			 sort_desc;
+};
 
 /* Runs the TUI until the operator quits; returns the exit status. */
-int	ui_run(struct fleet *);
+int		 ui_run(struct fleet *);
+struct fleet	*ui_fleet(struct ui *);
+int		 ui_utf8(struct ui *);
+/* Pushes a view (the manager owns it from now on). */
+void		 ui_push(struct ui *, struct view *);
+/* A one-line message under the status line, kept for a few seconds. */
+void		 ui_message(struct ui *, int error, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+int		 ui_attr(struct ui *, enum ui_color);
+const char	*ui_glyph(struct ui *, enum ui_glyph);
+/* Writes s at y,x in exactly w columns (cut or padded), control
+ * characters and invalid UTF-8 shown as '?'.  Returns columns used by
+ * the text itself. */
+int		 ui_put(int y, int x, int w, int attr, const char *s);
+int		 ui_putf(int y, int x, int w, int attr, const char *, ...)
+		    __attribute__((format(printf, 5, 6)));
+/* Display width of s as ui_put() would show it. */
+int		 ui_width(const char *s);
+/* Case-insensitive match of the view's filter against any of the
+ * strings (NULL-terminated); an empty filter matches everything. */
+int		 ui_match(const struct view *, ...);
+/* "3s", "5m" ago; "-" for none. */
+const char	*ui_ago(int64_t ms, int64_t now, char *, size_t);
+/* "850us", "12.3ms", "1.2s"; "-" for VANTAGE_NONE. */
+const char	*ui_us(int64_t us, char *, size_t);
+
+/* A one-line text field (forms, `:` and `/` prompts). */
+struct ui_input {
+	char	buf[512];
+	size_t	len;
+};
+/* 1 when the key edited the field. */
+int		 ui_input_key(struct ui_input *, int key);
+void		 ui_input_set(struct ui_input *, const char *);
+
+/* ---------------------------------------------------------------- */
+/* table.c: a scrolling table with a cursor, shared by the views. */
+
+struct table_col {
+	const char	*title;
+	int		 min;		/* narrower: the column is dropped */
+	int		 max;		/* 0: no limit */
+	int		 flex;		/* takes the remaining width */
+	int		 right;		/* right-aligned */
+	int		 drop;		/* when narrow, highest goes first;
+					   0: only cut from the right */
+};
+
+/* Text of one cell into buf (or a constant); *attr may be set. */
+typedef const char *(*table_cell_fn)(void *ctx, int row, int col,
+    char *buf, size_t len, int *attr);
+
+struct table {
+	const struct table_col	*cols;
+	int			 ncols;
+	int			 n;		/* rows */
+	int			 sel;
+	int			 top;
+	int			 page;		/* rows shown by the last draw */
+	int			 sort_col;	/* -1: none */
+	int			 sort_desc;
+	int			 pinned;	/* columns never scrolled away */
+	int			 left;		/* columns scrolled away */
+};
+
+void	table_init(struct table *, const struct table_col *, int ncols);
+/* New row count; the cursor stays on row sel (clamped). */
+void	table_set_rows(struct table *, int n, int sel);
+void	table_draw(struct table *, struct ui *, int y, int x, int h, int w,
+	    table_cell_fn, void *ctx);
+/* Cursor and scroll keys; returns VIEW_* flags or 0. */
+int	table_key(struct table *, int key);
+
+/* ---------------------------------------------------------------- */
+/* view_*.c: one file per view. */
+
+struct view	*view_fleet_new(struct ui *);
+struct view	*view_matrix_new(struct ui *);
+/* agent or probe restrict the list; NULL for all. */
+struct view	*view_probes_new(struct ui *, const char *agent,
+		    const char *probe);
+struct view	*view_detail_new(struct ui *, const char *agent,
+		    const char *probe);
+struct view	*view_routes_new(struct ui *);
+struct view	*view_audit_new(struct ui *);
 
 /* ---------------------------------------------------------------- */
 /* tunnel.c: an SSH session to a bastion forwarding a local port. */

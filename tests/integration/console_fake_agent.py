@@ -2,8 +2,8 @@
 """A fake vantaged API for the console tests (tests/integration/test_console_*).
 
 It speaks the JSON contract of /work/notes/api-contract.md from canned data,
-and can misbehave on purpose: --mode badjson|huge|slow|ctype|types|http500|
-hang.  It is loopback-only and prints "ready PORT" once it listens.
+and can misbehave on purpose: --mode badjson|huge|hugestream|slow|ctype|
+types|http500|hang.  It is loopback-only and prints "ready PORT" once it listens.
 
   console_fake_agent.py --port N --name web-01 --probes api=up,db=down
       --routes web-eu:web,web-us:web --pool web:2 [--token T] [--skew MS]
@@ -117,6 +117,19 @@ class Handler(BaseHTTPRequestHandler):
             chunk = b" " * 65536
             try:
                 for _ in range(n // len(chunk)):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+        elif m == "hugestream":
+            # no Content-Length: only the console's own cap stops it
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            chunk = b"[" * 65536
+            try:
+                for _ in range(10 * 1024 * 1024 // len(chunk)):
                     self.wfile.write(chunk)
             except OSError:
                 pass

@@ -104,6 +104,64 @@ test_fd_dispatch(void **state)
 	loop_done();
 }
 
+/*
+ * A callback closes a descriptor whose event is still queued in the same
+ * epoll batch, and the number is reused at once: the queued event must
+ * not reach the new owner.
+ */
+static int	reuse_fds[2], reuse_new[2], reuse_first, stale_hits;
+
+static void
+on_stale(int fd, uint32_t events, void *arg)
+{
+	stale_hits++;
+}
+
+static void
+on_reuse(int fd, uint32_t events, void *arg)
+{
+	int	other;
+
+	if (reuse_first++ > 0)
+		return;
+	other = fd == reuse_fds[0] ? reuse_fds[1] : reuse_fds[0];
+	loop_fd_del(other);
+	close(other);
+	assert_int_equal(pipe(reuse_new), 0);
+	assert_int_equal(reuse_new[0], other);	/* the number came back */
+	assert_int_equal(loop_fd_add(reuse_new[0], EPOLLIN, on_stale, NULL),
+	    0);
+	loop_stop();
+}
+
+static void
+test_fd_reuse_in_batch(void **state)
+{
+	int	a[2], b[2];
+
+	loop_init();
+	assert_int_equal(pipe(a), 0);
+	assert_int_equal(pipe(b), 0);
+	reuse_fds[0] = a[0];
+	reuse_fds[1] = b[0];
+	assert_int_equal(loop_fd_add(a[0], EPOLLIN, on_reuse, NULL), 0);
+	assert_int_equal(loop_fd_add(b[0], EPOLLIN, on_reuse, NULL), 0);
+	assert_int_equal(write(a[1], "x", 1), 1);
+	assert_int_equal(write(b[1], "x", 1), 1);
+	reuse_first = stale_hits = 0;
+	loop_run();
+	assert_int_equal(reuse_first, 1);
+	assert_int_equal(stale_hits, 0);
+	loop_fd_del(reuse_new[0]);
+	loop_fd_del(a[0] == reuse_new[0] ? b[0] : a[0]);
+	close(reuse_new[0]);
+	close(reuse_new[1]);
+	close(a[0] == reuse_new[0] ? b[0] : a[0]);
+	close(a[1]);
+	close(b[1]);
+	loop_done();
+}
+
 int
 main(void)
 {
@@ -111,6 +169,7 @@ main(void)
 		cmocka_unit_test(test_timers_fire_in_order),
 		cmocka_unit_test(test_many_timers_with_deletes),
 		cmocka_unit_test(test_fd_dispatch),
+		cmocka_unit_test(test_fd_reuse_in_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1059 @@
+/*
+ * ui.c - the TUI's screen manager (htop's ScreenManager, k9s's keys).
+ *
+ * One loop: wait for the network and the keyboard together
+ * (fetch_wait() polls stdin beside libcurl's sockets), run finished
+ * fetches, read keys, draw.  Views are a stack; the top one gets each key
+ * first and answers with VIEW_* flags, then the manager handles the
+ * global keys (`:` commands with completion, `/` filter, sorting, `?`
+ * help, q/Esc back).  Only this file draws the header, status and prompt
+ * lines, and only from ui_draw(), at most every UI_FRAME_MS and at least
+ * once a second (for the "3s ago" texts).
+ *
+ * The terminal is restored on every way out: normal return, exit() from
+ * fatal() (atexit), SIGINT/SIGTERM/SIGHUP (flag, clean return) and
+ * crashes (handler restores, then re-raises).
+ */
+#include <ctype.h>
+#include <curses.h>
+#include <langinfo.h>
+#include <limits.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include "vantage.h"
+
+#define UI_STACK	16
+#define UI_FRAME_MS	50
+#define UI_MSG_MS	6000
+#define UI_MIN_COLS	40
+#define UI_MIN_ROWS	10
+
+enum ui_mode {
+	UI_NORMAL,
+	UI_COMMAND,
+	UI_FILTER,
+	UI_HELP
+};
+
+struct ui {
+	struct fleet		*fl;
+	struct view		*stack[UI_STACK];
+	int			 depth;
+	int			 color;
+	int			 utf8;
+	enum ui_mode		 mode;
+	struct ui_input		 line;
+	char			 saved_filter[128];
+	char			 completions[256];
+	char			 msg[512];
+	int			 msg_err;
+	int64_t			 msg_until;
+	int			 dirty;
+	int			 help_top;
+	int64_t			 last_draw;
+	uint64_t		 seen_gen;	/* fleet data drawn */
+	int			 keyed;		/* a key was read */
+	int			 quit;
+};
+
+static const struct ui_cmd {
+	const char	*name;
+	const char	*what;
+} ui_cmds[] = {
+	{ "fleet", "one row per agent" },
+	{ "matrix", "links x agents, a verdict per link" },
+	{ "probes", "every probe of every agent [AGENT]" },
+	{ "routes", "drain, maint, undrain" },
+	{ "audit", "merged audit trail, chain verification" },
+	{ "help", "every key" },
+	{ "refresh", "poll every agent now" },
+	{ "quit", "leave vantage" },
+};
+#define N_UI_CMDS	(sizeof(ui_cmds) / sizeof(ui_cmds[0]))
+
+static const struct view_help ui_help_global[] = {
+	{ ":", "command: :fleet :matrix :probes :routes :audit :help "
+	    ":refresh :quit (Tab completes)" },
+	{ "/", "filter the rows (Enter keeps it, Esc drops it)" },
+	{ "s  S", "sort by the next column / reverse the order" },
+	{ "Up Down j k", "move the cursor" },
+	{ "PgUp PgDn ^B ^F", "page up / down" },
+	{ "Home End g G", "first / last row" },
+	{ "Left Right h l", "scroll the columns" },
+	{ "Enter", "open what the cursor is on" },
+	{ "r", "poll every agent now (resets their backoff)" },
+	{ "^L", "redraw the screen" },
+	{ "?", "this help (any key closes it)" },
+	{ "q  Esc", "back; q in the fleet view quits; Esc drops a filter "
+	    "first" },
+	{ "Q  ^C", "quit" },
+	{ NULL, NULL }
+};
+
+static struct ui		*ui_cur;	/* for atexit and signals */
+static volatile sig_atomic_t	 ui_sig;
+static int			 ui_curses_on;
+static int			 ui_glyph_utf8;
+static char			 ui_fatal_msg[1024];
+
+/* ---- terminal lifetime ---- */
+
+static void
+ui_end(void)
+{
+	if (ui_curses_on) {
+		ui_curses_on = 0;
+		curs_set(1);
+		endwin();
+	}
+	if (ui_fatal_msg[0] != '\0') {
+		fprintf(stderr, "vantage: %s\n", ui_fatal_msg);
+		ui_fatal_msg[0] = '\0';
+	}
+}
+
+static void
+ui_on_signal(int sig)
+{
+	ui_sig = sig;
+}
+
+#ifndef __SANITIZE_ADDRESS__
+/* A crash must not leave the terminal raw; then die of the signal. */
+static void
+ui_on_crash(int sig)
+{
+	if (ui_curses_on)
+		endwin();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+#endif
+
+static void
+ui_signals(void)
+{
+	struct sigaction	sa;
+	static const int	quit_sigs[] = { SIGINT, SIGTERM, SIGHUP,
+				    SIGQUIT };
+	size_t			i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = ui_on_signal;	/* no SA_RESTART: poll returns */
+	for (i = 0; i < sizeof(quit_sigs) / sizeof(quit_sigs[0]); i++)
+		sigaction(quit_sigs[i], &sa, NULL);
+#ifndef __SANITIZE_ADDRESS__
+	/* (under ASan its own report is worth more than a clean terminal) */
+	{
+		static const int crash_sigs[] = { SIGSEGV, SIGBUS, SIGFPE,
+		    SIGILL, SIGABRT };
+
+		sa.sa_handler = ui_on_crash;
+		sa.sa_flags = SA_RESETHAND;
+		for (i = 0; i < sizeof(crash_sigs) / sizeof(crash_sigs[0]);
+		    i++)
+			sigaction(crash_sigs[i], &sa, NULL);
+	}
+#endif
+}
+
+/* Log lines would scribble over the screen: they become messages. */
+static void
+ui_log_sink(enum log_level lvl, const char *msg)
+{
+	if (lvl == LOG_LVL_ERR)
+		strlcpy_v(ui_fatal_msg, msg, sizeof(ui_fatal_msg));
+	if (ui_cur != NULL)
+		ui_message(ui_cur, lvl <= LOG_LVL_WARN, "%s", msg);
+}
+
+static void
+ui_colors(struct ui *ui)
+{
+	const char	*nc = getenv("NO_COLOR");
+	int		 want = ui->fl->conf->color;
+
+	ui->color = 0;
+	if (want == 0 || (want == -1 && nc != NULL && nc[0] != '\0'))
+		return;
+	if (!has_colors() || start_color() == ERR || COLORS < 8)
+		return;
+	use_default_colors();
+	init_pair(UI_C_OK, COLOR_GREEN, -1);
+	init_pair(UI_C_WARN, COLOR_YELLOW, -1);
+	init_pair(UI_C_BAD, COLOR_RED, -1);
+	init_pair(UI_C_DIM, COLOR_BLUE, -1);
+	init_pair(UI_C_HEAD, COLOR_CYAN, -1);
+	init_pair(UI_C_BAR, COLOR_BLACK, COLOR_CYAN);
+	init_pair(UI_C_MARK, COLOR_MAGENTA, -1);
+	init_pair(UI_C_GRAPH, COLOR_CYAN, -1);
+	ui->color = 1;
+}
+
+int
+ui_attr(struct ui *ui, enum ui_color c)
+{
+	if (ui->color) {
+		switch (c) {
+		case UI_C_NORMAL:
+			return A_NORMAL;
+		case UI_C_BAD:
+			return (int)(COLOR_PAIR(c) | A_BOLD);
+		case UI_C_HEAD:
+			return (int)(COLOR_PAIR(c) | A_BOLD);
+		case UI_C_DIM:
+			return (int)COLOR_PAIR(c);
+		case UI_C_MARK:
+			return (int)(COLOR_PAIR(c) | A_BOLD);
+		case UI_C_OK:
+		case UI_C_WARN:
+		case UI_C_BAR:
+		case UI_C_GRAPH:
+			return (int)COLOR_PAIR(c);
+		}
+		return A_NORMAL;
+	}
+	/* monochrome: the words carry the meaning, attributes help */
+	switch (c) {
+	case UI_C_NORMAL:
+	case UI_C_OK:
+	case UI_C_GRAPH:
+		return A_NORMAL;
+	case UI_C_WARN:
+		return A_UNDERLINE;
+	case UI_C_BAD:
+		return A_BOLD;
+	case UI_C_DIM:
+		return A_DIM;
+	case UI_C_HEAD:
+		return A_BOLD;
+	case UI_C_BAR:
+		return A_REVERSE;
+	case UI_C_MARK:
+		return A_BOLD;
+	}
+	return A_NORMAL;
+}
+
+const char *
+ui_glyph(struct ui *ui, enum ui_glyph g)
+{
+	int	u = ui != NULL ? ui->utf8 : ui_glyph_utf8;
+
+	switch (g) {
+	case UI_G_VBAR:
+		return u ? "\u2502" : "|";
+	case UI_G_HBAR:
+		return u ? "\u2500" : "-";
+	case UI_G_UP:
+		return u ? "\u25b2" : "^";
+	case UI_G_DOWN:
+		return u ? "\u25bc" : "v";
+	case UI_G_MARK:
+		return u ? "\u25cf" : "*";
+	case UI_G_DOT:
+		return u ? "\u00b7" : ".";
+	case UI_G_ARROW:
+		return u ? "\u2192" : "->";
+	case UI_G_ELLIPSIS:
+		return u ? "\u2026" : "~";
+	}
+	return "?";
+}
+
+struct fleet *
+ui_fleet(struct ui *ui)
+{
+	return ui->fl;
+}
+
+int
+ui_utf8(struct ui *ui)
+{
+	return ui->utf8;
+}
+
+void
+ui_message(struct ui *ui, int error, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ui->msg, sizeof(ui->msg), fmt, ap);
+	va_end(ap);
+	ui->msg_err = error;
+	ui->msg_until = fetch_mono_ms() + UI_MSG_MS;
+	ui->dirty = 1;
+}
+
+/* ---- text ---- */
+
+/*
+ * Walks s as the screen shows it; with out set, draws it.  Agent text is
+ * untrusted: control characters and bad UTF-8 become '?', so an agent
+ * cannot send escape sequences to the operator's terminal.
+ */
+static int
+ui_walk(const char *s, int w, int out)
+{
+	mbstate_t	st;
+	wchar_t		wc;
+	size_t		n;
+	int		used = 0, cw;
+
+	memset(&st, 0, sizeof(st));
+	while (*s != '\0' && used < w) {
+		n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
+		if (n == (size_t)-1 || n == (size_t)-2) {
+			memset(&st, 0, sizeof(st));
+			n = 1;
+			cw = -1;
+		} else if (n == 0)
+			break;
+		else
+			cw = wc < 0x20 || wc == 0x7f ? -1 : wcwidth(wc);
+		if (cw < 0) {
+			if (out)
+				addch('?');
+			used++;
+		} else {
+			if (used + cw > w)
+				break;
+			if (out)
+				addnstr(s, (int)n);
+			used += cw;
+		}
+		s += n;
+	}
+	return used;
+}
+
+int
+ui_width(const char *s)
+{
+	return ui_walk(s != NULL ? s : "", 1 << 20, 0);
+}
+
+int
+ui_put(int y, int x, int w, int attr, const char *s)
+{
+	int	used, full, i;
+
+	if (w <= 0)
+		return 0;
+	if (s == NULL)
+		s = "";
+	move(y, x);
+	attrset(attr);
+	full = ui_width(s);
+	if (full > w && w >= 2) {
+		used = ui_walk(s, w - 1, 1);
+		addstr(ui_glyph(NULL, UI_G_ELLIPSIS));
+		used++;
+	} else
+		used = ui_walk(s, w, 1);
+	for (i = used; i < w; i++)
+		addch(' ');
+	attrset(A_NORMAL);
+	return used;
+}
+
+int
+ui_putf(int y, int x, int w, int attr, const char *fmt, ...)
+{
+	char	buf[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return ui_put(y, x, w, attr, buf);
+}
+
+int
+ui_match(const struct view *v, ...)
+{
+	va_list		 ap;
+	const char	*s;
+	int		 hit = 0;
+
+	if (v->filter[0] == '\0')
+		return 1;
+	va_start(ap, v);
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		if (strcasestr(s, v->filter) != NULL) {
+			hit = 1;
+			break;
+		}
+	}
+	va_end(ap);
+	return hit;
+}
+
+const char *
+ui_ago(int64_t ms, int64_t now, char *buf, size_t len)
+{
+	char	d[32];
+
+	if (ms <= 0 || ms == VANTAGE_NONE)
+		return "-";
+	if (ms > now)
+		snprintf(buf, len, "in %s", parse_fmt_duration(
+		    (ms - now + 999) / 1000 * 1000, d, sizeof(d)));
+	else if (now - ms < 1000)
+		snprintf(buf, len, "now");
+	else
+		snprintf(buf, len, "%s ago", parse_fmt_duration(
+		    (now - ms) / 1000 * 1000, d, sizeof(d)));
+	return buf;
+}
+
+const char *
+ui_us(int64_t us, char *buf, size_t len)
+{
+	if (us == VANTAGE_NONE || us < 0)
+		snprintf(buf, len, "-");
+	else if (us < 1000)
+		snprintf(buf, len, "%dus", (int)us);
+	else if (us < 100000)
+		snprintf(buf, len, "%.1fms", (double)us / 1000);
+	else if (us < 10000000)
+		snprintf(buf, len, "%dms", (int)(us / 1000));
+	else
+		snprintf(buf, len, "%.1fs", (double)us / 1000000);
+	return buf;
+}
+
+/* ---- text fields ---- */
+
+void
+ui_input_set(struct ui_input *in, const char *s)
+{
+	strlcpy_v(in->buf, s, sizeof(in->buf));
+	in->len = strlen(in->buf);
+}
+
+int
+ui_input_key(struct ui_input *in, int key)
+{
+	char		mb[MB_LEN_MAX];
+	mbstate_t	st;
+	size_t		n;
+
+	switch (key) {
+	case UI_FKEY(KEY_BACKSPACE):
+	case 127:
+	case 8:
+		/* one character, not one byte */
+		while (in->len > 0) {
+			in->len--;
+			if (((unsigned char)in->buf[in->len] & 0xc0) != 0x80)
+				break;
+		}
+		in->buf[in->len] = '\0';
+		return 1;
+	case UI_CTRL('u'):
+		in->len = 0;
+		in->buf[0] = '\0';
+		return 1;
+	case UI_CTRL('w'):
+		while (in->len > 0 && in->buf[in->len - 1] == ' ')
+			in->len--;
+		while (in->len > 0 && in->buf[in->len - 1] != ' ')
+			in->len--;
+		in->buf[in->len] = '\0';
+		return 1;
+	}
+	if (key < 0x20 || key == 0x7f || key >= 0x110000)
+		return 0;
+	memset(&st, 0, sizeof(st));
+	n = wcrtomb(mb, (wchar_t)key, &st);
+	if (n == (size_t)-1 || in->len + n >= sizeof(in->buf))
+		return 0;
+	memcpy(in->buf + in->len, mb, n);
+	in->len += n;
+	in->buf[in->len] = '\0';
+	return 1;
+}
+
+/* ---- the view stack ---- */
+
+void
+ui_push(struct ui *ui, struct view *v)
+{
+	if (ui->depth == UI_STACK) {
+		v->cls->free(v);
+		ui_message(ui, 1, "too many views open");
+		return;
+	}
+	v->ui = ui;
+	ui->stack[ui->depth++] = v;
+	ui->dirty = 1;
+}
+
+static void
+ui_pop(struct ui *ui)
+{
+	struct view	*v;
+
+	if (ui->depth <= 1)
+		return;
+	v = ui->stack[--ui->depth];
+	v->cls->free(v);
+	ui->dirty = 1;
+}
+
+static struct view *
+ui_top(struct ui *ui)
+{
+	return ui->stack[ui->depth - 1];
+}
+
+/* ---- commands ---- */
+
+static void
+ui_command(struct ui *ui, const char *line)
+{
+	char		 word[64], arg[128];
+	const char	*p = line;
+	size_t		 n, i, hit = N_UI_CMDS, nhit = 0;
+
+	while (*p == ' ')
+		p++;
+	n = strcspn(p, " ");
+	if (n == 0)
+		return;
+	snprintf(word, sizeof(word), "%.*s", (int)n, p);
+	p += n;
+	while (*p == ' ')
+		p++;
+	strlcpy_v(arg, p, sizeof(arg));
+	n = strlen(arg);
+	while (n > 0 && arg[n - 1] == ' ')
+		arg[--n] = '\0';
+	if (strcmp(word, "q") == 0 || strcmp(word, "q!") == 0) {
+		ui->quit = 1;
+		return;
+	}
+	for (i = 0; i < N_UI_CMDS; i++) {
+		if (strcmp(ui_cmds[i].name, word) == 0) {
+			hit = i;
+			nhit = 1;
+			break;
+		}
+		if (strncmp(ui_cmds[i].name, word, strlen(word)) == 0) {
+			hit = i;
+			nhit++;
+		}
+	}
+	if (nhit != 1) {
+		ui_message(ui, 1, "%s command ':%s' (try :help)",
+		    nhit == 0 ? "unknown" : "ambiguous", word);
+		return;
+	}
+	strlcpy_v(word, ui_cmds[hit].name, sizeof(word));
+	if (strcmp(word, "quit") == 0) {
+		ui->quit = 1;
+		return;
+	}
+	if (strcmp(word, "help") == 0) {
+		ui->mode = UI_HELP;
+		ui->help_top = 0;
+		return;
+	}
+	if (strcmp(word, "refresh") == 0) {
+		fleet_refresh(ui->fl);
+		ui_message(ui, 0, "polling %d agents", ui->fl->n_agents);
+		return;
+	}
+	/* a top-level view replaces everything above the fleet */
+	while (ui->depth > 1)
+		ui_pop(ui);
+	if (strcmp(word, "matrix") == 0)
+		ui_push(ui, view_matrix_new(ui));
+	else if (strcmp(word, "probes") == 0)
+		ui_push(ui, view_probes_new(ui, arg[0] != '\0' ? arg : NULL,
+		    NULL));
+	else if (strcmp(word, "routes") == 0)
+		ui_push(ui, view_routes_new(ui));
+	else if (strcmp(word, "audit") == 0)
+		ui_push(ui, view_audit_new(ui));
+}
+
+/* Tab: complete the command word, or list the candidates. */
+static void
+ui_complete(struct ui *ui)
+{
+	const char	*first = NULL;
+	char		 common[64];
+	size_t		 i, n = 0, len = ui->line.len, k;
+
+	if (strchr(ui->line.buf, ' ') != NULL)
+		return;
+	ui->completions[0] = '\0';
+	for (i = 0; i < N_UI_CMDS; i++) {
+		if (strncmp(ui_cmds[i].name, ui->line.buf, len) != 0)
+			continue;
+		if (first == NULL) {
+			first = ui_cmds[i].name;
+			strlcpy_v(common, first, sizeof(common));
+		} else {
+			for (k = 0; common[k] != '\0' &&
+			    common[k] == ui_cmds[i].name[k]; k++)
+				;
+			common[k] = '\0';
+		}
+		n++;
+		k = strlen(ui->completions);
+		snprintf(ui->completions + k, sizeof(ui->completions) - k,
+		    "%s:%s", k > 0 ? " " : "", ui_cmds[i].name);
+	}
+	if (n == 0) {
+		snprintf(ui->completions, sizeof(ui->completions),
+		    "no command starts with '%.200s'", ui->line.buf);
+		return;
+	}
+	ui_input_set(&ui->line, common);
+	if (n == 1) {
+		ui_input_key(&ui->line, ' ');
+		ui->completions[0] = '\0';
+	}
+}
+
+static int
+ui_is_backspace(int key)
+{
+	return key == 127 || key == 8 || key == UI_FKEY(KEY_BACKSPACE);
+}
+
+static int
+ui_is_enter(int key)
+{
+	return key == '\r' || key == '\n' || key == UI_FKEY(KEY_ENTER);
+}
+
+/* Keys of the `:` and `/` prompts; a filter applies as it is typed. */
+static void
+ui_prompt_key(struct ui *ui, int key)
+{
+	struct view	*v = ui_top(ui);
+	char		 line[sizeof(ui->line.buf)];
+
+	ui->dirty = 1;
+	if (key == UI_ESC || (ui_is_backspace(key) && ui->line.len == 0)) {
+		if (ui->mode == UI_FILTER)
+			strlcpy_v(v->filter, ui->saved_filter, sizeof(v->filter));
+		ui->mode = UI_NORMAL;
+		return;
+	}
+	if (ui_is_enter(key)) {
+		ui->completions[0] = '\0';
+		if (ui->mode == UI_COMMAND) {
+			ui->mode = UI_NORMAL;
+			strlcpy_v(line, ui->line.buf, sizeof(line));
+			ui_command(ui, line);
+		} else
+			ui->mode = UI_NORMAL;
+		return;
+	}
+	if (key == '\t' && ui->mode == UI_COMMAND) {
+		ui_complete(ui);
+		return;
+	}
+	if (ui_input_key(&ui->line, key)) {
+		ui->completions[0] = '\0';
+		if (ui->mode == UI_FILTER)
+			strlcpy_v(v->filter, ui->line.buf, sizeof(v->filter));
+	}
+}
+
+/* ---- drawing ---- */
+
+static void
+ui_draw_header(struct ui *ui, int cols)
+{
+	struct view	*v = ui_top(ui);
+	char		 path[256], title[128], right[256];
+	size_t		 n = 0;
+	int		 i, bar = ui_attr(ui, UI_C_BAR), rw;
+
+	path[0] = '\0';
+	for (i = 0; i < ui->depth; i++) {
+		if (ui->stack[i]->cls->title != NULL)
+			ui->stack[i]->cls->title(ui->stack[i], title,
+			    sizeof(title));
+		else
+			strlcpy_v(title, ui->stack[i]->cls->name, sizeof(title));
+		n = strlen(path);
+		snprintf(path + n, sizeof(path) - n, "%s%s", i > 0 ? " > " :
+		    "", title);
+	}
+	right[0] = '\0';
+	if (v->filter[0] != '\0') {
+		n = strlen(right);
+		snprintf(right + n, sizeof(right) - n, "/%.40s  ", v->filter);
+	}
+	if (v->cls->sorts != NULL && v->cls->sorts[0] != NULL) {
+		n = strlen(right);
+		snprintf(right + n, sizeof(right) - n, "sort:%s%s  ",
+		    v->cls->sorts[v->sort], ui_glyph(ui, v->sort_desc ?
+		    UI_G_DOWN : UI_G_UP));
+	}
+	n = strlen(right);
+	snprintf(right + n, sizeof(right) - n, "?:help ");
+	rw = ui_width(right);
+	ui_put(0, 0, cols, bar, "");
+	ui_putf(0, 0, cols - rw - 1 > 0 ? cols - rw - 1 : 0, bar | A_BOLD,
+	    " vantage %s %s", ui_glyph(ui, UI_G_VBAR), path);
+	if (rw < cols)
+		ui_put(0, cols - rw, rw, bar, right);
+}
+
+static void
+ui_draw_status(struct ui *ui, int y, int cols)
+{
+	struct fleet	*fl = ui->fl;
+	char		 ago[32], d[32];
+	const char	*vbar = ui_glyph(ui, UI_G_VBAR);
+	int64_t		 now = fetch_now_ms();
+	int		 ok = 0, failing = 0, stale = 0, waiting = 0, i, x;
+	int		 bar = ui_attr(ui, UI_C_BAR);
+
+	for (i = 0; i < fl->n_agents; i++) {
+		switch (fleet_agent_state(&fl->agents[i], now)) {
+		case FLEET_OK:
+		case FLEET_SKEW:
+			ok++;
+			break;
+		case FLEET_STALE:
+			stale++;
+			break;
+		case FLEET_UNREACHABLE:
+		case FLEET_ERROR:
+			failing++;
+			break;
+		case FLEET_CONNECTING:
+			waiting++;
+			break;
+		}
+	}
+	x = ui_putf(y, 0, cols, bar, " refreshed %s %s %d agent%s: %d ok, ",
+	    fl->last_refresh_ms > 0 ? ui_ago(fl->last_refresh_ms, now, ago,
+	    sizeof(ago)) : "never", vbar, fl->n_agents,
+	    fl->n_agents == 1 ? "" : "s", ok);
+	/* the failing count is what an operator must not miss */
+	x += ui_putf(y, x, cols - x, failing > 0 ? bar | (int)A_BOLD : bar,
+	    "%d failing", failing);
+	if (stale > 0)
+		x += ui_putf(y, x, cols - x, bar, ", %d stale", stale);
+	if (waiting > 0)
+		x += ui_putf(y, x, cols - x, bar, ", %d waiting", waiting);
+	ui_putf(y, x, cols - x, bar, " %s operator %s %s every %s", vbar,
+	    fl->operator, vbar, parse_fmt_duration(fl->conf->refresh_ms, d,
+	    sizeof(d)));
+}
+
+static void
+ui_draw_prompt(struct ui *ui, int y, int cols)
+{
+	struct view	*v;
+	const char	*hint;
+	int		 x;
+
+	if (ui->mode == UI_COMMAND || ui->mode == UI_FILTER) {
+		x = ui_putf(y, 0, cols, A_BOLD, "%c%s_", ui->mode ==
+		    UI_COMMAND ? ':' : '/', ui->line.buf);
+		if (ui->completions[0] != '\0' && x + 3 < cols)
+			ui_put(y, x + 2, cols - x - 2, ui_attr(ui, UI_C_DIM),
+			    ui->completions);
+		return;
+	}
+	if (ui->msg[0] != '\0' && fetch_mono_ms() < ui->msg_until) {
+		ui_put(y, 0, cols, ui->msg_err ? ui_attr(ui, UI_C_BAD) :
+		    (int)A_NORMAL, ui->msg);
+		return;
+	}
+	ui->msg[0] = '\0';
+	v = ui_top(ui);
+	if (v->cls->hint != NULL && (hint = v->cls->hint(v)) != NULL) {
+		ui_put(y, 0, cols, ui_attr(ui, UI_C_DIM), hint);
+		return;
+	}
+	ui_put(y, 0, cols, ui_attr(ui, UI_C_DIM), ui->depth > 1 ?
+	    " <enter> open  <:> command  </> filter  <s> sort  <?> help  "
+	    "<q> back" :
+	    " <enter> open  <:> command  </> filter  <s> sort  <?> help  "
+	    "<q> quit");
+}
+
+static void
+ui_draw_help(struct ui *ui, int y0, int h, int cols)
+{
+	const struct view_help	*sets[2];
+	const char		*heads[2];
+	struct view		*v = ui_top(ui);
+	char			 title[128];
+	int			 line = 0, y = y0, s, i, kw = 16;
+
+	if (v->cls->title != NULL)
+		v->cls->title(v, title, sizeof(title));
+	else
+		strlcpy_v(title, v->cls->name, sizeof(title));
+	heads[0] = title;
+	sets[0] = v->cls->help;
+	heads[1] = "everywhere";
+	sets[1] = ui_help_global;
+	for (i = 0; i < h; i++)
+		ui_put(y0 + i, 0, cols, A_NORMAL, "");
+	for (s = 0; s < 2; s++) {
+		if (sets[s] == NULL || sets[s][0].key == NULL)
+			continue;
+		if (line++ >= ui->help_top && y < y0 + h)
+			ui_putf(y++, 1, cols - 2, ui_attr(ui, UI_C_HEAD),
+			    "Keys: %s", heads[s]);
+		for (i = 0; sets[s][i].key != NULL; i++) {
+			if (line++ < ui->help_top || y >= y0 + h)
+				continue;
+			ui_put(y, 3, kw, A_BOLD, sets[s][i].key);
+			ui_put(y++, 3 + kw + 1, cols - kw - 5, A_NORMAL,
+			    sets[s][i].what);
+		}
+		if (line++ >= ui->help_top && y < y0 + h)
+			y++;
+	}
+	if (y < y0 + h)
+		ui_put(y, 1, cols - 2, ui_attr(ui, UI_C_DIM),
+		    "j/k scroll, any other key closes this help");
+}
+
+static void
+ui_draw(struct ui *ui)
+{
+	struct view	*v = ui_top(ui);
+	int		 rows, cols;
+
+	getmaxyx(stdscr, rows, cols);
+	erase();
+	if (cols < UI_MIN_COLS || rows < UI_MIN_ROWS) {
+		mvprintw(0, 0, "terminal too small (%dx%d), vantage needs "
+		    "%dx%d", cols, rows, UI_MIN_COLS, UI_MIN_ROWS);
+		refresh();
+		return;
+	}
+	ui_draw_header(ui, cols);
+	if (ui->mode == UI_HELP)
+		ui_draw_help(ui, 1, rows - 3, cols);
+	else
+		v->cls->draw(v, 1, 0, rows - 3, cols);
+	ui_draw_status(ui, rows - 2, cols);
+	ui_draw_prompt(ui, rows - 1, cols);
+	refresh();
+	ui->last_draw = fetch_mono_ms();
+	ui->dirty = 0;
+	ui->keyed = 0;
+}
+
+/* ---- keys ---- */
+
+static void
+ui_key(struct ui *ui, int key)
+{
+	struct view	*v = ui_top(ui);
+	int		 flags, nsorts;
+
+	if (key == UI_FKEY(KEY_RESIZE)) {
+		ui->dirty = 1;
+		return;
+	}
+	if (ui->mode == UI_HELP) {
+		if (key == 'j' || key == UI_FKEY(KEY_DOWN))
+			ui->help_top++;
+		else if ((key == 'k' || key == UI_FKEY(KEY_UP)) &&
+		    ui->help_top > 0)
+			ui->help_top--;
+		else
+			ui->mode = UI_NORMAL;
+		ui->dirty = 1;
+		return;
+	}
+	if (ui->mode == UI_COMMAND || ui->mode == UI_FILTER) {
+		ui_prompt_key(ui, key);
+		return;
+	}
+	flags = v->cls->key(v, key);
+	if (flags & VIEW_REDRAW)
+		ui->dirty = 1;
+	if (flags & VIEW_QUIT) {
+		ui->quit = 1;
+		return;
+	}
+	if (flags & VIEW_BACK) {
+		ui_pop(ui);
+		return;
+	}
+	if (flags & VIEW_HANDLED)
+		return;
+	ui->dirty = 1;
+	switch (key) {
+	case ':':
+		ui->mode = UI_COMMAND;
+		ui_input_set(&ui->line, "");
+		ui->completions[0] = '\0';
+		break;
+	case '/':
+		if (!v->cls->filterable) {
+			ui_message(ui, 0, "this view has no filter");
+			break;
+		}
+		ui->mode = UI_FILTER;
+		strlcpy_v(ui->saved_filter, v->filter, sizeof(ui->saved_filter));
+		ui_input_set(&ui->line, v->filter);
+		break;
+	case '?':
+		ui->mode = UI_HELP;
+		ui->help_top = 0;
+		break;
+	case 's':
+	case 'S':
+		for (nsorts = 0; v->cls->sorts != NULL &&
+		    v->cls->sorts[nsorts] != NULL; nsorts++)
+			;
+		if (nsorts == 0)
+			break;
+		if (key == 's')
+			v->sort = (v->sort + 1) % nsorts;
+		else
+			v->sort_desc = !v->sort_desc;
+		ui_message(ui, 0, "sorted by %s, %s", v->cls->sorts[v->sort],
+		    v->sort_desc ? "descending" : "ascending");
+		break;
+	case UI_ESC:
+		if (v->filter[0] != '\0')
+			v->filter[0] = '\0';
+		else
+			ui_pop(ui);
+		break;
+	case 'q':
+		if (ui->depth > 1)
+			ui_pop(ui);
+		else
+			ui->quit = 1;
+		break;
+	case 'Q':
+		ui->quit = 1;
+		break;
+	case 'r':
+	case UI_CTRL('r'):
+		fleet_refresh(ui->fl);
+		ui_message(ui, 0, "polling %d agent%s now", ui->fl->n_agents,
+		    ui->fl->n_agents == 1 ? "" : "s");
+		break;
+	case UI_CTRL('l'):
+		clearok(curscr, TRUE);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- the loop ---- */
+
+int
+ui_run(struct fleet *fl)
+{
+	struct ui	 ui;
+	SCREEN		*scr;
+	const char	*cs;
+	wint_t		 wch;
+	int64_t		 wait, now, next_sec;
+	int		 rc, r;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "vantage: the console needs a terminal; for "
+		    "scripts use vantage status, probes, routes or audit\n");
+		return 1;
+	}
+	memset(&ui, 0, sizeof(ui));
+	ui.fl = fl;
+	cs = nl_langinfo(CODESET);
+	ui.utf8 = fl->conf->unicode == -1 ? (cs != NULL &&
+	    strcasecmp(cs, "UTF-8") == 0) : fl->conf->unicode;
+	ui_glyph_utf8 = ui.utf8;
+	atexit(ui_end);
+	ui_signals();
+	set_escdelay(25);
+	if ((scr = newterm(NULL, stdout, stdin)) == NULL) {
+		fprintf(stderr, "vantage: cannot use terminal type '%s'\n",
+		    getenv("TERM") != NULL ? getenv("TERM") : "(unset)");
+		return 1;
+	}
+	ui_curses_on = 1;
+	ui_cur = &ui;
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	curs_set(0);
+	ui_colors(&ui);
+	log_set_sink(ui_log_sink);
+
+	ui_push(&ui, view_fleet_new(&ui));
+	fleet_tick(fl);
+	ui_draw(&ui);
+	next_sec = fetch_mono_ms() + 1000;
+	while (!ui.quit && ui_sig == 0) {
+		wait = fleet_tick(fl);
+		if (ui_top(&ui)->cls->tick != NULL)
+			ui_top(&ui)->cls->tick(ui_top(&ui));
+		now = fetch_mono_ms();
+		if (now >= next_sec) {
+			ui.dirty = 1;
+			next_sec = now + 1000;
+		}
+		if (ui.seen_gen != fl->gen) {
+			ui.seen_gen = fl->gen;
+			ui.dirty = 1;
+		}
+		if (ui.dirty) {
+			/* keys are answered at once, data at a frame rate */
+			if (ui.keyed || now - ui.last_draw >= UI_FRAME_MS)
+				ui_draw(&ui);
+			else if (wait > UI_FRAME_MS - (now - ui.last_draw))
+				wait = UI_FRAME_MS - (now - ui.last_draw);
+		}
+		if (wait > next_sec - now)
+			wait = next_sec - now;
+		r = fetch_wait(fl->fetch, (int)wait, STDIN_FILENO);
+		fetch_dispatch(fl->fetch);
+		if (r == -1) {
+			/* the terminal went away */
+			break;
+		}
+		while ((rc = wget_wch(stdscr, &wch)) != ERR) {
+			ui.keyed = 1;
+			ui_key(&ui, rc == KEY_CODE_YES ? UI_FKEY((int)wch) :
+			    (int)wch);
+			if (ui.quit)
+				break;
+		}
+	}
+	while (ui.depth > 0) {
+		ui.depth--;
+		ui.stack[ui.depth]->cls->free(ui.stack[ui.depth]);
+	}
+	log_set_sink(NULL);
+	ui_cur = NULL;
+	ui_end();
+	delscreen(scr);
+	return 0;
+}
