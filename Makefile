@@ -102,6 +102,7 @@ $(A)/unit/test_console_%: tests/unit/test_console_%.c $(CONSOLE_UAOBJ)
 	@$(CC) $(ALLCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(CONSOLE_LIBS) -lcmocka
 
 # vantaged.o without its main(), so tests reach the lifecycle functions.
+.SECONDARY: $(B)/vantaged-nomain.o $(A)/vantaged-nomain.o
 %/vantaged-nomain.o: %/agent/vantaged.o
 	@objcopy --redefine-sym main=vantaged_main $< $@
 
