@@ -3,8 +3,8 @@
  * fresh without ever waiting for one.
  *
  * Each agent's /v1/status is polled every refresh period; a failing agent
- * backs off exponentially (a circuit breaker: after three failures in a
- * row only the status poll probes it, nothing else is sent to it until it
+ * backs off exponentially, and while it fails the status poll is all that
+ * is sent to it (a circuit breaker: audit and detail fetches wait until it
  * answers again).  A failure keeps the last good data, which the views
  * then mark stale, never as a down target.  Clock skew comes from the
  * X-Vantage-Time header against the middle of the request.  Audit rows are
@@ -25,7 +25,6 @@
 
 #include "vantage.h"
 
-#define FLEET_BREAKER		3	/* failures that open the circuit */
 #define FLEET_AUDIT_PAGE	1000
 #define FLEET_LOW_SPEED_BYTES	100
 #define FLEET_LOW_SPEED_SECS	3
@@ -186,7 +185,6 @@ fleet_opener_reap(struct fleet_agent *a, int exiting)
 			    o->err);
 			fleet_fail(a, FETCH_TUNNEL, err, 0);
 		}
-		a->gen++;
 		a->fleet->gen++;
 	}
 	fleet_opener_free(o);
@@ -397,7 +395,6 @@ fleet_status_done(struct fleet_agent *a, const struct fetch_resp *r,
 	(void)arg;
 	a->status_req = NULL;
 	a->last_try_ms = r->sent_ms;
-	a->gen++;
 	fl->gen++;
 	if (r->err != FETCH_OK) {
 		if (a->tunnel != NULL && tunnel_error(a->tunnel) != NULL) {
@@ -494,7 +491,6 @@ fleet_open_tunnel(struct fleet_agent *a)
 		return;
 	}
 	a->opener = o;
-	a->gen++;
 }
 
 int
@@ -523,7 +519,6 @@ fleet_agent_ready(struct fleet_agent *a)
 		snprintf(err, sizeof(err), "ssh %s: %s", a->conf->ssh,
 		    tunnel_error(a->tunnel));
 		fleet_fail(a, FETCH_TUNNEL, err, 0);
-		a->gen++;
 		a->fleet->gen++;
 		return 0;
 	}
@@ -563,9 +558,9 @@ void
 fleet_refresh_agent(struct fleet_agent *a)
 {
 	a->next_mono = fetch_mono_ms();
-	if (a->fails > 0)
-		a->fails = a->fails > FLEET_BREAKER ? FLEET_BREAKER : a->fails;
-	a->gen++;
+	/* still failing (the state stays), but the backoff starts over */
+	if (a->fails > 1)
+		a->fails = 1;
 }
 
 void
@@ -644,7 +639,6 @@ fleet_audit_done(struct fleet_agent *a, const struct fetch_resp *r,
 
 	(void)arg;
 	a->audit_req = NULL;
-	a->gen++;
 	a->fleet->gen++;
 	if (r->err != FETCH_OK) {
 		strlcpy_v(a->audit_err, r->errmsg, sizeof(a->audit_err));
@@ -700,7 +694,6 @@ fleet_verify_done(struct fleet_agent *a, const struct fetch_resp *r,
 
 	(void)arg;
 	a->verify_req = NULL;
-	a->gen++;
 	a->fleet->gen++;
 	if (r->err != FETCH_OK) {
 		strlcpy_v(a->verify_err, r->errmsg, sizeof(a->verify_err));

@@ -52,11 +52,11 @@
 #include "vantage.h"
 
 #define TUNNEL_CONNECT_MS	5000	/* TCP connect to the bastion */
-#define TUNNEL_SSH_MS		10000	/* each blocking step of the setup */
-#define TUNNEL_OPEN_MS		15000	/* a direct-tcpip open in flight */
-#define TUNNEL_STUCK_MS		30000	/* the server not reading at all */
+#define TUNNEL_SSH_MS		10000	/* each blocking setup step */
+#define TUNNEL_OPEN_MS		15000	/* an open in flight */
+#define TUNNEL_STUCK_MS		30000	/* server reads nothing */
 #define TUNNEL_TICK_MS		1000
-#define TUNNEL_BUF		32768	/* per direction and connection */
+#define TUNNEL_BUF		32768	/* per direction, per conn */
 #define TUNNEL_MAX_CONNS	64
 #define TUNNEL_ERR_LEN		512
 
@@ -80,34 +80,35 @@ enum tunnel_res {
 	RES_OK,			/* progress (or nothing to do) */
 	RES_WAIT,		/* would block; poll decides when to retry */
 	RES_STUCK,		/* half a packet sent: retry this op first */
-	RES_FAIL,		/* this connection failed, the session is fine */
+	RES_FAIL,		/* this connection failed, not the session */
 	RES_DEAD		/* the session is gone (t->errbuf says why) */
 };
 
 struct tunnel_conn {
 	struct tunnel_conn	*next;
 	enum tunnel_conn_state	 state;
-	int			 fd;		/* accepted local socket */
+	int			 fd;		/* the local client */
 	LIBSSH2_CHANNEL		*ch;
-	int64_t			 open_ms;	/* when its open began */
+	int64_t			 open_ms;	/* its open began */
 	char			*up;		/* local -> remote */
 	size_t			 up_len, up_off;
 	char			*down;		/* remote -> local */
 	size_t			 down_len, down_off;
-	int			 local_eof;	/* client shut its write side */
-	int			 eof_sent;	/* ... and the server knows */
+	int			 local_eof;	/* client sent FIN */
+	int			 eof_sent;	/* ... and we EOF */
 	int			 remote_eof;
 	int			 local_shut;	/* SHUT_WR done on fd */
-	short			 events;	/* what poll waits for on fd */
+	short			 events;	/* poll wants on fd */
 };
 
 struct tunnel {
 	LIBSSH2_SESSION		*session;
-	int			 sock;		/* TCP to the bastion */
+	int			 sock;		/* to the bastion */
 	int			 listen_fd;
-	int			 wake[2];	/* tunnel_close() -> thread */
+	int			 wake[2];	/* close -> thread */
 	int			 local_port;
-	char			*host;		/* target as the bastion sees it */
+	/* The target, as the bastion resolves it. */
+	char			*host;
 	int			 port;
 	int			 ssh_up;	/* handshake done */
 	pthread_t		 thread;
@@ -119,7 +120,7 @@ struct tunnel {
 	struct tunnel_conn	*opening;
 	struct tunnel_conn	*stuck;
 	enum tunnel_op		 stuck_op;
-	int64_t			 stuck_ms;	/* since when, 0: not */
+	int64_t			 stuck_ms;	/* since, 0: not */
 	short			 ssh_events;
 	int			 hup_seen;
 	int			 accept_pause;
@@ -135,7 +136,7 @@ struct tunnel_kh {
 	LIBSSH2_KNOWNHOSTS	*kh;
 	char			 path[1100];
 	int			 missing;
-	char			**revoked;	/* base64 key blobs (@revoked) */
+	char			**revoked;	/* @revoked keys */
 	size_t			 nrevoked;
 };
 
@@ -241,8 +242,8 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
 		else
 			n = 0;
 		if (n == 0 || n >= ulen) {
-			snprintf(err, errlen, "no user in '%s' and no user name "
-			    "for uid %u", spec, (unsigned)getuid());
+			snprintf(err, errlen, "no user in '%s' and none for "
+			    "uid %u", spec, (unsigned)getuid());
 			return -1;
 		}
 		hp = spec;
@@ -267,7 +268,7 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
 			n = (size_t)(colon - hp);
 			rest = colon + 1;
 		} else
-			n = strlen(hp);		/* no port, or bare IPv6 */
+			n = strlen(hp);	/* no port, or bare IPv6 */
 	}
 	if (n == 0 || n >= hlen) {
 		snprintf(err, errlen, "bad host in '%s'", spec);
@@ -287,18 +288,59 @@ tunnel_parse_spec(const char *spec, char *user, size_t ulen, char *host,
 	return 0;
 }
 
-/* Non-blocking connect to every address of host in turn, within 5 s. */
+/* One address; -1 with why set when it does not answer by deadline. */
+static int
+tunnel_connect_one(const struct addrinfo *ai, int64_t deadline,
+    const char **why)
+{
+	struct pollfd	pfd;
+	socklen_t	sl;
+	int64_t		left;
+	int		fd, rc, soerr;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd == -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		*why = strerror(errno);
+		goto fail;
+	}
+	if ((left = deadline - tunnel_mono_ms()) < 0)
+		left = 0;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	do {
+		rc = poll(&pfd, 1, (int)left);
+	} while (rc == -1 && errno == EINTR);
+	if (rc == 0) {
+		*why = "timed out after 5 s";
+		goto fail;
+	}
+	sl = sizeof(soerr);
+	if (rc == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
+		soerr = errno;
+	if (soerr == 0)
+		return fd;
+	*why = strerror(soerr);
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Every address of host in turn, all within 5 s. */
 static int
 tunnel_connect(struct tunnel *t, const char *host, int port, char *err,
     size_t errlen)
 {
 	struct addrinfo	 hints, *res = NULL, *ai;
-	int64_t		 start;
-	struct pollfd	 pfd;
 	char		 portstr[16];
-	int		 fd = -1, rc, soerr, one = 1, saved;
-	int64_t		 left;
-	socklen_t	 sl;
+	int		 fd = -1, rc, one = 1;
+	int64_t		 deadline;
 	const char	*why = "no address";
 
 	memset(&hints, 0, sizeof(hints));
@@ -310,42 +352,9 @@ tunnel_connect(struct tunnel *t, const char *host, int port, char *err,
 		    gai_strerror(rc));
 		return -1;
 	}
-	start = tunnel_mono_ms();
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd == -1) {
-			why = strerror(errno);
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno != EINPROGRESS) {
-			why = strerror(errno);
-			goto next;
-		}
-		if ((left = start + TUNNEL_CONNECT_MS - tunnel_mono_ms()) < 0)
-			left = 0;
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		do {
-			rc = poll(&pfd, 1, (int)left);
-		} while (rc == -1 && errno == EINTR);
-		if (rc == 0) {
-			why = "timed out after 5 s";
-			goto next;
-		}
-		sl = sizeof(soerr);
-		if (rc == -1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
-			soerr = errno;
-		if (soerr == 0)
-			break;
-		why = strerror(soerr);
-next:
-		close(fd);
-		fd = -1;
-	}
+	deadline = tunnel_mono_ms() + TUNNEL_CONNECT_MS;
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		fd = tunnel_connect_one(ai, deadline, &why);
 	freeaddrinfo(res);
 	if (fd == -1) {
 		snprintf(err, errlen, "cannot connect to %s port %d: %s", host,
@@ -359,7 +368,6 @@ next:
 	 * (poll then reports an error), without sending SSH traffic that
 	 * would have to be interleaved with the channels.
 	 */
-	saved = errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	rc = 30;
@@ -368,7 +376,6 @@ next:
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &rc, sizeof(rc));
 	rc = 3;
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &rc, sizeof(rc));
-	errno = saved;
 	t->sock = fd;
 	return 0;
 }
@@ -483,14 +490,14 @@ tunnel_alg_keytype(const char *alg)
 		const char	*alg;
 		int		 type;
 	} map[] = {
-		{ "ssh-ed25519",		LIBSSH2_KNOWNHOST_KEY_ED25519 },
-		{ "ecdsa-sha2-nistp256",	LIBSSH2_KNOWNHOST_KEY_ECDSA_256 },
-		{ "ecdsa-sha2-nistp384",	LIBSSH2_KNOWNHOST_KEY_ECDSA_384 },
-		{ "ecdsa-sha2-nistp521",	LIBSSH2_KNOWNHOST_KEY_ECDSA_521 },
-		{ "ssh-rsa",			LIBSSH2_KNOWNHOST_KEY_SSHRSA },
-		{ "rsa-sha2-256",		LIBSSH2_KNOWNHOST_KEY_SSHRSA },
-		{ "rsa-sha2-512",		LIBSSH2_KNOWNHOST_KEY_SSHRSA },
-		{ "ssh-dss",			LIBSSH2_KNOWNHOST_KEY_SSHDSS },
+		{ "ssh-ed25519",	LIBSSH2_KNOWNHOST_KEY_ED25519 },
+		{ "ecdsa-sha2-nistp256", LIBSSH2_KNOWNHOST_KEY_ECDSA_256 },
+		{ "ecdsa-sha2-nistp384", LIBSSH2_KNOWNHOST_KEY_ECDSA_384 },
+		{ "ecdsa-sha2-nistp521", LIBSSH2_KNOWNHOST_KEY_ECDSA_521 },
+		{ "ssh-rsa",		LIBSSH2_KNOWNHOST_KEY_SSHRSA },
+		{ "rsa-sha2-256",	LIBSSH2_KNOWNHOST_KEY_SSHRSA },
+		{ "rsa-sha2-512",	LIBSSH2_KNOWNHOST_KEY_SSHRSA },
+		{ "ssh-dss",		LIBSSH2_KNOWNHOST_KEY_SSHDSS },
 	};
 	size_t	i;
 
@@ -1236,8 +1243,8 @@ tunnel_main(void *arg)
 				sl = sizeof(soerr);
 				if (getsockopt(t->sock, SOL_SOCKET, SO_ERROR,
 				    &soerr, &sl) == -1 || soerr == 0)
-					tunnel_die(t, "connection closed by the "
-					    "server");
+					tunnel_die(t, "connection closed by "
+					    "the server");
 				else
 					tunnel_die(t, "connection lost: %s",
 					    strerror(soerr));

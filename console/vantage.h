@@ -361,7 +361,7 @@ enum fleet_state {
 	FLEET_ERROR		/* answered, but not per the contract */
 };
 
-#define FLEET_AUDIT_KEEP	2000	/* audit rows kept per agent */
+#define FLEET_AUDIT_KEEP	500	/* newest audit rows kept per agent */
 
 struct fleet_agent {
 	struct conf_agent	*conf;
@@ -394,7 +394,6 @@ struct fleet_agent {
 	struct tunnel		*tunnel;
 	struct fleet_opener	*opener;	/* opening a tunnel */
 	char			*connect_to;	/* host:port:127.0.0.1:local */
-	uint64_t		 gen;		/* bumped on every change */
 };
 
 struct fleet {
@@ -404,7 +403,7 @@ struct fleet {
 	int			 n_agents;
 	char			*operator;	/* $USER@host */
 	int			 want_audit;	/* poll audit with status */
-	uint64_t		 gen;		/* bumped on every change */
+	uint64_t		 gen;		/* bumped on every change: redraw */
 	int64_t			 last_refresh_ms; /* wall clock */
 };
 

@@ -108,6 +108,19 @@ wait_screen() {
 	done
 }
 
+# wait_line SECS N REGEX: until line N of the pane matches REGEX.
+wait_line() {
+	local end=$((SECONDS + $1))
+	while ! screen | sed -n "$2p" | grep -Eq -- "$3"; do
+		if [ $SECONDS -ge $end ]; then
+			echo "--- screen:" >&2
+			screen >&2
+			fail "line $2 did not show /$3/ within $1 s"
+		fi
+		sleep 0.05
+	done
+}
+
 # keys KEY...: tmux send-keys (literal strings or key names like Enter).
 keys() { tmx send-keys -t vt "$@"; }
 

@@ -91,7 +91,7 @@ CFLAGS_T="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined
     -fno-omit-frame-pointer -fno-sanitize-recover=undefined
     -I$TOP/shared -I$TOP/console
     $(pkg-config --cflags libcurl libcjson libssh2 inih openssl ncursesw)"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046
 cc $CFLAGS_T -o "$T/driver" "$T/driver.c" "$TOP/console/tunnel.c" \
     "$TOP/shared/buf.c" "$TOP/shared/log.c" "$TOP/shared/parse.c" \
     $(pkg-config --libs libssh2 openssl) -lpthread >"$T/cc.log" 2>&1 ||
@@ -211,7 +211,8 @@ export VANTAGE_SSH_KEY=$T/client_key
 # open_tunnel SPEC [HOST PORT]: runs the driver as a coprocess and sets
 # TUN_PORT, or TUN_ERR when it refused.
 open_tunnel() {
-	TUN_PORT= TUN_ERR=
+	TUN_PORT=''
+	TUN_ERR=''
 	coproc DRV { "$T/driver" "$1" "${2:-127.0.0.1}" "${3:-$HTTP_PORT}" \
 	    2>>"$T/driver.log"; }
 	local line=
@@ -298,7 +299,7 @@ curl -sS --max-time 10 -o /dev/null "http://127.0.0.1:$TUN_PORT/small.txt" ||
     fail "fetch before the drop"
 # The per-connection sshds are the listener's children (all started by
 # this test; one may still be leaving from the tunnel before).
-children=$(ps -o pid= --ppid "$PID_sshd")
+children=$(ps -o pid= --ppid "${PID_sshd:?}")
 [ -n "$children" ] || fail "no per-connection sshd under $PID_sshd"
 for child in $children; do
 	kill "$child" 2>/dev/null
