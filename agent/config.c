@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -786,6 +787,20 @@ conf_finish(struct conf_parse *cp)
 	}
 	if (c->data_dir == NULL)
 		c->data_dir = defconf_data_dir();
+	/*
+	 * The built-in config has no secrets of its own: it takes the tokens
+	 * in DATA_DIR/tokens when an operator put some there (make demo).
+	 */
+	if (c->file == NULL && c->tokens == NULL) {
+		char		*path;
+		struct stat	 st;
+
+		xasprintf(&path, "%s/tokens", c->data_dir);
+		if (stat(path, &st) == 0)
+			c->tokens = path;
+		else
+			free(path);
+	}
 }
 
 static char *

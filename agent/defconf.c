@@ -41,10 +41,11 @@ defconf_data_dir(void)
 	const char	*xdg, *home;
 	char		*dir;
 
-	if (geteuid() == 0)
-		return xstrdup("/var/lib/vantage");
+	/* an explicit XDG_STATE_HOME wins, even for root (make demo) */
 	if ((xdg = getenv("XDG_STATE_HOME")) != NULL && xdg[0] == '/')
 		xasprintf(&dir, "%s/vantage", xdg);
+	else if (geteuid() == 0)
+		dir = xstrdup("/var/lib/vantage");
 	else if ((home = getenv("HOME")) != NULL && home[0] == '/')
 		xasprintf(&dir, "%s/.local/state/vantage", home);
 	else

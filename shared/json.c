@@ -23,11 +23,46 @@ json_depth_ok(const cJSON *j, int depth)
 	return 1;
 }
 
+/*
+ * cJSON turns "\u0000" into a NUL byte inside its C string, which would
+ * silently cut the value ("x\u0000y" read as "x"): refuse such text.
+ */
+static int
+json_has_nul_escape(const char *text, size_t len)
+{
+	size_t	i;
+	int	instr = 0;
+
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\0')
+			return 1;
+		if (!instr) {
+			if (text[i] == '"')
+				instr = 1;
+			continue;
+		}
+		if (text[i] == '"')
+			instr = 0;
+		else if (text[i] == '\\' && i + 1 < len) {
+			if (text[i + 1] == 'u' && i + 5 < len &&
+			    strncmp(text + i + 2, "0000", 4) == 0)
+				return 1;
+			i++;	/* skip the escaped character */
+		}
+	}
+	return 0;
+}
+
 cJSON *
 json_parse_object(const char *text, size_t len, char *err, size_t errlen)
 {
 	cJSON	*j;
 
+	if (len > 0 && json_has_nul_escape(text, len)) {
+		snprintf(err, errlen, "JSON strings must not contain NUL "
+		    "(\\u0000)");
+		return NULL;
+	}
 	if (len == 0) {
 		snprintf(err, errlen, "empty body, expected a JSON object");
 		return NULL;
@@ -178,6 +213,17 @@ json_only_keys(const cJSON *obj, const char *const *allowed, char *err,
 	size_t		 i;
 
 	for (c = obj->child; c != NULL; c = c->next) {
+		const cJSON	*d;
+
+		/* {"reason":"a","reason":"b"}: which one was meant? */
+		for (d = obj->child; d != c; d = d->next) {
+			if (c->string != NULL && d->string != NULL &&
+			    strcmp(c->string, d->string) == 0) {
+				snprintf(err, errlen, "duplicate field '%s'",
+				    c->string);
+				return -1;
+			}
+		}
 		for (i = 0; allowed[i] != NULL; i++) {
 			if (c->string != NULL && strcmp(c->string,
 			    allowed[i]) == 0)

@@ -2,11 +2,10 @@
 # demo.sh - `make demo`: a vantaged on loopback with the built-in demo
 # config and the console on it; quitting the console stops the agent.
 #
-# The built-in config has no tokens file, and the API answers nothing
-# without a credential, so the demo runs the built-in config's text (taken
-# from agent/defconf.c, so the two never drift apart) plus `tokens =` and
-# a token made by `vantaged token`.  Everything lives in a temporary
-# directory (XDG_STATE_HOME points there too) that is removed afterwards.
+# The built-in config has no secrets of its own; it takes the tokens in
+# DATA_DIR/tokens when present.  The demo points XDG_STATE_HOME at a
+# temporary directory, puts a token made by `vantaged token` there, and
+# removes everything afterwards.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 VANTAGED=${VANTAGED:-$TOP/agent/vantaged}
@@ -28,22 +27,20 @@ for b in "$VANTAGED" "$VANTAGE"; do
 	[ -x "$b" ] || { echo "demo: $b is not built (run make)" >&2; exit 1; }
 done
 
-# the C string literal of defconf_text, back to text, plus the tokens file
-sed -n '/defconf_text\[\] =/,/;$/p' "$TOP/agent/defconf.c" |
-    sed -n 's/^ *"\(.*\)\\n";\{0,1\}$/\1/p' | sed 's/\\"/"/g; s/\\\\/\\/g' |
-    sed "/^\[api\]\$/a tokens = $D/tokens" >"$D/vantaged.conf"
-grep -q '^\[api\]' "$D/vantaged.conf" || {
-	echo "demo: could not read the built-in config from agent/defconf.c" >&2
+if [ -e /etc/vantage/vantaged.conf ]; then
+	echo "demo: /etc/vantage/vantaged.conf exists, so vantaged would run" \
+	    "it instead of the built-in demo config; stop that agent and" \
+	    "move the file away to run the demo" >&2
 	exit 1
-}
+fi
+mkdir -p "$D/state/vantage"
+chmod 700 "$D/state/vantage"
 out=$("$VANTAGED" token demo operator)
 token=$(printf '%s\n' "$out" | sed -n 's/^token: //p')
-printf '%s\n' "$out" | sed -n 's/^tokens file line: //p' >"$D/tokens"
-chmod 600 "$D/tokens"
-"$VANTAGED" -n -f "$D/vantaged.conf" >/dev/null
+printf '%s\n' "$out" | sed -n 's/^tokens file line: //p' >"$D/state/vantage/tokens"
+chmod 600 "$D/state/vantage/tokens"
 
-XDG_STATE_HOME="$D/state" "$VANTAGED" -d -f "$D/vantaged.conf" \
-    >"$D/agent.log" 2>&1 &
+XDG_STATE_HOME="$D/state" "$VANTAGED" -d >"$D/agent.log" 2>&1 &
 agent=$!
 i=0
 while ! grep -q ready "$D/agent.log" 2>/dev/null; do
@@ -56,8 +53,7 @@ while ! grep -q ready "$D/agent.log" 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
-listen=$(sed -n '/^\[api\]$/,/^\[/s/^listen = //p' "$D/vantaged.conf" |
-    head -1)
+listen=$(sed -n 's/.*api: listening on \([^ ]*\).*/\1/p' "$D/agent.log" | head -1)
 umask 077
 printf '[agent "demo"]\nurl = http://%s\ntoken = %s\n' "$listen" "$token" \
     >"$D/vantage.conf"

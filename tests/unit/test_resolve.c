@@ -297,7 +297,7 @@ mount_file(const char *path, const char *text)
 	}
 	close(fd);
 	if (write_file(tmp, text) == -1 ||
-	    mount(tmp, path, NULL, MS_BIND, NULL) == -1) {
+	    mount(tmp, path, "none", MS_BIND, NULL) == -1) {
 		snprintf(ns_skip, sizeof(ns_skip), "bind mount on %s: %s",
 		    path, strerror(errno));
 		unlink(tmp);
@@ -335,7 +335,7 @@ dns_setup_ns(void)
 	}
 	snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
 	(void)write_file("/proc/self/gid_map", map);
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
+	if (mount(NULL, "/", "none", MS_REC | MS_PRIVATE, NULL) == -1) {
 		snprintf(ns_skip, sizeof(ns_skip), "private mounts: %s",
 		    strerror(errno));
 		return;
