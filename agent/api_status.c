@@ -9,8 +9,10 @@
  * routes part is rendered afresh when a drain made the snapshot's copy
  * stale (the loop is woken to catch up).
  *
- * stats_1h comes from memory, kept here per probe name: per-minute
- * counters (runs by outcome, latency sum) for exact counts and mean, and
+ * stats_1h comes from memory, kept here per probe name: counters per
+ * five-minute slot (runs by outcome, latency sum; twelve slots, so the
+ * hour slides in five-minute steps and ten thousand probes keep under
+ * 4 MB of them) for exact counts and mean, and
  * a ring of the last hour's latencies for the 95th percentile (at most
  * STATS_SAMPLES of them, 8 bytes each: a probe faster than every ~7 s
  * gets the p95 of its latest samples, so ten thousand probes cost a few
@@ -27,13 +29,14 @@
 #include "vantaged.h"
 
 #define STATUS_GAP_US	200000		/* results: at most 5 rebuilds/s */
-#define STATS_MINUTES	60
+#define STATS_SLOTS	12		/* of STATS_SLOT_MS each: one hour */
+#define STATS_SLOT_MS	300000
 #define STATS_SAMPLES	512
 #define STATS_P95_MS	10000
 #define HOUR_MS		(3600 * 1000)
 
-struct stats_minute {
-	int64_t		 minute;	/* wall ms / 60000 */
+struct stats_slot {
+	int32_t		 slot;		/* wall ms / STATS_SLOT_MS */
 	uint32_t	 runs, ok, degraded, fail;
 	uint64_t	 lat_sum;	/* ok and degraded runs */
 	uint32_t	 lat_n;
@@ -47,7 +50,7 @@ struct stats_sample {
 struct stats_rec {
 	char			*name;
 	struct probe_stats	 seen;		/* engine counts folded */
-	struct stats_minute	 min[STATS_MINUTES];
+	struct stats_slot	 min[STATS_SLOTS];
 	struct stats_sample	*ring;
 	size_t			 cap, head, n;	/* head: next write */
 	int			 p95_dirty;
@@ -191,22 +194,23 @@ stats_remap(struct probe **ps, int n)
 	recs_for = ps;
 }
 
-/* Folds what the engine counted since the last look into the minutes. */
+/* Folds what the engine counted since the last look into the slots. */
 static void
 stats_fold(const struct probe *p, struct stats_rec *r)
 {
 	const struct probe_stats	*s = &p->stats;
-	struct stats_minute		*m;
-	int64_t				 t, minute;
+	struct stats_slot		*m;
+	int64_t				 t;
+	int32_t				 slot;
 
 	if (s->runs == r->seen.runs)
 		return;
 	t = p->has_last ? p->last.t_ms : clock_wall_ms();
-	minute = t / 60000;
-	m = &r->min[minute % STATS_MINUTES];
-	if (m->minute != minute) {
+	slot = (int32_t)(t / STATS_SLOT_MS);
+	m = &r->min[slot % STATS_SLOTS];
+	if (m->slot != slot) {
 		memset(m, 0, sizeof(*m));
-		m->minute = minute;
+		m->slot = slot;
 	}
 	/* the engine's counters are exact even if two runs came between */
 	if (s->runs >= r->seen.runs) {
@@ -279,14 +283,13 @@ static void
 stats_json(struct buf *b, struct stats_rec *r, int64_t now_ms)
 {
 	uint64_t	runs = 0, ok = 0, deg = 0, fail = 0, lsum = 0, ln = 0;
-	int64_t		now_min = now_ms / 60000;
+	int32_t		now_slot = (int32_t)(now_ms / STATS_SLOT_MS);
 	int		i;
 
-	for (i = 0; i < STATS_MINUTES; i++) {
-		const struct stats_minute *m = &r->min[i];
+	for (i = 0; i < STATS_SLOTS; i++) {
+		const struct stats_slot *m = &r->min[i];
 
-		if (m->minute <= now_min - STATS_MINUTES || m->minute >
-		    now_min)
+		if (m->slot <= now_slot - STATS_SLOTS || m->slot > now_slot)
 			continue;
 		runs += m->runs;
 		ok += m->ok;

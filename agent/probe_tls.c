@@ -295,8 +295,16 @@ tls_handshake_begin(struct tls_run *t)
 		ctx = t->ctx;
 	}
 	if (ctx == NULL) {
-		tls_finish(t, PROBE_FAIL, "TLS is not initialised");
-		return;
+		/*
+		 * The shared context parses the system CA bundle: done on
+		 * the first tls probe, not at start, so agents without tls
+		 * probes never pay for it and READY comes sooner.
+		 */
+		if ((tls_ctx = tls_ctx_new(NULL, err, sizeof(err))) == NULL) {
+			tls_finish(t, PROBE_FAIL, "%s", err);
+			return;
+		}
+		ctx = tls_ctx;
 	}
 	ERR_clear_error();
 	if ((t->ssl = SSL_new(ctx)) == NULL ||
@@ -493,16 +501,6 @@ fail:
 	return -1;
 }
 
-static int
-tls_init(char *err, size_t errlen)
-{
-	if (tls_ctx != NULL)
-		return 0;
-	if ((tls_ctx = tls_ctx_new(NULL, err, errlen)) == NULL)
-		return -1;
-	return 0;
-}
-
 static void
 tls_shutdown(void)
 {
@@ -513,7 +511,7 @@ tls_shutdown(void)
 const struct probe_type probe_tls_type = {
 	.name = "tls",
 	.check = tls_check,
-	.init = tls_init,
+	.init = NULL,
 	.shutdown = tls_shutdown,
 	.start = tls_start,
 	.abort = tls_abort,

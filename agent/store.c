@@ -156,6 +156,13 @@ struct store_queue {
 	size_t			 cap;
 };
 
+/* A probe row as cached by store_probe_ids_begin(). */
+struct store_idc {
+	char		*name;
+	char		*type;
+	int64_t		 id;
+};
+
 struct store {
 	char			*path;
 	int64_t			 retention_ms;		/* under mu */
@@ -163,6 +170,8 @@ struct store {
 	/* main connection, for store_probe_id() */
 	pthread_mutex_t		 main_mu;
 	sqlite3			*db_main;
+	struct store_idc	*idc;		/* probe ids, between begin/end */
+	size_t			 n_idc;
 	sqlite3_stmt		*mst[MST_COUNT];
 
 	/* writer connection: the writer thread's once it runs */
@@ -755,6 +764,13 @@ store_connect(struct store *s, int readonly, char *err, size_t errlen)
 	return db;
 }
 
+static int
+store_idc_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct store_idc *)a)->name,
+	    ((const struct store_idc *)b)->name);
+}
+
 int
 store_probe_id(struct store *s, const char *name, const char *type,
     int64_t *id, char *err, size_t errlen)
@@ -765,6 +781,18 @@ store_probe_id(struct store *s, const char *name, const char *type,
 	int		 rc, tries, same = 1;
 
 	pthread_mutex_lock(&s->main_mu);
+	if (s->idc != NULL) {
+		struct store_idc	 key, *hit;
+
+		key.name = (char *)name;
+		hit = bsearch(&key, s->idc, s->n_idc, sizeof(*s->idc),
+		    store_idc_cmp);
+		if (hit != NULL && strcmp(hit->type, type) == 0) {
+			*id = hit->id;
+			pthread_mutex_unlock(&s->main_mu);
+			return 0;
+		}
+	}
 	for (tries = 0; tries < 2; tries++) {
 		sqlite3_bind_text(get, 1, name, -1, SQLITE_STATIC);
 		rc = sqlite3_step(get);
@@ -820,18 +848,56 @@ fail_msg:
 void
 store_probe_ids_begin(struct store *s)
 {
+	sqlite3_stmt	*st = NULL;
+	size_t		 cap = 0;
+
 	pthread_mutex_lock(&s->main_mu);
 	if (sqlite3_exec(s->db_main, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		log_warnx("database %s: %s", s->path,
 		    sqlite3_errmsg(s->db_main));
+	/*
+	 * Known probes in one query, looked up in memory afterwards: ten
+	 * thousand indexed SELECTs would cost tens of milliseconds at start.
+	 */
+	if (sqlite3_prepare_v2(s->db_main, "SELECT name, type, id FROM probe",
+	    -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *n = (const char *)sqlite3_column_text(st, 0);
+			const char *t = (const char *)sqlite3_column_text(st, 1);
+
+			if (n == NULL || t == NULL)
+				continue;
+			if (s->n_idc == cap) {
+				cap = cap == 0 ? 256 : cap * 2;
+				s->idc = xreallocarray(s->idc, cap,
+				    sizeof(*s->idc));
+			}
+			s->idc[s->n_idc].name = xstrdup(n);
+			s->idc[s->n_idc].type = xstrdup(t);
+			s->idc[s->n_idc].id = sqlite3_column_int64(st, 2);
+			s->n_idc++;
+		}
+	}
+	sqlite3_finalize(st);
+	if (s->n_idc > 1)
+		qsort(s->idc, s->n_idc, sizeof(*s->idc), store_idc_cmp);
 	pthread_mutex_unlock(&s->main_mu);
 }
 
 void
 store_probe_ids_end(struct store *s)
 {
+	size_t	i;
+
 	pthread_mutex_lock(&s->main_mu);
+	for (i = 0; i < s->n_idc; i++) {
+		free(s->idc[i].name);
+		free(s->idc[i].type);
+	}
+	free(s->idc);
+	s->idc = NULL;
+	s->n_idc = 0;
 	if (sqlite3_get_autocommit(s->db_main) == 0 &&
 	    sqlite3_exec(s->db_main, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		log_warnx("database %s: %s", s->path,

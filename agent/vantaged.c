@@ -319,6 +319,7 @@ main(int argc, char **argv)
 	size_t		 s, started = 0;
 	char		 err[4096], *dbpath;
 	struct stat	 st;
+	int64_t		 t_start, t_conf, t_store = 0, t_subsys = 0, t_probes = 0;
 
 	if (argc >= 2 && strcmp(argv[1], "token") == 0)
 		return cmd_token(argc - 1, argv + 1);
@@ -349,7 +350,9 @@ main(int argc, char **argv)
 
 	vd = &vd_state;
 	vd->conf_path = path;
+	t_start = clock_mono_us();
 	vd->conf = config_load(path, err, sizeof(err));
+	t_conf = clock_mono_us();
 	if (vd->conf == NULL) {
 		fprintf(stderr, "%s\n", err);
 		if (check_only)
@@ -392,20 +395,27 @@ main(int argc, char **argv)
 	free(dbpath);
 	if (vd->store == NULL)
 		fatalx("%s", err);
+	t_store = clock_mono_us();
 	if (probe_engine_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	for (s = 0; subsystems[s].name != NULL; s++) {
+		int64_t t0 = clock_mono_us();
+
 		if (subsystems[s].start != NULL &&
 		    subsystems[s].start(vd->conf, err, sizeof(err)) == -1)
 			fatalx("%s: %s", subsystems[s].name, err);
 		started = s + 1;
+		log_debug("%s started in %" PRId64 " us", subsystems[s].name,
+		    clock_mono_us() - t0);
 	}
 	if ((reload_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		fatal("eventfd");
 	loop_fd_add(sig_fd, EPOLLIN, on_signal, NULL);
 	loop_fd_add(reload_fd, EPOLLIN, on_reload_request, NULL);
 	loop_on_before_sleep(before_sleep);
+	t_subsys = clock_mono_us();
 	probe_engine_apply(vd->conf);
+	t_probes = clock_mono_us();
 
 	if (sd_enabled) {
 		sd_notify(0, "READY=1");
@@ -416,6 +426,11 @@ main(int argc, char **argv)
 	log_info("vantaged %s ready: agent %s, %d probes, %d routes, data in %s",
 	    VANTAGE_VERSION, vd->conf->name, vd->conf->n_probes,
 	    vd->conf->n_routes, vd->conf->data_dir);
+	log_debug("start took %" PRId64 " ms: config %" PRId64 ", store %"
+	    PRId64 ", parts %" PRId64 ", probes %" PRId64,
+	    (t_probes - t_start) / 1000, (t_conf - t_start) / 1000,
+	    (t_store - t_conf) / 1000, (t_subsys - t_store) / 1000,
+	    (t_probes - t_subsys) / 1000);
 
 	loop_run();
 
