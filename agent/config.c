@@ -4,9 +4,7 @@
  * Keys are described by one table (section, name, parser, field, which
  * probe types they apply to), so adding a key is one line.  inih does not
  * report line numbers in this Debian build, so config_load() feeds it
- * through a reader that counts lines; every error names file:line.
- * Leading whitespace is stripped before inih sees a line, so indented keys
- * are keys, never inih's "continuation" lines.
+ * through shared/inifile.c's reader; every error names file:line.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +18,7 @@
 
 #include <ini.h>
 
+#include "inifile.h"
 #include "vantaged.h"
 
 enum conf_section {
@@ -134,10 +133,7 @@ static const struct conf_key conf_keys[] = {
 struct conf_parse {
 	struct config		*conf;
 	const char		*file;		/* for messages */
-	const char		*text;
-	size_t			 pos;
-	int			 lineno;
-	int			 section_line;
+	struct inifile		 in;		/* text, line numbers */
 	char			 cur_section[128];
 	enum conf_section	 sec;
 	void			*obj;		/* current probe/route/... */
@@ -261,7 +257,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 	q = strchr(section, ' ');
 	klen = q != NULL ? (size_t)(q - section) : strlen(section);
 	if (klen >= sizeof(kind)) {
-		conf_error(cp, cp->section_line, "unknown section [%s]",
+		conf_error(cp, cp->in.section_line, "unknown section [%s]",
 		    section);
 		return -1;
 	}
@@ -272,7 +268,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 			break;
 	}
 	if (i == SEC_NONE) {
-		conf_error(cp, cp->section_line, "unknown section [%s] "
+		conf_error(cp, cp->in.section_line, "unknown section [%s] "
 		    "(expected agent, api, haproxy, probe, route, pool or "
 		    "alert)", section);
 		return -1;
@@ -281,7 +277,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 	if (cp->sec == SEC_AGENT || cp->sec == SEC_API ||
 	    cp->sec == SEC_HAPROXY) {
 		if (q != NULL) {
-			conf_error(cp, cp->section_line, "[%s] takes no name",
+			conf_error(cp, cp->in.section_line, "[%s] takes no name",
 			    kind);
 			cp->sec = SEC_NONE;
 			return -1;
@@ -294,7 +290,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 
 		if (q == NULL || q[1] != '"' || (n = strlen(q + 2)) < 2 ||
 		    q[2 + n - 1] != '"' || n - 1 >= sizeof(name)) {
-			conf_error(cp, cp->section_line, "[%s] needs a name: "
+			conf_error(cp, cp->in.section_line, "[%s] needs a name: "
 			    "[%s \"NAME\"]", section, kind);
 			cp->sec = SEC_NONE;
 			return -1;
@@ -303,7 +299,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 		name[n - 1] = '\0';
 	}
 	if (!conf_valid_name(name)) {
-		conf_error(cp, cp->section_line, "bad %s name '%s' (letters, "
+		conf_error(cp, cp->in.section_line, "bad %s name '%s' (letters, "
 		    "digits, '.', '-', '_'; at most 64)", kind, name);
 		cp->sec = SEC_NONE;
 		return -1;
@@ -314,7 +310,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 
 		p = xcalloc(1, sizeof(*p));
 		p->name = xstrdup(name);
-		p->line = cp->section_line;
+		p->line = cp->in.section_line;
 		p->file = xstrdup(cp->file);
 		p->interval_ms = 30000;
 		p->timeout_ms = -1;
@@ -338,7 +334,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 
 		r = xcalloc(1, sizeof(*r));
 		r->name = xstrdup(name);
-		r->line = cp->section_line;
+		r->line = cp->in.section_line;
 		r->file = xstrdup(cp->file);
 		r->hook_timeout_ms = 10000;
 		c->routes = xreallocarray(c->routes, c->n_routes + 1,
@@ -352,7 +348,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 
 		p = xcalloc(1, sizeof(*p));
 		p->name = xstrdup(name);
-		p->line = cp->section_line;
+		p->line = cp->in.section_line;
 		c->pools = xreallocarray(c->pools, c->n_pools + 1,
 		    sizeof(*c->pools));
 		c->pools[c->n_pools++] = p;
@@ -364,7 +360,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 
 		a = xcalloc(1, sizeof(*a));
 		a->name = xstrdup(name);
-		a->line = cp->section_line;
+		a->line = cp->in.section_line;
 		a->timeout_ms = 10000;
 		c->alerts = xreallocarray(c->alerts, c->n_alerts + 1,
 		    sizeof(*c->alerts));
@@ -400,7 +396,7 @@ conf_handler(void *user, const char *section, const char *name,
 	char			 err[256];
 	size_t			 i;
 	void			*base;
-	int			 line = cp->lineno;
+	int			 line = cp->in.lineno;
 
 	if (strcmp(section, cp->cur_section) != 0 || cp->cur_section[0] == 0)
 		(void)conf_begin_section(cp, section);
@@ -550,54 +546,17 @@ conf_handler(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/*
- * inih reader: one line per call, leading blanks stripped, lines counted,
- * section header lines remembered for messages about whole sections.
- */
-static char *
-conf_reader(char *str, int num, void *stream)
+static void
+conf_on_section(void *user, const char *header)
 {
-	struct conf_parse	*cp = stream;
-	const char		*p = cp->text + cp->pos, *nl;
-	size_t			 len, n;
+	(void)conf_begin_section(user, header);
+}
 
-	if (*p == '\0')
-		return NULL;
-	cp->lineno++;
-	nl = strchr(p, '\n');
-	len = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
-	cp->pos += len;
-	while (len > 0 && (*p == ' ' || *p == '\t')) {
-		p++;
-		len--;
-	}
-	n = len;
-	if (n >= (size_t)num - 1) {
-		conf_error(cp, cp->lineno, "line is too long (at most %d "
-		    "characters)", num - 2);
-		str[0] = '\n';
-		str[1] = '\0';
-		return str;
-	}
-	memcpy(str, p, n);
-	str[n] = '\0';
-	if (str[0] == '[') {
-		cp->section_line = cp->lineno;
-		/* a header with no keys still gets checked */
-		{
-			char *rb = strchr(str, ']');
-			if (rb != NULL) {
-				char hdr[128];
-				size_t hl = (size_t)(rb - str - 1);
-				if (hl < sizeof(hdr)) {
-					memcpy(hdr, str + 1, hl);
-					hdr[hl] = '\0';
-					(void)conf_begin_section(cp, hdr);
-				}
-			}
-		}
-	}
-	return str;
+static void
+conf_on_long_line(void *user, int line, int max)
+{
+	conf_error(user, line, "line is too long (at most %d characters)",
+	    max);
 }
 
 static int
@@ -803,43 +762,6 @@ conf_finish(struct conf_parse *cp)
 	}
 }
 
-static char *
-conf_read_file(const char *path, char *err, size_t errlen)
-{
-	FILE		*f;
-	struct buf	 b;
-	char		 chunk[8192];
-	size_t		 n;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		buf_add(&b, chunk, n);
-		if (b.len > 4 * 1024 * 1024) {
-			snprintf(err, errlen, "%s: file is too large", path);
-			fclose(f);
-			buf_free(&b);
-			return NULL;
-		}
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(f);
-		buf_free(&b);
-		return NULL;
-	}
-	fclose(f);
-	if (memchr(b.data != NULL ? b.data : "", '\0', b.len) != NULL) {
-		snprintf(err, errlen, "%s: not a text file", path);
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_release(&b, NULL);
-}
-
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
@@ -849,7 +771,8 @@ config_load(const char *path, char *err, size_t errlen)
 	int			 rc, i;
 
 	if (path != NULL) {
-		if ((text = conf_read_file(path, err, errlen)) == NULL)
+		if ((text = inifile_read(path, 4 * 1024 * 1024, err,
+		    errlen)) == NULL)
 			return NULL;
 	} else
 		text = xstrdup(defconf_text);
@@ -863,11 +786,14 @@ config_load(const char *path, char *err, size_t errlen)
 	memset(&cp, 0, sizeof(cp));
 	cp.conf = c;
 	cp.file = path != NULL ? path : "(built-in config)";
-	cp.text = text;
+	cp.in.text = text;
+	cp.in.user = &cp;
+	cp.in.on_section = conf_on_section;
+	cp.in.on_long_line = conf_on_long_line;
 	cp.sec = SEC_NONE;
 	buf_init(&cp.errs);
 
-	rc = ini_parse_stream(conf_reader, &cp, conf_handler, &cp);
+	rc = ini_parse_stream(inifile_reader, &cp.in, conf_handler, &cp);
 	if (rc > 0)
 		conf_error(&cp, rc, "syntax error (expected [section] or "
 		    "key = value)");
