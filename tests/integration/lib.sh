@@ -135,3 +135,37 @@ data_dir = $2
 listen = 127.0.0.1:$3
 EOC
 }
+
+# tcp_listener NAME PORT: a loopback server that accepts every connection
+# and closes it (a target for tcp probes); waits until it listens.
+tcp_listener() {
+	bg "$1" python3 -c "
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $2)); s.listen(512)
+while True:
+    c, _ = s.accept(); c.close()"
+	wait_for 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', $2))" ||
+	    fail "listener $1 on port $2 did not start"
+}
+
+# haproxy_status SOCKET SERVER: the first word of SERVER's status in
+# HAProxy's `show stat` (UP, DOWN, DRAIN, MAINT, ...).
+haproxy_status() {
+	python3 - "$1" "$2" <<'EOP'
+import csv, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"show stat\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+for r in csv.DictReader(data.decode().lstrip("# ").splitlines()):
+    if r["svname"] == sys.argv[2]:
+        print(r["status"].split()[0])
+        break
+EOP
+}

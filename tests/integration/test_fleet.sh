@@ -153,22 +153,7 @@ backend be
 EOC
 bg haproxy ip netns exec "${NS[3]}" haproxy -f "$T/haproxy.cfg" -db
 wait_for 10 test -S "$T/haproxy.sock" || fail "haproxy did not start"
-cat >"$T/stat.py" <<'EOP'
-import csv, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(b"show stat\n")
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    data += d
-for r in csv.DictReader(data.decode().lstrip("# ").splitlines()):
-    if r["svname"] == sys.argv[2]:
-        print(r["status"].split()[0])
-EOP
-ha_status() { python3 "$T/stat.py" "$T/haproxy.sock" "$1"; }
+ha_status() { haproxy_status "$T/haproxy.sock" "$1"; }
 expect_ha() {	# SERVER STATUS SECONDS
 	local end=$((SECONDS + $3)) got
 	while :; do

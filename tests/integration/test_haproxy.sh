@@ -73,27 +73,9 @@ start_agent agent "$T/a.conf"
 bg haproxy haproxy -f "$T/haproxy.cfg" -db
 wait_for 10 test -S "$T/haproxy.sock" || fail "haproxy did not start"
 
-# ha_status SERVER: its status column in `show stat` (UP, DRAIN, MAINT...)
-cat >"$T/stat.py" <<'EOP'
-import csv, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(b"show stat\n")
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    data += d
-rows = csv.DictReader(data.decode().lstrip("# ").splitlines())
-for r in rows:
-    if r["svname"] == sys.argv[2]:
-        print(r["status"])
-        break
-EOP
-# the first word: "DRAIN (agent)" is DRAIN
+# ha_status SERVER: UP, DRAIN, MAINT... ("DRAIN (agent)" is DRAIN)
 ha_status() {
-	python3 "$T/stat.py" "$T/haproxy.sock" "$1" | awk '{print $1}'
+	haproxy_status "$T/haproxy.sock" "$1"
 }
 # expect_status SERVER STATUS SECONDS
 expect_status() {

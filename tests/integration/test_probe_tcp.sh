@@ -6,14 +6,7 @@
 open=$(free_port)
 closed=$(free_port)
 api=$(free_port)
-bg listener python3 -c "
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $open)); s.listen(512)
-while True:
-    c, _ = s.accept(); c.close()"
-wait_for 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', $open))" ||
-    fail "listener did not start"
+tcp_listener listener "$open"
 
 agent_conf "$T/a.conf" "$T/data" "$api"
 cat >>"$T/a.conf" <<EOC

@@ -11,14 +11,7 @@ api=$(free_port)
 hap=$(free_port)
 open=$(free_port)
 
-bg listener python3 -c "
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $open)); s.listen(64)
-while True:
-    c, _ = s.accept(); c.close()"
-wait_for 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', $open))" ||
-    fail "listener did not start"
+tcp_listener listener "$open"
 
 tok_line=$("$VANTAGED" token alice operator) || fail "vantaged token failed"
 TOK=$(echo "$tok_line" | sed -n 's/^token: //p')
