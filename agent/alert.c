@@ -9,7 +9,7 @@
  * the rows still there at start are sent again.
  *
  * The POSTs run on libcurl's multi socket interface in the agent's loop
- * (as in probe_http.c, with a CURLM of our own).  The outbox writes go to
+ * (curlm.c, with a multi of our own).  The outbox writes go to
  * a small writer thread in order (insert, then update or delete), so the
  * loop never waits for the disk; a crash between a 2xx and the delete
  * only means one more delivery with the same key.
@@ -70,8 +70,7 @@ struct alert_target {
 	int64_t	 timeout_ms;
 };
 
-static CURLM			*alert_multi;
-static struct loop_timer	*alert_timer;
+static struct curlm		*alert_cm;
 static struct alert_msg		*alert_msgs;
 static struct alert_target	*alert_targets;
 static int			 alert_ntargets;
@@ -85,7 +84,6 @@ static struct alert_job		*aw_jobs, **aw_tail = &aw_jobs;
 static sqlite3			*aw_db;
 
 static void	alert_send(struct alert_msg *);
-static void	alert_drain(void);
 
 /* ---- the writer thread ---- */
 
@@ -190,74 +188,6 @@ alert_queue(enum alert_op op, const struct alert_msg *m, int64_t next_ms,
 	pthread_mutex_unlock(&aw_mtx);
 }
 
-/* ---- curl multi on the loop (see probe_http.c) ---- */
-
-static void
-alert_timer_fire(void *arg)
-{
-	int	running;
-
-	alert_timer = NULL;
-	curl_multi_socket_action(alert_multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	alert_drain();
-}
-
-static int
-alert_timer_cb(CURLM *multi, long timeout_ms, void *arg)
-{
-	if (alert_timer != NULL) {
-		loop_timer_del(alert_timer);
-		alert_timer = NULL;
-	}
-	if (timeout_ms >= 0)
-		alert_timer = loop_timer_add((int64_t)timeout_ms * 1000,
-		    alert_timer_fire, NULL);
-	return 0;
-}
-
-static void
-alert_fd_event(int fd, uint32_t events, void *arg)
-{
-	int	mask = 0, running;
-
-	if (events & (EPOLLIN | EPOLLHUP))
-		mask |= CURL_CSELECT_IN;
-	if (events & EPOLLOUT)
-		mask |= CURL_CSELECT_OUT;
-	if (events & EPOLLERR)
-		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(alert_multi, fd, mask, &running);
-	alert_drain();
-}
-
-static int
-alert_sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
-    void *sockp)
-{
-	uint32_t	ev = 0;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (sockp != NULL)
-			loop_fd_del(fd);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		ev |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		ev |= EPOLLOUT;
-	if (sockp == NULL) {
-		if (loop_fd_add(fd, ev, alert_fd_event, NULL) == -1) {
-			log_warn("%s: loop_fd_add %d", __func__, fd);
-			return -1;
-		}
-		curl_multi_assign(alert_multi, fd, &alert_multi);
-	} else if (loop_fd_mod(fd, ev) == -1) {
-		log_warn("%s: loop_fd_mod %d", __func__, fd);
-		return -1;
-	}
-	return 0;
-}
-
 static size_t
 alert_discard(char *data, size_t size, size_t n, void *arg)
 {
@@ -293,7 +223,7 @@ static void
 alert_msg_free(struct alert_msg *m)
 {
 	if (m->easy != NULL) {
-		curl_multi_remove_handle(alert_multi, m->easy);
+		curlm_remove(alert_cm, m->easy);
 		curl_easy_cleanup(m->easy);
 	}
 	curl_slist_free_all(m->hdrs);
@@ -334,7 +264,7 @@ alert_finished(struct alert_msg *m, CURLcode cc)
 
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(m->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_multi_remove_handle(alert_multi, m->easy);
+	curlm_remove(alert_cm, m->easy);
 	curl_easy_cleanup(m->easy);
 	m->easy = NULL;
 	curl_slist_free_all(m->hdrs);
@@ -365,22 +295,15 @@ alert_finished(struct alert_msg *m, CURLcode cc)
 	alert_schedule(m, backoff);
 }
 
+/* curlm.c: a transfer curl has finished. */
 static void
-alert_drain(void)
+alert_done(CURL *easy, CURLcode cc, void *arg)
 {
-	CURLMsg			*cm;
-	struct alert_msg	*m;
-	int			 left;
+	struct alert_msg	*m = NULL;
 
-	while ((cm = curl_multi_info_read(alert_multi, &left)) != NULL) {
-		if (cm->msg != CURLMSG_DONE)
-			continue;
-		m = NULL;
-		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE,
-		    (char **)&m);
-		if (m != NULL)
-			alert_finished(m, cm->data.result);
-	}
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&m);
+	if (m != NULL)
+		alert_finished(m, cc);
 }
 
 static void
@@ -388,7 +311,7 @@ alert_send(struct alert_msg *m)
 {
 	const struct alert_target	*t;
 	char				 hdr[128];
-	CURLMcode			 mc;
+	char				 err[128];
 
 	if ((t = alert_target_find(m->alert)) == NULL)
 		return;		/* dropped by a reload meanwhile */
@@ -412,8 +335,8 @@ alert_send(struct alert_msg *m)
 	curl_easy_setopt(m->easy, CURLOPT_WRITEFUNCTION, alert_discard);
 	curl_easy_setopt(m->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(m->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	if ((mc = curl_multi_add_handle(alert_multi, m->easy)) != CURLM_OK) {
-		log_warnx("alert %s: %s", m->alert, curl_multi_strerror(mc));
+	if (curlm_add(alert_cm, m->easy, err, sizeof(err)) == -1) {
+		log_warnx("alert %s: %s", m->alert, err);
 		curl_easy_cleanup(m->easy);
 		m->easy = NULL;
 		curl_slist_free_all(m->hdrs);
@@ -552,17 +475,8 @@ alert_start(struct config *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "the store is not open");
 		return -1;
 	}
-	if ((alert_multi = curl_multi_init()) == NULL) {
-		snprintf(err, errlen, "curl_multi_init failed");
+	if ((alert_cm = curlm_new(alert_done, NULL, err, errlen)) == NULL)
 		return -1;
-	}
-	if (curl_multi_setopt(alert_multi, CURLMOPT_SOCKETFUNCTION,
-	    alert_sock_cb) != CURLM_OK ||
-	    curl_multi_setopt(alert_multi, CURLMOPT_TIMERFUNCTION,
-	    alert_timer_cb) != CURLM_OK) {
-		snprintf(err, errlen, "curl_multi_setopt failed");
-		goto fail;
-	}
 	if ((aw_db = store_connect(vd->store, 0, err, errlen)) == NULL)
 		goto fail;
 	alert_set_targets(conf);
@@ -653,13 +567,8 @@ alert_stop(void)
 	if (aw_db != NULL)
 		sqlite3_close(aw_db);
 	aw_db = NULL;
-	if (alert_multi != NULL)
-		curl_multi_cleanup(alert_multi);
-	alert_multi = NULL;
-	if (alert_timer != NULL) {
-		loop_timer_del(alert_timer);
-		alert_timer = NULL;
-	}
+	curlm_free(alert_cm);
+	alert_cm = NULL;
 	for (i = 0; i < alert_ntargets; i++) {
 		free(alert_targets[i].name);
 		free(alert_targets[i].url);

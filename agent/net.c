@@ -1,7 +1,9 @@
 /*
  * net.c - socket helpers the socket-level probes share: target splitting,
  * non-blocking address lookup (numeric and /etc/hosts only; DNS goes
- * through resolve.c), non-blocking sockets and addresses as text.
+ * through resolve.c), non-blocking sockets, addresses as text, and
+ * net_connect(): resolve and connect in the loop, with the dns_us and
+ * connect_us phases recorded, for the stream probes (tcp, tls, ssh).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -162,4 +164,170 @@ net_addr_str(const struct sockaddr_storage *ss, socklen_t sslen, int port,
 		strlcpy_v(a, "?", sizeof(a));
 	snprintf(out, outlen, ss->ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
 	    a, port);
+}
+
+/*
+ * net_connect(): the first half of every stream probe.  The handle lives
+ * from net_connect() until cb runs or net_connect_cancel(); cb runs once,
+ * after the handle is gone, so cb may finish (and free) the run.
+ */
+struct net_conn {
+	struct probe_run	*run;
+	net_connect_cb		 cb;
+	int			 flags;
+	int			 port;
+	struct resolve_req	*rq;
+	int			 fd;
+	int			 starting;	/* inside net_connect() */
+	int			 answered;	/* cb ran inside net_connect() */
+	int64_t			 connect_us;	/* connect() time */
+	char			 addr[INET6_ADDRSTRLEN + 8];
+};
+
+/* Releases what c holds; safe to repeat. */
+static void
+net_conn_close(struct net_conn *c)
+{
+	if (c->rq != NULL) {
+		resolve_cancel(c->rq);
+		c->rq = NULL;
+	}
+	if (c->fd != -1) {
+		loop_fd_del(c->fd);
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+/* The one way out: hands the fd (or err) over, then c is gone. */
+static void
+net_conn_end(struct net_conn *c, const char *err)
+{
+	struct probe_run	*run = c->run;
+	net_connect_cb		 cb = c->cb;
+	int			 fd = -1;
+
+	if (err == NULL) {
+		loop_fd_del(c->fd);
+		fd = c->fd;
+		c->fd = -1;
+	}
+	net_conn_close(c);
+	if (c->starting)
+		c->answered = 1;	/* net_connect() frees it */
+	else
+		free(c);
+	cb(run, fd, err);
+}
+
+static void
+net_conn_failed(struct net_conn *c, int e)
+{
+	char	err[PROBE_ERR_LEN];
+
+	if (c->flags & NET_CONNECT_ERR_ADDR)
+		snprintf(err, sizeof(err), "connect %s: %s", c->addr,
+		    strerror(e));
+	else
+		snprintf(err, sizeof(err), "connect: %s", strerror(e));
+	net_conn_end(c, err);
+}
+
+static void
+net_conn_io(int fd, uint32_t events, void *arg)
+{
+	struct net_conn	*c = arg;
+	int		 soerr = 0;
+	socklen_t	 len = sizeof(soerr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	if (soerr == 0 && (events & (EPOLLERR | EPOLLHUP)) != 0)
+		soerr = ECONNRESET;
+	if (soerr == 0 || (c->flags & NET_CONNECT_FAIL_TIME))
+		c->run->res.connect_us = clock_mono_us() - c->connect_us;
+	if (soerr != 0) {
+		net_conn_failed(c, soerr);
+		return;
+	}
+	net_conn_end(c, NULL);
+}
+
+static void
+net_conn_resolved(void *arg, const struct sockaddr_storage *ss,
+    socklen_t sslen, const char *rerr)
+{
+	struct net_conn		*c = arg;
+	struct probe_run	*run = c->run;
+	char			 err[PROBE_ERR_LEN];
+	int64_t			 now = clock_mono_us(), dns;
+
+	c->rq = NULL;
+	/*
+	 * An address known at once (numeric, /etc/hosts) had no DNS phase;
+	 * a failed lookup did, however quick.  SLOW_DNS (tcp) goes by the
+	 * time taken instead.
+	 */
+	dns = now - run->start_us;
+	if (ss == NULL || ((c->flags & NET_CONNECT_SLOW_DNS) ? dns > 100 :
+	    !c->starting))
+		run->res.dns_us = dns;
+	if (ss == NULL) {
+		net_conn_end(c, rerr != NULL ? rerr : "cannot resolve");
+		return;
+	}
+	if (c->flags & NET_CONNECT_ERR_ADDR)
+		net_addr_str(ss, sslen, c->port, c->addr, sizeof(c->addr));
+	if ((c->fd = net_socket(ss, SOCK_STREAM, 0, err, sizeof(err))) == -1) {
+		net_conn_end(c, err);
+		return;
+	}
+	c->connect_us = clock_mono_us();
+	if (connect(c->fd, (const struct sockaddr *)ss, sslen) == 0) {
+		run->res.connect_us = clock_mono_us() - c->connect_us;
+		net_conn_end(c, NULL);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		net_conn_failed(c, errno);
+		return;
+	}
+	if (loop_fd_add(c->fd, EPOLLOUT, net_conn_io, c) == -1) {
+		snprintf(err, sizeof(err), "epoll: %s", strerror(errno));
+		net_conn_end(c, err);
+	}
+}
+
+struct net_conn *
+net_connect(const char *host, int port, int flags, struct probe_run *run,
+    net_connect_cb cb)
+{
+	struct net_conn		*c;
+	struct resolve_req	*rq;
+
+	c = xcalloc(1, sizeof(*c));
+	c->run = run;
+	c->cb = cb;
+	c->flags = flags;
+	c->port = port;
+	c->fd = -1;
+	/* resolve_start() may call back, and cb finish the run, at once. */
+	c->starting = 1;
+	rq = resolve_start(host, port, net_conn_resolved, c);
+	c->starting = 0;
+	if (c->answered) {
+		free(c);
+		return NULL;
+	}
+	c->rq = rq;
+	return c;
+}
+
+void
+net_connect_cancel(struct net_conn *c)
+{
+	if (c == NULL)
+		return;
+	net_conn_close(c);
+	free(c);
 }

@@ -1,10 +1,8 @@
 /*
  * probe_http.c - HTTP and HTTPS probes through libcurl's multi socket
- * interface, driven from the agent's one epoll loop: curl tells us which
- * descriptors to watch (http_sock_cb) and when to wake it (http_timer_cb),
- * we hand readiness back with curl_multi_socket_action() and complete
- * every finished transfer from curl_multi_info_read().  No threads of our
- * own; curl's threaded resolver keeps name lookups off the loop.
+ * interface, driven from the agent's one epoll loop by curlm.c, which
+ * hands every finished transfer to http_done().  No threads of our own;
+ * curl's threaded resolver keeps name lookups off the loop.
  *
  * Each probe opens a fresh connection, without TLS session resumption or
  * a cached DNS answer, so the phase timings it records (DNS, connect,
@@ -37,13 +35,10 @@ struct http_run {
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
-static CURLM			*http_multi;
-static struct loop_timer	*http_timer;
+static struct curlm		*http_cm;
 static CURL			*http_pool[HTTP_POOL_MAX];
 static int			 http_npool;
 static int			 http_global;	/* curl_global_init done */
-
-static void	http_drain(void);
 
 static int
 http_check(const struct probe_conf *conf, char *err, size_t errlen)
@@ -90,76 +85,6 @@ fail:
 	curl_free(host);
 	curl_url_cleanup(u);
 	return rc;
-}
-
-static void
-http_timer_fire(void *arg)
-{
-	int	running;
-
-	http_timer = NULL;
-	curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	http_drain();
-}
-
-/* CURLMOPT_TIMERFUNCTION: curl wants one wake-up, replacing the last. */
-static int
-http_timer_cb(CURLM *multi, long timeout_ms, void *arg)
-{
-	if (http_timer != NULL) {
-		loop_timer_del(http_timer);
-		http_timer = NULL;
-	}
-	/* Never call curl from here: a 0 timeout fires on the next turn. */
-	if (timeout_ms >= 0)
-		http_timer = loop_timer_add((int64_t)timeout_ms * 1000,
-		    http_timer_fire, NULL);
-	return 0;
-}
-
-static void
-http_fd_event(int fd, uint32_t events, void *arg)
-{
-	int	mask = 0, running;
-
-	if (events & (EPOLLIN | EPOLLHUP))
-		mask |= CURL_CSELECT_IN;
-	if (events & EPOLLOUT)
-		mask |= CURL_CSELECT_OUT;
-	if (events & EPOLLERR)
-		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(http_multi, fd, mask, &running);
-	http_drain();
-}
-
-/* CURLMOPT_SOCKETFUNCTION: mirrors curl's interest in fd into epoll. */
-static int
-http_sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
-    void *sockp)
-{
-	uint32_t	ev = 0;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (sockp != NULL)
-			loop_fd_del(fd);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		ev |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		ev |= EPOLLOUT;
-	if (sockp == NULL) {
-		if (loop_fd_add(fd, ev, http_fd_event, NULL) == -1) {
-			log_warn("%s: loop_fd_add %d", __func__, fd);
-			return -1;
-		}
-		/* Any non-NULL marker: "this fd is in the loop". */
-		curl_multi_assign(http_multi, fd, &http_multi);
-	} else if (loop_fd_mod(fd, ev) == -1) {
-		log_warn("%s: loop_fd_mod %d", __func__, fd);
-		return -1;
-	}
-	return 0;
 }
 
 static size_t
@@ -226,7 +151,7 @@ http_release(struct http_run *h)
 	if (h == NULL)
 		return;
 	if (h->easy != NULL) {
-		curl_multi_remove_handle(http_multi, h->easy);
+		curlm_remove(http_cm, h->easy);
 		if (http_npool < HTTP_POOL_MAX) {
 			curl_easy_reset(h->easy);
 			http_pool[http_npool++] = h->easy;
@@ -307,7 +232,7 @@ static void
 http_start(struct probe_run *run)
 {
 	struct http_run	*h;
-	CURLMcode	 mc;
+	char		 err[PROBE_ERR_LEN];
 
 	h = xcalloc(1, sizeof(*h));
 	h->run = run;
@@ -322,12 +247,12 @@ http_start(struct probe_run *run)
 		probe_done(run, PROBE_FAIL, "libcurl refused an option");
 		return;
 	}
-	if ((mc = curl_multi_add_handle(http_multi, h->easy)) != CURLM_OK) {
+	if (curlm_add(http_cm, h->easy, err, sizeof(err)) == -1) {
 		/* Not pooled: a handle the multi refused may be unusable. */
 		curl_easy_cleanup(h->easy);
 		h->easy = NULL;
 		http_release(h);
-		probe_done(run, PROBE_FAIL, "%s", curl_multi_strerror(mc));
+		probe_done(run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	run->priv = h;
@@ -468,25 +393,16 @@ done:
 	probe_done(run, st, "%s", msg);
 }
 
-/* Completes every transfer curl has finished. */
+/* curlm.c: a transfer curl has finished. */
 static void
-http_drain(void)
+http_done(CURL *easy, CURLcode rc, void *arg)
 {
-	CURLMsg		*m;
-	struct http_run	*h;
-	CURLcode	 rc;
-	int		 left;
+	struct http_run	*h = NULL;
 
-	while ((m = curl_multi_info_read(http_multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		rc = m->data.result;
-		h = NULL;
-		if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &h) !=
-		    CURLE_OK || h == NULL)
-			fatalx("%s: transfer without a run", __func__);
-		http_finish(h, rc);
-	}
+	if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &h) != CURLE_OK ||
+	    h == NULL)
+		fatalx("%s: transfer without a run", __func__);
+	http_finish(h, rc);
 }
 
 static int
@@ -505,22 +421,10 @@ http_init(char *err, size_t errlen)
 		    vi->version);
 		goto fail;
 	}
-	if ((http_multi = curl_multi_init()) == NULL) {
-		snprintf(err, errlen, "curl_multi_init failed");
+	if ((http_cm = curlm_new(http_done, NULL, err, errlen)) == NULL)
 		goto fail;
-	}
-	if (curl_multi_setopt(http_multi, CURLMOPT_SOCKETFUNCTION,
-	    http_sock_cb) != CURLM_OK ||
-	    curl_multi_setopt(http_multi, CURLMOPT_TIMERFUNCTION,
-	    http_timer_cb) != CURLM_OK) {
-		snprintf(err, errlen, "curl_multi_setopt failed");
-		goto fail;
-	}
 	return 0;
 fail:
-	if (http_multi != NULL)
-		curl_multi_cleanup(http_multi);
-	http_multi = NULL;
 	curl_global_cleanup();
 	http_global = 0;
 	return -1;
@@ -532,14 +436,8 @@ http_shutdown(void)
 {
 	while (http_npool > 0)
 		curl_easy_cleanup(http_pool[--http_npool]);
-	if (http_multi != NULL)
-		curl_multi_cleanup(http_multi);
-	http_multi = NULL;
-	/* After the cleanup, which may still move the timer. */
-	if (http_timer != NULL) {
-		loop_timer_del(http_timer);
-		http_timer = NULL;
-	}
+	curlm_free(http_cm);
+	http_cm = NULL;
 	if (http_global)
 		curl_global_cleanup();
 	http_global = 0;

@@ -36,8 +36,7 @@
 #define SSH_READ_SPINS	64	/* empty reads before a wait */
 
 enum ssh_phase {
-	SSH_RESOLVING,
-	SSH_CONNECTING,
+	SSH_CONNECTING,		/* net_connect() */
 	SSH_HANDSHAKE,
 	SSH_AUTH,
 	SSH_OPEN,
@@ -55,19 +54,16 @@ struct ssh_output {
 struct ssh_run {
 	struct probe_run	*run;
 	enum ssh_phase		 phase;
-	struct resolve_req	*rq;
-	int			 in_start;	/* in resolve_start() */
+	struct net_conn		*conn;		/* while connecting */
 	int			 fd;
 	LIBSSH2_SESSION		*session;
 	LIBSSH2_CHANNEL		*channel;
 	int			 handshaken;	/* a disconnect is due */
-	int64_t			 connect_us;	/* connect() time */
 	char			 fp[SSH_FP_LEN];
 	struct ssh_output	 out;		/* stdout */
 	struct ssh_output	 err;		/* stderr */
 	char			 host[SSH_HOST_MAX];
 	int			 port;
-	char			 addr[INET6_ADDRSTRLEN + 8];
 };
 
 static int	ssh_inited;
@@ -109,9 +105,9 @@ ssh_close(struct ssh_run *t)
 
 	if (t == NULL)
 		return;
-	if (t->rq != NULL) {
-		resolve_cancel(t->rq);
-		t->rq = NULL;
+	if (t->conn != NULL) {
+		net_connect_cancel(t->conn);
+		t->conn = NULL;
 	}
 	if (t->session != NULL && t->handshaken && t->fd != -1) {
 		/* Polite but never waited for: one try, EAGAIN ignored. */
@@ -341,7 +337,6 @@ ssh_step(struct ssh_run *t)
 
 	for (;;) {
 		switch (t->phase) {
-		case SSH_RESOLVING:
 		case SSH_CONNECTING:
 			/* not driven from here */
 			return;
@@ -446,24 +441,24 @@ wait:
 static void
 ssh_io(int fd, uint32_t events, void *arg)
 {
-	struct ssh_run	*t = arg;
-	int		 soerr = 0;
-	socklen_t	 len = sizeof(soerr);
+	ssh_step(arg);
+}
 
-	if (t->phase != SSH_CONNECTING) {
-		ssh_step(t);
+static void
+ssh_connected(struct probe_run *run, int fd, const char *err)
+{
+	struct ssh_run	*t = run->priv;
+
+	t->conn = NULL;
+	if (fd == -1) {
+		ssh_finish(t, PROBE_FAIL, "%s", err);
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-		soerr = errno;
-	if (soerr == 0 && (events & (EPOLLERR | EPOLLHUP)) != 0)
-		soerr = ECONNRESET;
-	if (soerr != 0) {
-		ssh_finish(t, PROBE_FAIL, "connect %s: %s", t->addr,
-		    strerror(soerr));
+	t->fd = fd;
+	if (loop_fd_add(t->fd, EPOLLOUT, ssh_io, t) == -1) {
+		ssh_finish(t, PROBE_FAIL, "epoll: %s", strerror(errno));
 		return;
 	}
-	t->run->res.connect_us = clock_mono_us() - t->connect_us;
 	if ((t->session = libssh2_session_init_ex(NULL, NULL, NULL,
 	    NULL)) == NULL) {
 		ssh_finish(t, PROBE_FAIL, "libssh2_session_init failed");
@@ -475,56 +470,16 @@ ssh_io(int fd, uint32_t events, void *arg)
 }
 
 static void
-ssh_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t sslen,
-    const char *rerr)
-{
-	struct ssh_run		*t = arg;
-	struct probe_run	*run = t->run;
-	char			 err[PROBE_ERR_LEN];
-	int64_t			 now = clock_mono_us();
-
-	t->rq = NULL;
-	/*
-	 * An address known at once (numeric, /etc/hosts) had no DNS phase;
-	 * a failed lookup did, however quick.
-	 */
-	if (!t->in_start || ss == NULL)
-		run->res.dns_us = now - run->start_us;
-	if (ss == NULL) {
-		ssh_finish(t, PROBE_FAIL, "%s", rerr != NULL ? rerr :
-		    "cannot resolve");
-		return;
-	}
-	net_addr_str(ss, sslen, t->port, t->addr, sizeof(t->addr));
-
-	if ((t->fd = net_socket(ss, SOCK_STREAM, 0, err, sizeof(err))) == -1) {
-		ssh_finish(t, PROBE_FAIL, "%s", err);
-		return;
-	}
-	t->phase = SSH_CONNECTING;
-	t->connect_us = clock_mono_us();
-	if (loop_fd_add(t->fd, EPOLLOUT, ssh_io, t) == -1) {
-		ssh_finish(t, PROBE_FAIL, "epoll: %s", strerror(errno));
-		return;
-	}
-	/* Loopback may connect at once; ssh_io then sees SO_ERROR 0. */
-	if (connect(t->fd, (const struct sockaddr *)ss, sslen) == -1 &&
-	    errno != EINPROGRESS)
-		ssh_finish(t, PROBE_FAIL, "connect %s: %s", t->addr,
-		    strerror(errno));
-}
-
-static void
 ssh_start(struct probe_run *run)
 {
 	struct ssh_run		*t;
-	struct resolve_req	*rq;
+	struct net_conn		*c;
 	char			 err[PROBE_ERR_LEN];
 
 	t = xcalloc(1, sizeof(*t));
 	t->run = run;
 	t->fd = -1;
-	t->phase = SSH_RESOLVING;
+	t->phase = SSH_CONNECTING;
 	run->priv = t;
 	if (!ssh_inited) {
 		ssh_finish(t, PROBE_FAIL, "libssh2 is not initialised");
@@ -537,13 +492,11 @@ ssh_start(struct probe_run *run)
 	}
 	/*
 	 * The callback may run (and finish the run, freeing t) before
-	 * resolve_start returns; t is only touched again when it did not.
+	 * net_connect returns; t is only touched again when it did not.
 	 */
-	t->in_start = 1;
-	if ((rq = resolve_start(t->host, t->port, ssh_resolved, t)) != NULL) {
-		t->in_start = 0;
-		t->rq = rq;
-	}
+	if ((c = net_connect(t->host, t->port, NET_CONNECT_ERR_ADDR, run,
+	    ssh_connected)) != NULL)
+		t->conn = c;
 }
 
 static void

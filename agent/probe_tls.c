@@ -31,8 +31,7 @@
 #define TLS_HOST_MAX		256
 
 enum tls_phase {
-	TLS_RESOLVING,
-	TLS_CONNECTING,
+	TLS_CONNECTING,		/* net_connect() */
 	TLS_HANDSHAKING,
 	TLS_DONE		/* handshake completed: close_notify is due */
 };
@@ -40,16 +39,13 @@ enum tls_phase {
 struct tls_run {
 	struct probe_run	*run;
 	enum tls_phase		 phase;
-	struct resolve_req	*rq;
-	int			 in_start;	/* in resolve_start() */
+	struct net_conn		*conn;		/* while connecting */
 	int			 fd;
 	SSL_CTX			*ctx;		/* for conf->ca */
 	SSL			*ssl;
-	int64_t			 connect_us;	/* connect() time */
 	int64_t			 tls_us;	/* handshake start */
 	char			 host[TLS_HOST_MAX];
 	int			 port;
-	char			 addr[INET6_ADDRSTRLEN + 8];
 };
 
 /* System CAs, shared by every run that does not name its own CA file. */
@@ -134,9 +130,9 @@ tls_close(struct tls_run *t)
 {
 	if (t == NULL)
 		return;
-	if (t->rq != NULL) {
-		resolve_cancel(t->rq);
-		t->rq = NULL;
+	if (t->conn != NULL) {
+		net_connect_cancel(t->conn);
+		t->conn = NULL;
 	}
 	if (t->ssl != NULL) {
 		ERR_clear_error();
@@ -343,27 +339,12 @@ static void
 tls_io(int fd, uint32_t events, void *arg)
 {
 	struct tls_run	*t = arg;
-	int		 soerr = 0;
-	socklen_t	 len = sizeof(soerr);
 
 	switch (t->phase) {
-	case TLS_CONNECTING:
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-			soerr = errno;
-		if (soerr == 0 && (events & (EPOLLERR | EPOLLHUP)) != 0)
-			soerr = ECONNRESET;
-		if (soerr != 0) {
-			tls_finish(t, PROBE_FAIL, "connect %s: %s", t->addr,
-			    strerror(soerr));
-			return;
-		}
-		t->run->res.connect_us = clock_mono_us() - t->connect_us;
-		tls_handshake_begin(t);
-		break;
 	case TLS_HANDSHAKING:
 		tls_handshake(t);
 		break;
-	case TLS_RESOLVING:
+	case TLS_CONNECTING:
 	case TLS_DONE:
 		/* not registered in these phases */
 		break;
@@ -371,59 +352,34 @@ tls_io(int fd, uint32_t events, void *arg)
 }
 
 static void
-tls_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t sslen,
-    const char *rerr)
+tls_connected(struct probe_run *run, int fd, const char *err)
 {
-	struct tls_run		*t = arg;
-	struct probe_run	*run = t->run;
-	char			 err[PROBE_ERR_LEN];
-	int64_t			 now = clock_mono_us();
+	struct tls_run	*t = run->priv;
 
-	t->rq = NULL;
-	/*
-	 * An address known at once (numeric, /etc/hosts) had no DNS phase;
-	 * a failed lookup did, however quick.
-	 */
-	if (!t->in_start || ss == NULL)
-		run->res.dns_us = now - run->start_us;
-	if (ss == NULL) {
-		tls_finish(t, PROBE_FAIL, "%s", rerr != NULL ? rerr :
-		    "cannot resolve");
-		return;
-	}
-	net_addr_str(ss, sslen, t->port, t->addr, sizeof(t->addr));
-
-	if ((t->fd = net_socket(ss, SOCK_STREAM, 0, err, sizeof(err))) == -1) {
+	t->conn = NULL;
+	if (fd == -1) {
 		tls_finish(t, PROBE_FAIL, "%s", err);
 		return;
 	}
-	t->phase = TLS_CONNECTING;
-	t->connect_us = clock_mono_us();
+	t->fd = fd;
 	if (loop_fd_add(t->fd, EPOLLOUT, tls_io, t) == -1) {
 		tls_finish(t, PROBE_FAIL, "epoll: %s", strerror(errno));
 		return;
 	}
-	if (connect(t->fd, (const struct sockaddr *)ss, sslen) == 0) {
-		run->res.connect_us = clock_mono_us() - t->connect_us;
-		tls_handshake_begin(t);
-		return;
-	}
-	if (errno != EINPROGRESS)
-		tls_finish(t, PROBE_FAIL, "connect %s: %s", t->addr,
-		    strerror(errno));
+	tls_handshake_begin(t);
 }
 
 static void
 tls_start(struct probe_run *run)
 {
 	struct tls_run		*t;
-	struct resolve_req	*rq;
+	struct net_conn		*c;
 	char			 err[PROBE_ERR_LEN];
 
 	t = xcalloc(1, sizeof(*t));
 	t->run = run;
 	t->fd = -1;
-	t->phase = TLS_RESOLVING;
+	t->phase = TLS_CONNECTING;
 	run->priv = t;
 	if (net_split_target(run->conf->target, t->host, sizeof(t->host),
 	    &t->port, TLS_DEFAULT_PORT, err, sizeof(err)) == -1) {
@@ -432,13 +388,11 @@ tls_start(struct probe_run *run)
 	}
 	/*
 	 * The callback may run (and finish the run, freeing t) before
-	 * resolve_start returns; t is only touched again when it did not.
+	 * net_connect returns; t is only touched again when it did not.
 	 */
-	t->in_start = 1;
-	if ((rq = resolve_start(t->host, t->port, tls_resolved, t)) != NULL) {
-		t->in_start = 0;
-		t->rq = rq;
-	}
+	if ((c = net_connect(t->host, t->port, NET_CONNECT_ERR_ADDR, run,
+	    tls_connected)) != NULL)
+		t->conn = c;
 }
 
 static void

@@ -16,6 +16,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <curl/curl.h>
+
 #include "buf.h"
 #include "log.h"
 #include "parse.h"
@@ -167,6 +169,21 @@ int64_t		 clock_mono_us(void);	/* monotonic, fresh */
 int64_t		 clock_wall_ms(void);
 
 /* ---------------------------------------------------------------- */
+/* curlm.c: a libcurl multi handle driven by the loop. */
+
+/* One finished transfer (result is curl's); the easy is still added. */
+typedef void	(*curlm_done_cb)(CURL *easy, CURLcode result, void *arg);
+struct curlm;
+
+/* NULL + err when curl refuses. */
+struct curlm	*curlm_new(curlm_done_cb, void *arg, char *err, size_t);
+/* -1 + err (curl's reason) when the multi refuses the handle. */
+int		 curlm_add(struct curlm *, CURL *, char *err, size_t);
+void		 curlm_remove(struct curlm *, CURL *);
+/* After every transfer was removed; NULL is a no-op. */
+void		 curlm_free(struct curlm *);
+
+/* ---------------------------------------------------------------- */
 /* probe.c: the engine: type table, scheduler, fall/rise, completion. */
 
 enum probe_status {
@@ -309,6 +326,24 @@ int		 net_socket(const struct sockaddr_storage *, int type,
 /* "a.b.c.d:port" or "[v6]:port" for messages ("?" when unprintable). */
 void		 net_addr_str(const struct sockaddr_storage *, socklen_t,
 		    int port, char *, size_t);
+/*
+ * Resolves host (resolve_start) and connects a non-blocking TCP socket in
+ * the loop, filling run->res.dns_us and connect_us, then calls cb exactly
+ * once: with the connected fd (the caller's now, not in the loop) and
+ * err NULL, or with fd -1 and err ("resolve ...", "socket: ...",
+ * "connect: ...").  When the outcome is known at once cb runs before
+ * net_connect returns, and net_connect returns NULL; so the run may be
+ * finished and freed by then.  The handle is dead once cb runs.
+ */
+#define NET_CONNECT_ERR_ADDR	0x01	/* "connect 10.0.0.1:443: ..." */
+#define NET_CONNECT_SLOW_DNS	0x02	/* dns_us: any answer over 100 us */
+#define NET_CONNECT_FAIL_TIME	0x04	/* connect_us of a failed connect */
+struct net_conn;
+typedef void	(*net_connect_cb)(struct probe_run *, int fd, const char *err);
+struct net_conn	*net_connect(const char *host, int port, int flags,
+		    struct probe_run *, net_connect_cb);
+/* Drops a pending connect: closes its fd, cb will not be called. */
+void		 net_connect_cancel(struct net_conn *);
 
 /* resolve.c: non-blocking name resolution (c-ares on the loop). */
 struct resolve_req;
