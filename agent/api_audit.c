@@ -1,6 +1,8 @@
 /*
- * api_audit.c - /v1/audit (the log, oldest first, a page at a time) and
- * /v1/audit/verify (a walk over the hash chain, see audit.c).
+ * api_audit.c - /v1/audit (the log a page at a time: oldest first from
+ * the `after` cursor, or newest first below the `before` cursor, which is
+ * how a console shows the latest rows without reading the whole trail)
+ * and /v1/audit/verify (a walk over the hash chain, see audit.c).
  *
  * Reads go through a read-only connection per API thread, opened on first
  * use and closed when the thread ends, so a long verify never holds up a
@@ -117,28 +119,40 @@ api_audit_list(struct api_req *req, struct api_reply *rep)
 	sqlite3_stmt	*st = NULL;
 	const char	*actor, *action;
 	struct buf	 q;
-	long		 after = 0, limit = AUDIT_PAGE_DEFAULT, n = 0;
+	long		 after = 0, before = 0, limit = AUDIT_PAGE_DEFAULT;
+	long		 n = 0;
 	int64_t		 last = 0;
-	int		 src, more = 0, i;
+	int		 src, more = 0, i, has_after, has_before;
 
 	buf_init(&q);
-	if (api_audit_num(req, rep, "after", 0, INT64_MAX, &after) == -1 ||
+	if ((has_after = api_audit_num(req, rep, "after", 0, INT64_MAX,
+	    &after)) == -1 ||
+	    (has_before = api_audit_num(req, rep, "before", 1, INT64_MAX,
+	    &before)) == -1 ||
 	    api_audit_num(req, rep, "limit", 1, AUDIT_PAGE_MAX, &limit) == -1 ||
 	    api_audit_filter(req, rep, "actor", &actor) == -1 ||
 	    api_audit_filter(req, rep, "action", &action) == -1)
 		return;
+	if (has_after && has_before) {
+		/* two cursors would need a direction and a range: one page */
+		api_error(rep, 400, "bad_request", "'after' and 'before' "
+		    "cannot be used together");
+		return;
+	}
 	if ((db = api_audit_db(rep)) == NULL)
 		return;
 	buf_adds(&q, "SELECT id, t_ms, actor, role, operator, source, action, "
-	    "target, detail, result, hash FROM audit WHERE id > ?1");
+	    "target, detail, result, hash FROM audit WHERE ");
+	buf_adds(&q, has_before ? "id < ?1" : "id > ?1");
 	if (actor != NULL)
 		buf_adds(&q, " AND actor = ?2");
 	if (action != NULL)
 		buf_adds(&q, " AND action = ?3");
-	buf_adds(&q, " ORDER BY id LIMIT ?4");
+	buf_adds(&q, has_before ? " ORDER BY id DESC LIMIT ?4" :
+	    " ORDER BY id LIMIT ?4");
 	if (sqlite3_prepare_v2(db, q.data, -1, &st, NULL) != SQLITE_OK)
 		goto dberr;
-	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 1, has_before ? before : after);
 	if (actor != NULL)
 		sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
 	if (action != NULL)

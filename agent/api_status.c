@@ -5,9 +5,9 @@
  * request: the loop thread renders the probes part (and the routes part)
  * into a snapshot in api_status_tick(), at once after a state change and
  * at most every STATUS_GAP_US otherwise, and the API threads copy it.
- * Only the agent header (clock, uptime) is written per request, and the
- * routes part is rendered afresh when a drain made the snapshot's copy
- * stale (the loop is woken to catch up).
+ * Only the agent header (clock, uptime, the caller's identity) is written
+ * per request, and the routes part is rendered afresh when a drain made
+ * the snapshot's copy stale (the loop is woken to catch up).
  *
  * stats_1h comes from memory, kept here per probe name: counters per
  * five-minute slot (runs by outcome, latency sum; twelve slots, so the
@@ -480,9 +480,14 @@ status_get(struct api_req *req, struct api_reply *rep)
 	buf_adds(&rep->body, "{\"agent\":{\"name\":");
 	buf_add_json_str(&rep->body, name);
 	buf_printf(&rep->body, ",\"version\":\"%s\",\"uptime_s\":%" PRId64
-	    ",\"time_ms\":%" PRId64 ",\"started_ms\":%" PRId64 "},",
+	    ",\"time_ms\":%" PRId64 ",\"started_ms\":%" PRId64,
 	    VANTAGE_VERSION, status_uptime_s(), clock_wall_ms(),
 	    vd->started_ms);
+	/* who the credential says the caller is: consoles show it */
+	buf_adds(&rep->body, ",\"caller\":{\"name\":");
+	buf_add_json_str(&rep->body, req->actor != NULL ? req->actor : "");
+	buf_printf(&rep->body, ",\"role\":\"%s\"}},",
+	    api_role_str(req->role));
 	buf_add(&rep->body, s->data, s->split);
 	if (s->tag == route_gen())
 		buf_add(&rep->body, s->data + s->split, s->len - s->split);

@@ -2,10 +2,8 @@
  * conf.c - vantage.conf: INI parsed by libinih into struct conf.
  *
  * Debian's inih does not pass line numbers to the handler, so the text is
- * fed through a reader that counts lines (as the agent's config.c does);
- * every error names file:line.  Leading blanks are stripped before inih
- * sees a line, so indented keys stay keys instead of becoming inih
- * "continuation" lines.  Tokens are secrets: a file holding one must not
+ * fed through shared/inifile.c's reader (as the agent's config.c is);
+ * every error names file:line.  Tokens are secrets: a file holding one must not
  * be readable by anybody else (relayd's check_file_secrecy()).
  */
 #include <ctype.h>
@@ -21,6 +19,7 @@
 #include <curl/curl.h>
 #include <ini.h>
 
+#include "inifile.h"
 #include "vantage.h"
 
 #define CONF_MAX_ERRS	20
@@ -37,10 +36,7 @@ enum conf_sec {
 struct conf_parse {
 	struct conf		*conf;
 	const char		*file;
-	const char		*text;
-	size_t			 pos;
-	int			 lineno;
-	int			 section_line;
+	struct inifile		 in;		/* text, line numbers */
 	enum conf_sec		 sec;
 	struct conf_agent	*agent;		/* of the current section */
 	int			 first_agent;	/* index of this file's first */
@@ -388,7 +384,7 @@ conf_begin_section(struct conf_parse *cp, const char *hdr)
 	memset(cp->agent_keys, 0, sizeof(cp->agent_keys));
 	n = strcspn(hdr, " \t\"");
 	if (n == 0 || n >= sizeof(kind)) {
-		conf_error(cp, cp->section_line, "bad section header [%s]",
+		conf_error(cp, cp->in.section_line, "bad section header [%s]",
 		    hdr);
 		cp->sec = CSEC_BAD;
 		return;
@@ -400,7 +396,7 @@ conf_begin_section(struct conf_parse *cp, const char *hdr)
 		p++;
 	if (strcmp(kind, "console") == 0) {
 		if (*p != '\0') {
-			conf_error(cp, cp->section_line, "[console] takes no "
+			conf_error(cp, cp->in.section_line, "[console] takes no "
 			    "name");
 			cp->sec = CSEC_BAD;
 			return;
@@ -409,40 +405,40 @@ conf_begin_section(struct conf_parse *cp, const char *hdr)
 		return;
 	}
 	if (strcmp(kind, "agent") != 0) {
-		conf_error(cp, cp->section_line, "unknown section [%s] "
+		conf_error(cp, cp->in.section_line, "unknown section [%s] "
 		    "(expected [agent \"NAME\"] or [console])", hdr);
 		cp->sec = CSEC_BAD;
 		return;
 	}
 	cp->sec = CSEC_BAD;
 	if (*p != '"' || (q = strchr(p + 1, '"')) == NULL || q[1] != '\0') {
-		conf_error(cp, cp->section_line, "[agent] needs a quoted "
+		conf_error(cp, cp->in.section_line, "[agent] needs a quoted "
 		    "name: [agent \"web-01\"]");
 		return;
 	}
 	n = (size_t)(q - p - 1);
 	if (n >= sizeof(name)) {
-		conf_error(cp, cp->section_line, "agent name is too long");
+		conf_error(cp, cp->in.section_line, "agent name is too long");
 		return;
 	}
 	memcpy(name, p + 1, n);
 	name[n] = '\0';
 	if (!conf_name_ok(name)) {
-		conf_error(cp, cp->section_line, "bad agent name '%s' "
+		conf_error(cp, cp->in.section_line, "bad agent name '%s' "
 		    "(letters, digits, '.', '-', '_'; at most %d)", name,
 		    CONF_NAME_MAX);
 		return;
 	}
 	for (i = 0; i < cp->conf->n_agents; i++) {
 		if (strcmp(cp->conf->agents[i]->name, name) == 0) {
-			conf_error(cp, cp->section_line, "duplicate agent "
+			conf_error(cp, cp->in.section_line, "duplicate agent "
 			    "'%s' (first defined at line %d)", name,
 			    cp->conf->agents[i]->line);
 			return;
 		}
 	}
 	cp->sec = CSEC_AGENT;
-	cp->agent = conf_agent_add(cp->conf, name, cp->section_line);
+	cp->agent = conf_agent_add(cp->conf, name, cp->in.section_line);
 }
 
 static void
@@ -451,7 +447,7 @@ conf_agent_key(struct conf_parse *cp, const char *name, const char *value)
 	struct conf_agent	*a = cp->agent;
 	char			 err[512];
 	char			*path;
-	int			 i, line = cp->lineno;
+	int			 i, line = cp->in.lineno;
 
 	for (i = 0; agent_keys[i] != NULL; i++) {
 		if (strcmp(agent_keys[i], name) == 0)
@@ -555,7 +551,7 @@ conf_console_key(struct conf_parse *cp, const char *name, const char *value)
 	int64_t				 ms;
 	uint64_t			 sz;
 	size_t				 i;
-	int				 line = cp->lineno;
+	int				 line = cp->in.lineno;
 
 	for (i = 0; i < N_CONSOLE_KEYS; i++) {
 		if (strcmp(console_keys[i].name, name) == 0)
@@ -617,7 +613,7 @@ conf_handler(void *user, const char *section, const char *name,
 	(void)section;
 	switch (cp->sec) {
 	case CSEC_NONE:
-		conf_error(cp, cp->lineno, "'%s' is outside any section",
+		conf_error(cp, cp->in.lineno, "'%s' is outside any section",
 		    name);
 		break;
 	case CSEC_BAD:
@@ -632,86 +628,17 @@ conf_handler(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/*
- * inih reader: one line per call, leading blanks stripped, lines counted;
- * a section header is handled here so that one without keys is checked.
- */
-static char *
-conf_reader(char *str, int num, void *stream)
+static void
+conf_on_section(void *user, const char *header)
 {
-	struct conf_parse	*cp = stream;
-	const char		*p = cp->text + cp->pos, *nl, *rb;
-	char			 hdr[256];
-	size_t			 len;
-
-	if (*p == '\0')
-		return NULL;
-	cp->lineno++;
-	nl = strchr(p, '\n');
-	len = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
-	cp->pos += len;
-	while (len > 0 && (*p == ' ' || *p == '\t')) {
-		p++;
-		len--;
-	}
-	if (len >= (size_t)num - 1) {
-		conf_error(cp, cp->lineno, "line is too long (at most %d "
-		    "characters)", num - 2);
-		/* keep inih from reading the rest of it as a key */
-		str[0] = ';';
-		str[1] = '\0';
-		return str;
-	}
-	memcpy(str, p, len);
-	str[len] = '\0';
-	if (str[0] == '[' && (rb = strchr(str, ']')) != NULL &&
-	    (size_t)(rb - str - 1) < sizeof(hdr)) {
-		len = (size_t)(rb - str - 1);
-		memcpy(hdr, str + 1, len);
-		hdr[len] = '\0';
-		cp->section_line = cp->lineno;
-		conf_begin_section(cp, hdr);
-	}
-	return str;
+	conf_begin_section(user, header);
 }
 
-static char *
-conf_read_file(const char *path, char *err, size_t errlen)
+static void
+conf_on_long_line(void *user, int line, int max)
 {
-	FILE		*f;
-	struct buf	 b;
-	char		 chunk[4096];
-	size_t		 n;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		buf_add(&b, chunk, n);
-		if (b.len > 1024 * 1024) {
-			snprintf(err, errlen, "%s: larger than 1 MiB", path);
-			fclose(f);
-			buf_free(&b);
-			return NULL;
-		}
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(f);
-		buf_free(&b);
-		return NULL;
-	}
-	fclose(f);
-	buf_addc(&b, '\0');
-	b.len--;
-	if (memchr(b.data, '\0', b.len) != NULL) {
-		snprintf(err, errlen, "%s: not a text file", path);
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_release(&b, NULL);
+	conf_error(user, line, "line is too long (at most %d characters)",
+	    max);
 }
 
 static void
@@ -746,17 +673,20 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 	char			*text;
 	int			 rc, i;
 
-	if ((text = conf_read_file(path, err, errlen)) == NULL)
+	if ((text = inifile_read(path, 1024 * 1024, err, errlen)) == NULL)
 		return -1;
 	memset(&cp, 0, sizeof(cp));
 	cp.conf = c;
 	cp.file = path;
-	cp.text = text;
+	cp.in.text = text;
+	cp.in.user = &cp;
+	cp.in.on_section = conf_on_section;
+	cp.in.on_long_line = conf_on_long_line;
 	cp.sec = CSEC_NONE;
 	cp.first_agent = c->n_agents;
 	buf_init(&cp.errs);
 
-	rc = ini_parse_stream(conf_reader, &cp, conf_handler, &cp);
+	rc = ini_parse_stream(inifile_reader, &cp.in, conf_handler, &cp);
 	if (rc > 0)
 		conf_error(&cp, rc, "syntax error (expected [section] or "
 		    "key = value)");

@@ -7,8 +7,10 @@
  * is sent to it (a circuit breaker: audit and detail fetches wait until it
  * answers again).  A failure keeps the last good data, which the views
  * then mark stale, never as a down target.  Clock skew comes from the
- * X-Vantage-Time header against the middle of the request.  Audit rows are
- * fetched incrementally with the `after` cursor while a view wants them.
+ * X-Vantage-Time header against the middle of the request.  While a view
+ * wants audit rows, the first fetch asks for the newest FLEET_AUDIT_KEEP
+ * (the `before` cursor, newest first) instead of reading the whole trail,
+ * and later ones fetch what is new with the `after` cursor.
  * Agents behind a bastion get an SSH tunnel, opened in a thread because
  * tunnel_open() blocks for up to seconds.
  */
@@ -634,8 +636,9 @@ fleet_audit_done(struct fleet_agent *a, const struct fetch_resp *r,
     void *arg)
 {
 	struct model_audit_page	 p;
+	struct model_audit	 t;
 	char			 err[512];
-	int			 more;
+	int			 more, desc, i;
 
 	(void)arg;
 	a->audit_req = NULL;
@@ -649,11 +652,28 @@ fleet_audit_done(struct fleet_agent *a, const struct fetch_resp *r,
 		    err);
 		return;
 	}
+	if (p.desc && !a->audit_newest) {
+		snprintf(a->audit_err, sizeof(a->audit_err), "audit: rows "
+		    "newest first in answer to 'after'");
+		model_audit_page_free(&p);
+		return;
+	}
 	a->audit_err[0] = '\0';
 	more = p.more && p.n_rows > 0;
+	desc = p.desc;
+	for (i = 0; desc && i < p.n_rows / 2; i++) {
+		t = p.rows[i];
+		p.rows[i] = p.rows[p.n_rows - 1 - i];
+		p.rows[p.n_rows - 1 - i] = t;
+	}
 	fleet_audit_add(a, &p);
 	model_audit_page_free(&p);
-	if (more)
+	/*
+	 * The newest rows are all that is kept: older ones are never
+	 * fetched.  An agent that predates `before` answers oldest first,
+	 * and is then read forward page by page as it always was.
+	 */
+	if (more && !desc)
 		fleet_audit_next(a);
 	else
 		a->audit_done = 1;
@@ -666,8 +686,14 @@ fleet_audit_next(struct fleet_agent *a)
 
 	if (a->audit_req != NULL)
 		return;
-	snprintf(path, sizeof(path), "/v1/audit?after=%" PRId64 "&limit=%d",
-	    a->audit_after, FLEET_AUDIT_PAGE);
+	/* first load: the newest rows, not the whole trail from id 1 */
+	a->audit_newest = !a->audit_done && a->audit_after == 0;
+	if (a->audit_newest)
+		snprintf(path, sizeof(path), "/v1/audit?before=%" PRId64
+		    "&limit=%d", INT64_MAX, FLEET_AUDIT_KEEP);
+	else
+		snprintf(path, sizeof(path), "/v1/audit?after=%" PRId64
+		    "&limit=%d", a->audit_after, FLEET_AUDIT_PAGE);
 	a->audit_req = fleet_request(a, path, NULL, fleet_audit_done, NULL);
 }
 

@@ -529,6 +529,36 @@ fail:
 	return -1;
 }
 
+/* agent.caller: optional (older agents), complete when present. */
+static int
+m_caller(struct mctx *m, const cJSON *ag, struct model_status *s)
+{
+	static const char *const roles[] = { "viewer", "operator", "admin",
+	    NULL };
+	const cJSON	*c = NULL;
+	char		 e[160];
+	int		 role;
+
+	if (json_get_object(ag, "caller", JSON_OPTIONAL, &c, e, sizeof(e)) ==
+	    -1) {
+		m_fail(m, e);
+		return -1;
+	}
+	if (c == NULL)
+		return 0;
+	snprintf(m->path, sizeof(m->path), "agent.caller");
+	if (m_str(m, c, "name", JSON_REQUIRED, M_NAME_MAX, &s->caller) == -1 ||
+	    m_enum(m, c, "role", roles, &role) == -1)
+		return -1;
+	if (s->caller[0] == '\0') {
+		m_fail(m, "'name' is empty");
+		return -1;
+	}
+	s->caller_role = xstrdup(roles[role]);
+	snprintf(m->path, sizeof(m->path), "agent");
+	return 0;
+}
+
 void
 model_status_free(struct model_status *s)
 {
@@ -538,6 +568,8 @@ model_status_free(struct model_status *s)
 		return;
 	free(s->agent);
 	free(s->version);
+	free(s->caller);
+	free(s->caller_role);
 	for (i = 0; i < s->n_probes; i++)
 		m_probe_free(&s->probes[i]);
 	free(s->probes);
@@ -573,7 +605,8 @@ model_parse_status(const char *text, size_t len, struct model_status *s,
 	    m_int(&m, ag, "time_ms", JSON_OPTIONAL, 0, M_MAX_MS, 0,
 	    &s->time_ms) == -1 ||
 	    m_int(&m, ag, "started_ms", JSON_OPTIONAL, 0, M_MAX_MS, 0,
-	    &s->started_ms) == -1)
+	    &s->started_ms) == -1 ||
+	    m_caller(&m, ag, s) == -1)
 		goto fail;
 	m.path[0] = '\0';
 	if ((n = m_array(&m, j, "probes", JSON_REQUIRED, &arr)) == -1)
@@ -832,9 +865,17 @@ model_parse_audit(const char *text, size_t len, struct model_audit_page *p,
 		if (m_object_item(&m, it, "audit", i) == -1 ||
 		    m_audit(&m, it, &p->rows[i]) == -1)
 			goto fail;
-		/* "oldest first": a cursor must only move forward */
-		if (i > 0 && p->rows[i].id <= p->rows[i - 1].id) {
-			m_fail(&m, "ids are not increasing");
+		/*
+		 * Oldest first (`after`) or newest first (`before`), the
+		 * first two rows tell; either way strictly, so a cursor only
+		 * ever moves one way.
+		 */
+		if (i == 1)
+			p->desc = p->rows[1].id < p->rows[0].id;
+		if (i > 0 && (p->desc ? p->rows[i].id >= p->rows[i - 1].id :
+		    p->rows[i].id <= p->rows[i - 1].id)) {
+			m_fail(&m, p->desc ? "ids are not decreasing" :
+			    "ids are not increasing");
 			model_audit_free(&p->rows[i]);
 			goto fail;
 		}

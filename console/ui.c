@@ -718,11 +718,59 @@ ui_draw_header(struct ui *ui, int cols)
 		ui_put(0, cols - rw, rw, bar, right);
 }
 
+/*
+ * Who the agents take us for: the credential's actor and role from the
+ * first agent that said (with a '+' when another agent says otherwise,
+ * e.g. a different token per agent), then the X-Vantage-Operator text.
+ * The tail is dropped piece by piece when the line is narrow.
+ */
+static void
+ui_draw_identity(struct ui *ui, int y, int x, int cols)
+{
+	struct fleet			*fl = ui->fl;
+	const struct model_status	*first = NULL, *st;
+	const char			*vbar = ui_glyph(ui, UI_G_VBAR);
+	char				 d[32], who[160], line[512];
+	int				 i, differ = 0, k;
+
+	for (i = 0; i < fl->n_agents; i++) {
+		if ((st = fl->agents[i].status) == NULL || st->caller == NULL)
+			continue;
+		if (first == NULL)
+			first = st;
+		else if (strcmp(st->caller, first->caller) != 0 ||
+		    strcmp(st->caller_role, first->caller_role) != 0)
+			differ = 1;
+	}
+	parse_fmt_duration(fl->conf->refresh_ms, d, sizeof(d));
+	if (first == NULL) {
+		/* no agent said (yet, or too old to): the header we send */
+		ui_putf(y, x, cols - x, ui_attr(ui, UI_C_BAR),
+		    " %s operator %s %s every %s", vbar, fl->operator, vbar, d);
+		return;
+	}
+	snprintf(who, sizeof(who), "%.64s%s (%s)", first->caller,
+	    differ ? "+" : "", first->caller_role);
+	for (k = 0; k < 3; k++) {
+		if (k == 0)
+			snprintf(line, sizeof(line), " %s %s as %s %s every %s",
+			    vbar, who, fl->operator, vbar, d);
+		else if (k == 1)
+			snprintf(line, sizeof(line), " %s %s as %s", vbar, who,
+			    fl->operator);
+		else
+			snprintf(line, sizeof(line), " %s %s", vbar, who);
+		if (ui_width(line) <= cols - x)
+			break;
+	}
+	ui_put(y, x, cols - x, ui_attr(ui, UI_C_BAR), line);
+}
+
 static void
 ui_draw_status(struct ui *ui, int y, int cols)
 {
 	struct fleet	*fl = ui->fl;
-	char		 ago[32], d[32];
+	char		 ago[32];
 	const char	*vbar = ui_glyph(ui, UI_G_VBAR);
 	int64_t		 now = fetch_now_ms();
 	int		 ok = 0, failing = 0, stale = 0, waiting = 0, i, x;
@@ -757,9 +805,7 @@ ui_draw_status(struct ui *ui, int y, int cols)
 		x += ui_putf(y, x, cols - x, bar, ", %d stale", stale);
 	if (waiting > 0)
 		x += ui_putf(y, x, cols - x, bar, ", %d waiting", waiting);
-	ui_putf(y, x, cols - x, bar, " %s operator %s %s every %s", vbar,
-	    fl->operator, vbar, parse_fmt_duration(fl->conf->refresh_ms, d,
-	    sizeof(d)));
+	ui_draw_identity(ui, y, x, cols);
 }
 
 static void

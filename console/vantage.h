@@ -237,6 +237,9 @@ struct model_status {
 	int64_t			 uptime_s;
 	int64_t			 time_ms;
 	int64_t			 started_ms;
+	char			*caller;	/* credential's actor, or NULL
+						   from an older agent */
+	char			*caller_role;	/* viewer|operator|admin */
 	struct model_probe	*probes;
 	int			 n_probes;
 	struct model_route	*routes;
@@ -295,6 +298,8 @@ struct model_audit_page {
 	int			 n_rows;
 	int64_t			 next;
 	int			 more;
+	int			 desc;		/* ids decrease (a `before`
+						   page, newest first) */
 };
 
 struct model_verify {
@@ -384,6 +389,7 @@ struct fleet_agent {
 	int			 n_audit;
 	int64_t			 audit_after;
 	int			 audit_done;	/* caught up at least once */
+	int			 audit_newest;	/* audit_req asks `before` */
 	struct fetch_req	*audit_req;
 	char			 audit_err[256];
 	struct model_verify	 verify;
@@ -427,7 +433,8 @@ void		 fleet_settle(struct fleet *);
 struct fetch_req *fleet_request(struct fleet_agent *, const char *path,
 		    const char *body, fleet_done_fn, void *arg);
 void		 fleet_cancel(struct fleet *, struct fetch_req **);
-/* Loads the whole audit trail of every agent (CLI) or polls it (UI). */
+/* Loads the newest FLEET_AUDIT_KEEP audit rows of every agent, then
+ * (UI) polls for new ones. */
 void		 fleet_audit_poll(struct fleet *);
 void		 fleet_verify(struct fleet *);
 enum fleet_state fleet_agent_state(const struct fleet_agent *, int64_t now);

@@ -1,8 +1,9 @@
 /*
  * view_audit.c - the audit trails of all agents merged, newest first,
- * with each agent's chain verification (/v1/audit/verify) on top.  While
- * the view is open the fleet fetches new rows after every status poll
- * with the `after` cursor, so a drain shows up here within a period.
+ * with each agent's chain verification (/v1/audit/verify) on top.  The
+ * fleet first fetches each agent's newest rows (the `before` cursor), then,
+ * while the view is open, new rows after every status poll with the
+ * `after` cursor, so a drain shows up here within a period.
  */
 #include <curses.h>
 #include <inttypes.h>

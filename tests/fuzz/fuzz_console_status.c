@@ -8,8 +8,9 @@
  * Checked: no crash or leak; a failure leaves nothing behind and says
  * why; an accepted document holds only what the contract allows (enum
  * values in range, strings present, probe and route names unique and not
- * empty, audit ids increasing, no number is VANTAGE_NONE where the
- * contract requires one).
+ * empty, audit ids strictly increasing or (a `before` page) strictly
+ * decreasing, a caller whole or absent, no number is VANTAGE_NONE where
+ * the contract requires one).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,6 +52,10 @@ fuzz_status(const char *s, size_t n)
 		return;
 	}
 	if (st.agent == NULL || st.version == NULL)
+		abort();
+	/* caller: absent (an older agent) or whole, with a name */
+	if ((st.caller == NULL) != (st.caller_role == NULL) ||
+	    (st.caller != NULL && st.caller[0] == '\0'))
 		abort();
 	for (i = 0; i < st.n_probes; i++) {
 		const struct model_probe *p = &st.probes[i];
@@ -124,10 +129,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4:
 		if (model_parse_audit(s, n, &au, err, sizeof(err)) == 0) {
 			for (i = 1; i < au.n_rows; i++) {
-				if (au.rows[i].id <= au.rows[i - 1].id ||
+				if ((au.desc ? au.rows[i].id >=
+				    au.rows[i - 1].id : au.rows[i].id <=
+				    au.rows[i - 1].id) ||
 				    au.rows[i].action == NULL)
 					abort();
 			}
+			if (au.desc && au.n_rows < 2)
+				abort();
 			model_audit_page_free(&au);
 		}
 		break;

@@ -7,6 +7,7 @@ types|http500|hang.  It is loopback-only and prints "ready PORT" once it listens
 
   console_fake_agent.py --port N --name web-01 --probes api=up,db=down
       --routes web-eu:web,web-us:web --pool web:2 [--token T] [--skew MS]
+      [--viewer] [--caller NAME] [--broken-chain] [--audit-rows N]
 """
 import argparse
 import hashlib
@@ -181,7 +182,10 @@ class Handler(BaseHTTPRequestHandler):
                     "agent": {"name": ARGS.name, "version": "0.1.0",
                               "uptime_s": (t - S.started) // 1000,
                               "time_ms": t + ARGS.skew,
-                              "started_ms": S.started},
+                              "started_ms": S.started,
+                              "caller": {"name": ARGS.caller,
+                                         "role": "viewer" if ARGS.viewer
+                                         else "operator"}},
                     "probes": [S.probe_json(p) for p in S.probes],
                     "routes": list(S.routes.values()),
                     "pools": S.pools_json()})
@@ -189,11 +193,18 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(200, {"routes": list(S.routes.values()),
                                        "pools": S.pools_json()})
             if u.path == "/v1/audit":
-                after = int(q.get("after", "0"))
                 limit = int(q.get("limit", "500"))
-                rows = [r for r in S.audit if r["id"] > after][:limit]
-                more = len([r for r in S.audit if r["id"] > after]) > limit
-                return self.send(200, {"audit": rows, "more": more,
+                if "before" in q:
+                    if "after" in q or int(q["before"]) < 1:
+                        return self.error(400, "bad_request", "bad cursor")
+                    sel = [r for r in reversed(S.audit)
+                           if r["id"] < int(q["before"])]
+                else:
+                    after = int(q.get("after", "0"))
+                    sel = [r for r in S.audit if r["id"] > after]
+                rows = sel[:limit]
+                return self.send(200, {"audit": rows,
+                                       "more": len(sel) > limit,
                                        "next": rows[-1]["id"] if rows
                                        else None})
             if u.path == "/v1/audit/verify":
@@ -315,9 +326,14 @@ def main():
     p.add_argument("--skew", type=int, default=0)
     p.add_argument("--mode", default="ok")
     p.add_argument("--viewer", action="store_true")
+    p.add_argument("--caller", default="tester")
+    p.add_argument("--audit-rows", type=int, default=0)
     p.add_argument("--broken-chain", action="store_true")
     ARGS = p.parse_args()
     S = State(ARGS)
+    for i in range(ARGS.audit_rows):
+        S.add_audit("tester", "tester@fake", "drain", "r%d" % (i + 1),
+                    "row %d" % (i + 1), "ok")
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     srv.daemon_threads = True
     print("ready %d" % ARGS.port, flush=True)

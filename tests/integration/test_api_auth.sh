@@ -159,6 +159,7 @@ a = d["agent"]
 assert a["name"] == "test" and isinstance(a["version"], str)
 for k in ("uptime_s", "time_ms", "started_ms"):
     assert isinstance(a[k], num), k
+assert a["caller"] == {"name": "alice", "role": "viewer"}, a.get("caller")
 (p,) = d["probes"]
 assert p["name"] == "self" and p["type"] == "tcp"
 assert p["state"] in ("up", "degraded", "down", "unknown")
@@ -288,6 +289,20 @@ jwt_expect 401 "RS256 JWT against an HS256 key" "$(mkjwt RS256 "$T/rsa.pem")"
 tok=$(mkjwt HS256 "$T/hs.key")
 jwt_expect 401 "HS256 JWT with a flipped signature byte" \
     "${tok%?}$(if [ "${tok: -1}" = A ]; then echo B; else echo A; fi)"
+# caller: rendered per request from the credential, never from a snapshot
+caller_is() {	# TOKEN JSON WHAT
+	req GET /v1/status -H "$(auth "$1")"
+	expect 200 - "$3"
+	[[ "$(cat "$T/body")" =~ \"caller\":(\{[^}]*\}) ]] ||
+	    fail "$3: no caller object: $(head -c 300 "$T/body")"
+	assert_eq "$2" "${BASH_REMATCH[1]}" "$3: caller"
+}
+caller_is "$OPER" '{"name":"olga","role":"operator"}' "operator token caller"
+caller_is "$ADMIN" '{"name":"adam","role":"admin"}' "admin token caller"
+caller_is "$(mkjwt HS256 "$T/hs.key" sub=jwt-op role=operator)" \
+    '{"name":"jwt-op","role":"operator"}' "operator JWT caller"
+caller_is "$(mkjwt HS256 "$T/hs.key")" \
+    '{"name":"jwt-user","role":"viewer"}' "viewer JWT caller"
 req POST /v1/reload -H "$(auth "$(mkjwt HS256 "$T/hs.key" sub=jwt-op role=operator)")"
 expect 403 forbidden "operator JWT POST /v1/reload"
 n=$(sql "$db" "SELECT count(*) FROM audit WHERE action = 'refused' AND

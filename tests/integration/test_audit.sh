@@ -93,6 +93,39 @@ assert_eq 400 "$code" "limit 0"
 api "$VIEW" GET "/v1/audit?after=x"
 assert_eq 400 "$code" "after not a number"
 
+# newest first below the `before` cursor; next is the smallest id sent
+all=$(row '[.audit[].id] | reverse | join(" ")')
+n=$(row '.audit | length')
+[ "$n" -ge 4 ] || fail "expected at least 4 audit rows, got $n"
+api "$VIEW" GET "/v1/audit?before=9223372036854775807&limit=5000"
+assert_eq 200 "$code" "before=INT64_MAX"
+assert_eq "$all" "$(jq -r '[.audit[].id] | join(" ")' "$T/resp")" \
+    "every row, newest first"
+assert_eq "false" "$(jq -r .more "$T/resp")" "before: all rows, no more"
+set -- $all
+api "$VIEW" GET "/v1/audit?before=9223372036854775807&limit=2"
+assert_eq "$1 $2 true $2" \
+    "$(jq -r '"\([.audit[].id] | join(" ")) \(.more) \(.next)"' "$T/resp")" \
+    "newest page"
+api "$VIEW" GET "/v1/audit?before=$2&limit=2"
+assert_eq "$3 $4" "$(jq -r '[.audit[].id] | join(" ")' "$T/resp")" \
+    "next newest page from the cursor"
+api "$VIEW" GET "/v1/audit?before=$id1"
+assert_eq "$((id1 - 1)) false" \
+    "$(jq -r '"\(.audit | length) \(.more)"' "$T/resp")" "rows below the first drain"
+api "$VIEW" GET "/v1/audit?before=1"
+assert_eq "0 null false" \
+    "$(jq -r '"\(.audit | length) \(.next) \(.more)"' "$T/resp")" "before=1: nothing"
+api "$VIEW" GET "/v1/audit?before=9223372036854775807&action=undrain"
+assert_eq "undrain" "$(jq -r '[.audit[].action] | unique | join(",")' "$T/resp")" \
+    "action filter, newest first"
+for bad in "before=0" "before=-1" "before=x" "before=" \
+    "before=9223372036854775808" "before=10&after=1" "after=0&before=5"; do
+	api "$VIEW" GET "/v1/audit?$bad"
+	assert_eq 400 "$code" "$bad"
+	assert_eq bad_request "$(jq -r .error.code "$T/resp")" "$bad: code"
+done
+
 # verify: ok, head is the last row's hash
 api "$VIEW" GET /v1/audit/verify
 assert_eq true "$(jq -r .ok "$T/resp")" "verify on an untouched log"

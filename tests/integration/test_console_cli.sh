@@ -3,8 +3,9 @@
 # 1 refused or failed, 2 usage), the --json documents, configuration
 # errors with file:line and the token secrecy check.
 #
-# Agents: two real vantaged on loopback (h1, h2) and a fake one that
-# answers 403 to changes and reports a broken audit chain.
+# Agents: two real vantaged on loopback (h1, h2), a fake one that answers
+# 403 to changes and reports a broken audit chain, and a fake one with a
+# long audit trail (only its newest rows are fetched).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/console_lib.sh"
 need_tools jq curl
@@ -154,6 +155,15 @@ assert_match "carol@" "$(cat "$T/o")" "operator in the audit table"
 expect_rc 1 "$T/o" "$VANTAGE" -c "$T/all.conf" audit --verify --json
 assert_eq false "$(jq -r '.verify[] | select(.agent == "fake") | .ok' \
     "$T/o")" "broken chain reported"
+
+# a long trail: the newest 500 rows in one request, not the whole trail
+P5=$(free_port)
+fake_agent long "$P5" --audit-rows 1200
+expect_rc 0 "$T/o" "$VANTAGE" --agent "long=http://127.0.0.1:$P5" audit --json
+assert_eq "500 1200 701" "$(jq -r '"\(.audit | length) \(.audit[0].id) \(.audit[-1].id)"' \
+    "$T/o")" "the newest 500 audit rows, newest first"
+assert_eq "GET /v1/audit?before=9223372036854775807&limit=500" \
+    "$(grep '/v1/audit' "$T/long.log")" "the one audit request"
 
 # --- --agent without a file ---------------------------------------------
 expect_rc 0 "$T/o" env VANTAGE_TOKEN="$TOKEN" "$VANTAGE" \

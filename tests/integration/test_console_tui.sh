@@ -10,6 +10,8 @@
 #    audit view shows the row;
 #  - an agent killed: unreachable within two refresh periods, while the UI
 #    keeps answering keys;
+#  - the status line names us as the agents know us (token name and
+#    role), with a mark when one agent knows us by another name;
 #  - NO_COLOR: no colour escapes; a C locale: ASCII only; quitting and
 #    SIGTERM restore the terminal (tmux leaves the alternate screen).
 . "$(dirname "$0")/lib.sh"
@@ -42,6 +44,8 @@ wait_screen 10 'h1 +ok'
 wait_screen 5 'h2 +ok'
 wait_screen 5 'h3 +ok'
 wait_screen 5 '3 agents: 3 ok, 0 failing'
+# who the agents take us for (the token's name and role), then who we say
+wait_screen 5 '0 failing [^ ]+ alice \(operator\) as tester@[^ ]+ [^ ]+ every 1s'
 keys ':matrix' Enter
 wait_screen 15 'link +down from 1 of 3 '
 wait_screen 5 'api +ok from 3 of 3 '
@@ -55,7 +59,7 @@ tmx capture-pane -e -p -t vt | grep -q $'\e\\[[0-9;]*3[1-6]m' ||
 # --- resize to 80x24 ---------------------------------------------------
 tmx resize-window -t vt -x 80 -y 24
 # (tmux reflows the old screen at once: wait for the console's redraw)
-wait_line 5 23 '^ refreshed .* 3 agents: 3 ok'
+wait_line 5 23 '^ refreshed .* 3 agents: 3 ok, 0 failing [^ ]+ alice \(operator\)'
 wait_line 5 1 '^ vantage .* matrix .*\?:help *$'
 wait_screen 5 '^link +down from 1 of 3'
 assert_eq 24 "$(screen | wc -l)" "rows at 80x24"
@@ -134,8 +138,15 @@ tmx kill-server
 
 # --- NO_COLOR and a C locale (ASCII), then SIGTERM ----------------------
 rm -f "$T/tui.exit"
-tui_start 100 30 NO_COLOR=1 LC_ALL=C -- -c "$T/v.conf"
+# a fourth agent knows us by another name: the first agent's is shown,
+# marked
+P4=$(free_port)
+fake_agent h4 "$P4" --caller bob
+console_conf "$T/v4.conf" h1="$P1" h2="$P2" h3="$P3" h4="$P4"
+tui_start 100 30 NO_COLOR=1 LC_ALL=C -- -c "$T/v4.conf"
 wait_screen 10 'h1 +ok'
+wait_screen 5 'h4 +ok'
+wait_line 5 29 ' alice\+ \(operator\)'
 tmx capture-pane -e -p -t vt | grep -q $'\e\\[[0-9;]*3[0-7]m' &&
     fail "colour escapes under NO_COLOR"
 wait_screen 5 '^ vantage \| fleet '

@@ -18,7 +18,8 @@
 
 static const char status_ok[] =
     "{\"agent\":{\"name\":\"web-01\",\"version\":\"0.1.0\",\"uptime_s\":12,"
-    "\"time_ms\":1763830000000,\"started_ms\":1763829988000},"
+    "\"time_ms\":1763830000000,\"started_ms\":1763829988000,"
+    "\"caller\":{\"name\":\"alice\",\"role\":\"operator\"}},"
     "\"probes\":[{\"name\":\"api-eu\",\"type\":\"http\",\"target\":"
     "\"https://api.example.com/\",\"state\":\"down\",\"state_since_ms\":1,"
     "\"interval_ms\":10000,\"last\":{\"t_ms\":5,\"status\":\"fail\","
@@ -46,6 +47,8 @@ test_status_ok(void **state)
 	    err, sizeof(err)), 0);
 	assert_string_equal(st.agent, "web-01");
 	assert_int_equal(st.time_ms, 1763830000000LL);
+	assert_string_equal(st.caller, "alice");
+	assert_string_equal(st.caller_role, "operator");
 	assert_int_equal(st.n_probes, 2);
 	assert_int_equal(st.probes[0].state, MODEL_DOWN);
 	assert_true(st.probes[0].has_last);
@@ -63,6 +66,12 @@ test_status_ok(void **state)
 	assert_true(st.routes[0].expires_ms == VANTAGE_NONE);
 	assert_int_equal(st.n_pools, 1);
 	assert_int_equal(st.pools[0].min_active, 2);
+	model_status_free(&st);
+	/* an agent from before `caller`: none, and no error */
+	assert_int_equal(model_parse_status("{\"agent\":{\"name\":\"a\"},"
+	    "\"probes\":[]}", 34, &st, err, sizeof(err)), 0);
+	assert_null(st.caller);
+	assert_null(st.caller_role);
 	model_status_free(&st);
 }
 
@@ -112,6 +121,19 @@ test_status_bad(void **state)
 		    "'min_active' must be a whole number" },
 		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[{\"name\":\"\","
 		    "\"type\":\"x\",\"state\":\"up\"}]}", -2, "'name' is empty" },
+		{ "{\"agent\":{\"name\":\"a\",\"caller\":\"alice\"},"
+		    "\"probes\":[]}", -2, "agent: 'caller' must be an object" },
+		{ "{\"agent\":{\"name\":\"a\",\"caller\":{\"role\":"
+		    "\"viewer\"}},\"probes\":[]}", -2,
+		    "agent.caller: 'name' is required" },
+		{ "{\"agent\":{\"name\":\"a\",\"caller\":{\"name\":\"\","
+		    "\"role\":\"viewer\"}},\"probes\":[]}", -2,
+		    "agent.caller: 'name' is empty" },
+		{ "{\"agent\":{\"name\":\"a\",\"caller\":{\"name\":\"x\","
+		    "\"role\":\"root\"}},\"probes\":[]}", -2,
+		    "agent.caller: 'role' has an unknown value 'root'" },
+		{ "{\"agent\":{\"name\":\"a\",\"caller\":{\"name\":\"x\"}},"
+		    "\"probes\":[]}", -2, "agent.caller: 'role' is required" },
 	};
 	struct model_status	st;
 	char			err[256];
@@ -130,6 +152,7 @@ test_status_bad(void **state)
 		/* nothing is held after a failure */
 		assert_null(st.probes);
 		assert_null(st.agent);
+		assert_null(st.caller);
 	}
 }
 
@@ -195,6 +218,14 @@ test_audit_verify_action_error(void **state)
 	    "\"t_ms\":6,\"action\":\"undrain\"}],\"next\":2,\"more\":false}";
 	static const char back[] = "{\"audit\":[{\"id\":2,\"t_ms\":5,"
 	    "\"action\":\"a\"},{\"id\":2,\"t_ms\":6,\"action\":\"b\"}]}";
+	/* a `before` page: newest first, next is the smallest id */
+	static const char desc[] = "{\"audit\":[{\"id\":9,\"t_ms\":7,"
+	    "\"action\":\"a\"},{\"id\":4,\"t_ms\":6,\"action\":\"b\"},"
+	    "{\"id\":3,\"t_ms\":5,\"action\":\"c\"}],\"next\":3,"
+	    "\"more\":true}";
+	static const char zigzag[] = "{\"audit\":[{\"id\":9,\"t_ms\":7,"
+	    "\"action\":\"a\"},{\"id\":4,\"t_ms\":6,\"action\":\"b\"},"
+	    "{\"id\":5,\"t_ms\":5,\"action\":\"c\"}]}";
 	static const char ver[] = "{\"ok\":false,\"rows\":20,\"bad_id\":17,"
 	    "\"message\":\"row 17: hash mismatch\"}";
 	static const char act[] = "{\"route\":{\"name\":\"web\",\"state\":"
@@ -217,6 +248,22 @@ test_audit_verify_action_error(void **state)
 	assert_int_equal(model_parse_audit(back, strlen(back), &p, err,
 	    sizeof(err)), -2);
 	assert_non_null(strstr(err, "not increasing"));
+	assert_int_equal(model_parse_audit(desc, strlen(desc), &p, err,
+	    sizeof(err)), 0);
+	assert_int_equal(p.n_rows, 3);
+	assert_true(p.desc);
+	assert_int_equal(p.rows[2].id, 3);
+	assert_int_equal(p.next, 3);
+	assert_true(p.more);
+	model_audit_page_free(&p);
+	/* one direction per page */
+	assert_int_equal(model_parse_audit(zigzag, strlen(zigzag), &p, err,
+	    sizeof(err)), -2);
+	assert_non_null(strstr(err, "audit[2]: ids are not decreasing"));
+	assert_int_equal(model_parse_audit(aud, strlen(aud), &p, err,
+	    sizeof(err)), 0);
+	assert_false(p.desc);
+	model_audit_page_free(&p);
 	assert_int_equal(model_parse_verify(ver, strlen(ver), &v, err,
 	    sizeof(err)), 0);
 	assert_false(v.ok);
