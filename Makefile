@@ -142,7 +142,7 @@ fuzz: fuzz-build
 	        tests/fuzz/corpus/$$n 2>&1 | tail -3 || exit 1; done
 
 check: deps
-	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) tests
 	@sh tests/run.sh
 
 bench: all
