@@ -199,6 +199,23 @@ ui_colors(struct ui *ui)
 	ui->color = 1;
 }
 
+/* The one colour of each probe state, the same in every view. */
+int
+ui_state_attr(struct ui *ui, enum model_state s)
+{
+	switch (s) {
+	case MODEL_UP:
+		return ui_attr(ui, UI_C_OK);
+	case MODEL_DEGRADED:
+		return ui_attr(ui, UI_C_WARN);
+	case MODEL_DOWN:
+		return ui_attr(ui, UI_C_BAD);
+	case MODEL_UNKNOWN:
+		return ui_attr(ui, UI_C_DIM);
+	}
+	return 0;
+}
+
 int
 ui_attr(struct ui *ui, enum ui_color c)
 {

@@ -607,6 +607,7 @@ void		 ui_push(struct ui *, struct view *);
 void		 ui_message(struct ui *, int error, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 int		 ui_attr(struct ui *, enum ui_color);
+int		 ui_state_attr(struct ui *, enum model_state);
 const char	*ui_glyph(struct ui *, enum ui_glyph);
 /* Writes s at y,x in exactly w columns (cut or padded), control
  * characters and invalid UTF-8 shown as '?'.  Returns columns used by

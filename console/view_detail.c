@@ -231,22 +231,6 @@ vd_clock(int64_t ms, char *buf, size_t len)
 	return buf;
 }
 
-static int
-vd_state_attr(struct ui *ui, enum model_state s)
-{
-	switch (s) {
-	case MODEL_UP:
-		return ui_attr(ui, UI_C_OK);
-	case MODEL_DEGRADED:
-		return ui_attr(ui, UI_C_WARN);
-	case MODEL_DOWN:
-		return ui_attr(ui, UI_C_BAD);
-	case MODEL_UNKNOWN:
-		return ui_attr(ui, UI_C_DIM);
-	}
-	return 0;
-}
-
 /* 1, 2, 5 x 10^k at or above v, so the axis reads well. */
 static int64_t
 vd_nice(int64_t v)
@@ -374,7 +358,7 @@ vd_draw(struct view *v, int y, int x, int h, int w)
 	    p->target);
 	row++;
 	xx = ui_put(row, x, w, A_NORMAL, " state ");
-	xx += ui_put(row, x + xx, w - xx, vd_state_attr(ui, p->state),
+	xx += ui_put(row, x + xx, w - xx, ui_state_attr(ui, p->state),
 	    model_state_str(p->state));
 	ui_putf(row++, x + xx, w - xx, A_NORMAL, " since %s, every %s",
 	    ui_ago(p->state_since_ms, now, b[0], sizeof(b[0])),

@@ -194,22 +194,6 @@ vp_build(struct view_probes *p)
 	p->t.sort_desc = p->v.sort_desc;
 }
 
-static int
-vp_state_attr(struct ui *ui, enum model_state s)
-{
-	switch (s) {
-	case MODEL_UP:
-		return ui_attr(ui, UI_C_OK);
-	case MODEL_DEGRADED:
-		return ui_attr(ui, UI_C_WARN);
-	case MODEL_DOWN:
-		return ui_attr(ui, UI_C_BAD);
-	case MODEL_UNKNOWN:
-		return ui_attr(ui, UI_C_DIM);
-	}
-	return 0;
-}
-
 static const char *
 vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 {
@@ -237,7 +221,7 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 			    model_state_str(pr->state));
 			return buf;
 		}
-		*attr = vp_state_attr(ui, pr->state);
+		*attr = ui_state_attr(ui, pr->state);
 		return model_state_str(pr->state);
 	case VP_SINCE:
 		return ui_ago(pr->state_since_ms, p->now, buf, len);
