@@ -15,25 +15,9 @@ P_NGINX=$(free_port)
 P_API=$(free_port)
 mkdir -p "$T/www" "$T/tmp"
 head -c 3500 /dev/zero | tr '\0' x >"$T/www/index.html"
-user_line=""
-[ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
-cat >"$T/nginx.conf" <<EON
-$user_line
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log error;
-events { worker_connections 8192; }
-http {
-	access_log off;
-	client_body_temp_path $T/tmp/body;
-	proxy_temp_path $T/tmp/proxy;
-	fastcgi_temp_path $T/tmp/fastcgi;
-	uwsgi_temp_path $T/tmp/uwsgi;
-	scgi_temp_path $T/tmp/scgi;
+nginx_start nginx 1 <<EON
 	server { listen 127.0.0.1:$P_NGINX backlog=4096; root $T/www; }
-}
 EON
-bg nginx nginx -p "$T/" -e "$T/nginx-error.log" -c "$T/nginx.conf" -g 'daemon off;'
 wait_for 5 curl -sf "http://127.0.0.1:$P_NGINX/" || fail "nginx did not start"
 
 "$VANTAGED" token bench viewer >"$T/tok"

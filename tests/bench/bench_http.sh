@@ -57,22 +57,7 @@ fi
 openssl req -x509 "${keyopt[@]}" -nodes -days 30 -subj /CN=localhost \
     -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1 ||
     fail "openssl req failed"
-user_line=""
-[ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
-cat >"$T/nginx.conf" <<EOF
-$user_line
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log error;
-events { worker_connections 8192; }
-http {
-	access_log off;
-	client_body_temp_path $T/tmp/body;
-	proxy_temp_path $T/tmp/proxy;
-	fastcgi_temp_path $T/tmp/fastcgi;
-	uwsgi_temp_path $T/tmp/uwsgi;
-	scgi_temp_path $T/tmp/scgi;
-	default_type text/plain;
+nginx_start nginx 1 <<EOF
 	server {
 		listen 127.0.0.1:$P_HTTP backlog=4096;
 		location / { alias $T/www/; }
@@ -85,10 +70,7 @@ http {
 		ssl_session_tickets off;
 		location / { alias $T/www/; }
 	}
-}
 EOF
-bg nginx nginx -p "$T/" -e "$T/nginx-error.log" -c "$T/nginx.conf" \
-    -g 'daemon off;'
 port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }

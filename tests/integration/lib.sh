@@ -169,3 +169,31 @@ for r in csv.DictReader(data.decode().lstrip("# ").splitlines()):
         break
 EOP
 }
+
+# nginx_start NAME WORKERS: a private nginx (config $T/NAME.conf, logs
+# $T/NAME-error.log) whose http-level directives and server blocks come on
+# stdin; pid, logs, temp paths and the worker user are set here.  The
+# caller waits for its port.
+nginx_start() {
+	local name=$1 workers=$2 t
+	mkdir -p "$T/$name-tmp"
+	{
+		# workers of a root master would run as nobody and not read $T
+		[ "$(id -u)" -eq 0 ] && echo "user $(id -un) $(id -gn);"
+		echo "worker_processes $workers;"
+		echo "pid $T/$name.pid;"
+		echo "error_log $T/$name-error.log warn;"
+		echo "events { worker_connections 8192; }"
+		echo "http {"
+		echo "	access_log off;"
+		echo "	default_type text/plain;"
+		echo "	client_body_temp_path $T/$name-tmp/body;"
+		for t in proxy fastcgi uwsgi scgi; do
+			echo "	${t}_temp_path $T/$name-tmp/$t;"
+		done
+		cat
+		echo "}"
+	} >"$T/$name.conf"
+	bg "$name" nginx -p "$T/" -e "$T/$name-error.log" -c "$T/$name.conf" \
+	    -g 'daemon off;'
+}

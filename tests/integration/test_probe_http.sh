@@ -28,23 +28,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
     fail "openssl req failed: $(cat "$T/openssl.out")"
 head -c 1048576 /dev/zero >"$T/www/big"
 
-# Workers of a root master would run as nobody and not read $T.
-user_line=""
-[ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
-cat >"$T/nginx.conf" <<EOF
-$user_line
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $T/tmp/body;
-	proxy_temp_path $T/tmp/proxy;
-	fastcgi_temp_path $T/tmp/fastcgi;
-	uwsgi_temp_path $T/tmp/uwsgi;
-	scgi_temp_path $T/tmp/scgi;
-	default_type text/plain;
+nginx_start nginx 1 <<EOF
 	log_format probe '\$request_method \$uri \$http_user_agent';
 	server {
 		listen 127.0.0.1:$P_HTTP;
@@ -63,10 +47,7 @@ http {
 		ssl_certificate_key $T/key.pem;
 		location = /ok { return 200 "ok\n"; }
 	}
-}
 EOF
-bg nginx nginx -p "$T/" -e "$T/nginx-error.log" -c "$T/nginx.conf" \
-    -g 'daemon off;'
 port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
