@@ -88,11 +88,12 @@ metrics_build(struct probe **ps, int n)
 	};
 	const struct probe_engine_stats	*es = probe_engine_stats();
 	struct store_stats		 ss;
-	struct buf			 b;
+	static struct buf		 b;
 	size_t				 k;
 	int				 i;
 
-	buf_init(&b);
+	/* kept between rebuilds: megabytes are not grown again each time */
+	buf_reset(&b);
 	metrics_family(&b, "vantage_probe_up", "gauge", "1 when the probe is "
 	    "up or degraded, 0 when down; absent while unknown.");
 	for (i = 0; i < n; i++) {
@@ -188,7 +189,6 @@ metrics_build(struct probe **ps, int n)
 	buf_printf(&b, "vantage_store_rows_dropped_total %" PRIu64 "\n",
 	    ss.dropped);
 	api_snap_set(&metrics_snap, api_snap_new(&b, 0, 0));
-	buf_free(&b);
 }
 
 static void

@@ -58,6 +58,19 @@ struct stats_rec {
 	int64_t			 p95_oldest;	/* t_ms of oldest sample used */
 	int64_t			 p95_at;	/* wall ms of the last compute */
 	int			 taken;		/* remap bookkeeping */
+	/*
+	 * The probe's rendered JSON object, reused by every snapshot until
+	 * something in it changes: with ten thousand probes only the few
+	 * with a new result are printed again, the rest are copied.
+	 */
+	struct buf		 frag;
+	int			 frag_valid;
+	uint64_t		 frag_runs;
+	const struct probe_conf	*frag_conf;
+	enum probe_state	 frag_state;
+	int64_t			 frag_since;
+	int64_t			 frag_p95;
+	int32_t			 frag_slot;
 };
 
 static struct api_snap	 *status_snap;
@@ -104,6 +117,7 @@ stats_rec_free(struct stats_rec *r)
 		return;
 	free(r->name);
 	free(r->ring);
+	buf_free(&r->frag);
 	free(r);
 }
 
@@ -340,37 +354,65 @@ status_last_json(struct buf *b, const struct probe_result *r)
 }
 
 static void
+status_probe_json(struct buf *b, const struct probe *p, struct stats_rec *r,
+    int64_t now_ms)
+{
+	buf_adds(b, "{\"name\":");
+	buf_add_json_str(b, p->conf->name);
+	buf_adds(b, ",\"type\":");
+	buf_add_json_str(b, p->conf->type->name);
+	buf_adds(b, ",\"target\":");
+	buf_add_json_str(b, p->conf->target);
+	buf_printf(b, ",\"state\":\"%s\",\"state_since_ms\":%" PRId64
+	    ",\"interval_ms\":%" PRId64 ",\"last\":",
+	    probe_state_str(p->state), p->state_since_ms,
+	    p->conf->interval_ms);
+	if (p->has_last)
+		status_last_json(b, &p->last);
+	else
+		buf_adds(b, "null");
+	buf_adds(b, ",\"stats_1h\":");
+	stats_json(b, r, now_ms);
+	buf_addc(b, '}');
+}
+
+static void
 status_build(struct probe **ps, int n)
 {
-	struct buf	 b;
+	static struct buf b;
 	size_t		 split;
 	int64_t		 now_ms = clock_wall_ms();
 	int		 i;
 
-	buf_init(&b);
+	/* kept between rebuilds: megabytes are not grown again each time */
+	buf_reset(&b);
 	buf_adds(&b, "\"probes\":[");
 	for (i = 0; i < n; i++) {
 		const struct probe	*p = ps[i];
+		struct stats_rec	*r = recs[i];
+		int32_t			 now_slot;
 
 		if (i > 0)
 			buf_addc(&b, ',');
-		buf_adds(&b, "{\"name\":");
-		buf_add_json_str(&b, p->conf->name);
-		buf_adds(&b, ",\"type\":");
-		buf_add_json_str(&b, p->conf->type->name);
-		buf_adds(&b, ",\"target\":");
-		buf_add_json_str(&b, p->conf->target);
-		buf_printf(&b, ",\"state\":\"%s\",\"state_since_ms\":%" PRId64
-		    ",\"interval_ms\":%" PRId64 ",\"last\":",
-		    probe_state_str(p->state), p->state_since_ms,
-		    p->conf->interval_ms);
-		if (p->has_last)
-			status_last_json(&b, &p->last);
-		else
-			buf_adds(&b, "null");
-		buf_adds(&b, ",\"stats_1h\":");
-		stats_json(&b, recs[i], now_ms);
-		buf_addc(&b, '}');
+		now_slot = (int32_t)(now_ms / STATS_SLOT_MS);
+		stats_p95(r, now_ms);
+		if (r->frag_valid && r->frag_runs == p->stats.runs &&
+		    r->frag_conf == p->conf && r->frag_state == p->state &&
+		    r->frag_since == p->state_since_ms &&
+		    r->frag_slot == now_slot && r->frag_p95 == r->p95_us) {
+			buf_add(&b, r->frag.data, r->frag.len);
+			continue;
+		}
+		buf_reset(&r->frag);
+		status_probe_json(&r->frag, p, r, now_ms);
+		r->frag_valid = 1;
+		r->frag_runs = p->stats.runs;
+		r->frag_conf = p->conf;
+		r->frag_state = p->state;
+		r->frag_since = p->state_since_ms;
+		r->frag_slot = now_slot;
+		r->frag_p95 = r->p95_us;
+		buf_add(&b, r->frag.data, r->frag.len);
 	}
 	buf_addc(&b, ']');
 	split = b.len;
@@ -378,7 +420,6 @@ status_build(struct probe **ps, int n)
 	buf_addc(&b, ',');
 	route_json(&b);
 	api_snap_set(&status_snap, api_snap_new(&b, built_route_gen, split));
-	buf_free(&b);
 }
 
 static void
