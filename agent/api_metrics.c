@@ -3,9 +3,11 @@
  * a Prometheus can be the fleet-wide store and alerting engine.
  *
  * The probe families are rendered on the loop thread into a snapshot
- * (at most every METRICS_GAP_US while results come in, and every
- * METRICS_MAX_AGE_US anyway for the store figures); build info, uptime,
- * API request counts and the route families are added per scrape.
+ * (at most every METRICS_GAP_US while results come in and something
+ * scraped within METRICS_IDLE_US, else every METRICS_MAX_AGE_US: an
+ * agent nobody scrapes does not re-render megabytes every second); build
+ * info, uptime, API request counts and the route families are added per
+ * scrape.
  *
  * vantage_probe_up is 1 for up or degraded, 0 for down, and absent while
  * the state is unknown (no verdict yet is not "down"); the one-hot
@@ -19,11 +21,13 @@
 
 #define METRICS_GAP_US		1000000
 #define METRICS_MAX_AGE_US	10000000
+#define METRICS_IDLE_US		60000000
 #define METRICS_TYPE		"text/plain; version=0.0.4; charset=utf-8"
 
 static struct api_snap	 *metrics_snap;
 static uint64_t		  built_gen = (uint64_t)-1, built_state_gen;
 static int64_t		  built_us;
+static _Atomic int64_t	  scraped_us;	/* last GET /metrics, any thread */
 static struct loop_timer *metrics_timer;
 
 static void	metrics_get(struct api_req *, struct api_reply *);
@@ -210,6 +214,9 @@ api_metrics_tick(void)
 	if (metrics_snap != NULL && now - built_us < METRICS_MAX_AGE_US &&
 	    gen == built_gen && sgen == built_state_gen)
 		return;
+	if (metrics_snap != NULL && now - scraped_us > METRICS_IDLE_US &&
+	    now - built_us < METRICS_MAX_AGE_US)
+		return;
 	if (metrics_snap != NULL && now - built_us < METRICS_GAP_US) {
 		if (metrics_timer == NULL)
 			metrics_timer = loop_timer_add(METRICS_GAP_US -
@@ -242,6 +249,7 @@ metrics_get(struct api_req *req, struct api_reply *rep)
 	int		 code;
 	uint64_t	 c;
 
+	scraped_us = clock_mono_us();
 	if ((s = api_snap_get(&metrics_snap)) == NULL) {
 		rep->retry_after = 1;
 		api_error(rep, 503, "unavailable", "the agent is starting");
