@@ -331,3 +331,20 @@ net_connect_cancel(struct net_conn *c)
 	net_conn_close(c);
 	free(c);
 }
+
+/*
+ * Reads whatever the peer sent last (at most 64 KiB, never waiting), so
+ * that close() ends the connection with FIN rather than RST and the
+ * target logs a clean disconnect.
+ */
+void
+net_drain(int fd)
+{
+	char	buf[4096];
+	int	i;
+
+	for (i = 0; i < 16; i++) {
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+	}
+}

@@ -84,19 +84,6 @@ ssh_lasterr(LIBSSH2_SESSION *s, const char *fallback)
 	return msg;
 }
 
-/* Reads whatever the peer sent last, so close() ends with FIN, not RST. */
-static void
-ssh_drain(int fd)
-{
-	char	buf[4096];
-	int	i;
-
-	for (i = 0; i < 16; i++) {
-		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
-			break;
-	}
-}
-
 /* Releases everything the run holds; safe to repeat. */
 static void
 ssh_close(struct ssh_run *t)
@@ -117,7 +104,7 @@ ssh_close(struct ssh_run *t)
 	}
 	if (t->fd != -1) {
 		loop_fd_del(t->fd);
-		ssh_drain(t->fd);
+		net_drain(t->fd);
 		(void)shutdown(t->fd, SHUT_RDWR);
 	}
 	if (t->channel != NULL) {

@@ -111,19 +111,6 @@ fail:
 	return NULL;
 }
 
-/* Reads whatever the peer sent last, so close() ends with FIN, not RST. */
-static void
-tls_drain(int fd)
-{
-	char	buf[4096];
-	int	i;
-
-	for (i = 0; i < 16; i++) {
-		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
-			break;
-	}
-}
-
 /* Releases everything the run holds; safe to repeat. */
 static void
 tls_close(struct tls_run *t)
@@ -141,7 +128,7 @@ tls_close(struct tls_run *t)
 		 * the peer's is never waited for.
 		 */
 		if (t->phase == TLS_DONE) {
-			tls_drain(t->fd);
+			net_drain(t->fd);
 			(void)SSL_shutdown(t->ssl);
 		}
 		SSL_free(t->ssl);
@@ -150,7 +137,7 @@ tls_close(struct tls_run *t)
 	}
 	if (t->fd != -1) {
 		loop_fd_del(t->fd);
-		tls_drain(t->fd);
+		net_drain(t->fd);
 		close(t->fd);
 		t->fd = -1;
 	}

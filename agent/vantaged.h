@@ -318,6 +318,8 @@ int		 net_split_target(const char *, char *host, size_t,
  */
 int		 net_sockaddr(const char *host, int port,
 		    struct sockaddr_storage *, socklen_t *, char *err, size_t);
+/* Reads what the peer sent last without waiting, so close() sends FIN. */
+void		 net_drain(int fd);
 /* Frees what net_sockaddr keeps for hosts-file lookups (at exit). */
 void		 net_done(void);
 /* Non-blocking socket of the family of sa, CLOEXEC. */
