@@ -26,6 +26,7 @@
 
 #include <cJSON.h>
 
+#include "hash.h"
 #include "vantaged.h"
 
 #define STATUS_GAP_US	200000		/* results: at most 5 rebuilds/s */
@@ -142,18 +143,6 @@ stats_resize(struct stats_rec *r, size_t cap)
 	r->p95_dirty = 1;
 }
 
-static uint32_t
-stats_hash(const char *s)
-{
-	uint32_t	h = 2166136261u;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
-	}
-	return h;
-}
-
 /* The engine's probe set changed (reload): records follow by name. */
 static void
 stats_remap(struct probe **ps, int n)
@@ -169,14 +158,14 @@ stats_remap(struct probe **ps, int n)
 		tab[i] = -1;
 	for (i = 0; i < n_recs; i++) {
 		recs[i]->taken = 0;
-		for (h = stats_hash(recs[i]->name); tab[h & (nt - 1)] != -1;
+		for (h = hash_fnv1a(recs[i]->name); tab[h & (nt - 1)] != -1;
 		    h++)
 			;
 		tab[h & (nt - 1)] = i;
 	}
 	nr = xcalloc((size_t)n + 1, sizeof(*nr));
 	for (i = 0; i < n; i++) {
-		for (h = stats_hash(ps[i]->conf->name); tab[h & (nt - 1)] != -1;
+		for (h = hash_fnv1a(ps[i]->conf->name); tab[h & (nt - 1)] != -1;
 		    h++) {
 			struct stats_rec *r = recs[tab[h & (nt - 1)]];
 

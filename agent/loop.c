@@ -134,6 +134,21 @@ loop_fd_mod(int fd, uint32_t events)
 	return 0;
 }
 
+int
+loop_fd_want(int fd, uint32_t events, loop_fd_cb cb, void *arg)
+{
+	if (events == 0) {
+		loop_fd_del(fd);
+		return 0;
+	}
+	if (fd >= 0 && (size_t)fd < loop_nfds && loop_fds[fd].used) {
+		loop_fds[fd].cb = cb;
+		loop_fds[fd].arg = arg;
+		return loop_fd_mod(fd, events);
+	}
+	return loop_fd_add(fd, events, cb, arg);
+}
+
 void
 loop_fd_del(int fd)
 {

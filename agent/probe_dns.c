@@ -672,19 +672,10 @@ static void
 dns_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
 	struct dns_run	*d = data;
-	uint32_t	 ev = 0;
+	uint32_t	 ev = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
 
-	if (!readable && !writable) {
-		loop_fd_del(fd);
-		return;
-	}
-	if (readable)
-		ev |= EPOLLIN;
-	if (writable)
-		ev |= EPOLLOUT;
-	if (loop_fd_mod(fd, ev) == 0)
-		return;
-	if (loop_fd_add(fd, ev, dns_fd_cb, d) == -1)
+	/* no interest: c-ares is about to close fd */
+	if (loop_fd_want(fd, ev, dns_fd_cb, d) == -1)
 		log_warn("%s: epoll fd %d", __func__, (int)fd);
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "vantaged.h"
 
 #define RL_KEY_LEN	64	/* an IPv6 address text is at most 46 */
@@ -40,18 +41,6 @@ struct ratelimit {
 	int32_t		*head;		/* hash buckets */
 	size_t		 nhead;		/* power of two */
 };
-
-static uint32_t
-rl_hash(const char *s)
-{
-	uint32_t	h = 2166136261u;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
-	}
-	return h;
-}
 
 struct ratelimit *
 ratelimit_new(double per_sec, double burst, size_t max_clients)
@@ -104,7 +93,7 @@ rl_unlink(struct ratelimit *rl, int32_t idx)
 {
 	int32_t	*pp;
 
-	pp = &rl->head[rl_hash(rl->e[idx].key) & (rl->nhead - 1)];
+	pp = &rl->head[hash_fnv1a(rl->e[idx].key) & (rl->nhead - 1)];
 	while (*pp != -1) {
 		if (*pp == idx) {
 			*pp = rl->e[idx].next;
@@ -149,7 +138,7 @@ ratelimit_take(struct ratelimit *rl, const char *client, int64_t now_us,
 	*retry_s = 0;
 	*first = 0;
 	pthread_mutex_lock(&rl->mtx);
-	b = rl_hash(client) & (rl->nhead - 1);
+	b = hash_fnv1a(client) & (rl->nhead - 1);
 	for (i = rl->head[b]; i != -1; i = rl->e[i].next) {
 		if (strncmp(rl->e[i].key, client, RL_KEY_LEN - 1) == 0) {
 			e = &rl->e[i];
@@ -164,7 +153,7 @@ ratelimit_take(struct ratelimit *rl, const char *client, int64_t now_us,
 		e->tokens = rl->burst;
 		e->last_us = now_us;
 		e->used = 1;
-		b = rl_hash(e->key) & (rl->nhead - 1);
+		b = hash_fnv1a(e->key) & (rl->nhead - 1);
 		e->next = rl->head[b];
 		rl->head[b] = i;
 		rl->n++;

@@ -63,20 +63,10 @@ resolve_fd_cb(int fd, uint32_t events, void *arg)
 static void
 resolve_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
-	uint32_t	ev = 0;
+	uint32_t	ev = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
 
-	if (!readable && !writable) {
-		/* c-ares calls this just before it closes fd. */
-		loop_fd_del(fd);
-		return;
-	}
-	if (readable)
-		ev |= EPOLLIN;
-	if (writable)
-		ev |= EPOLLOUT;
-	if (loop_fd_mod(fd, ev) == 0)
-		return;
-	if (loop_fd_add(fd, ev, resolve_fd_cb, NULL) == -1)
+	/* no interest: c-ares is about to close fd */
+	if (loop_fd_want(fd, ev, resolve_fd_cb, NULL) == -1)
 		log_warn("%s: epoll fd %d", __func__, (int)fd);
 }
 

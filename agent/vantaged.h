@@ -156,6 +156,12 @@ void		 loop_init(void);
 int		 loop_fd_add(int fd, uint32_t events, loop_fd_cb, void *arg);
 int		 loop_fd_mod(int fd, uint32_t events);
 void		 loop_fd_del(int fd);
+/*
+ * Watches fd for events with cb, adding or changing its registration;
+ * no events removes it (libraries that report "want read/write/none"
+ * per socket, like c-ares, need nothing else).
+ */
+int		 loop_fd_want(int fd, uint32_t events, loop_fd_cb, void *arg);
 /* One-shot timer; the handle is invalid once it fired or was deleted. */
 struct loop_timer *loop_timer_add(int64_t after_us, loop_timer_cb, void *arg);
 void		 loop_timer_del(struct loop_timer *);

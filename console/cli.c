@@ -119,24 +119,6 @@ cli_time(int64_t ms, char *buf, size_t len)
 	return buf;
 }
 
-static const char *
-cli_ago(int64_t ms, int64_t now, char *buf, size_t len)
-{
-	char	d[32];
-
-	if (ms <= 0 || ms == VANTAGE_NONE)
-		return "-";
-	if (now - ms < 0)
-		snprintf(buf, len, "in %s", parse_fmt_duration(
-		    (ms - now + 999) / 1000 * 1000, d, sizeof(d)));
-	else if (now - ms < 1000)
-		snprintf(buf, len, "now");
-	else
-		snprintf(buf, len, "%s ago", parse_fmt_duration(
-		    (now - ms) / 1000 * 1000, d, sizeof(d)));
-	return buf;
-}
-
 static void
 cli_json_print(cJSON *root)
 {
@@ -444,7 +426,7 @@ cli_probes(struct fleet *fl, const struct cli_opts *o)
 			else
 				snprintf(b5, sizeof(b5), "-");
 			cli_table_row(&t, a->conf->name, p->name, p->type,
-			    model_state_str(p->state), cli_ago(
+			    model_state_str(p->state), ui_ago(
 			    p->state_since_ms, now, b6, sizeof(b6)),
 			    p->has_last ? cli_us(p->last.latency_us, b1,
 			    sizeof(b1)) : "-", cli_us(p->stats.avg_us, b2,
@@ -526,9 +508,9 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 			cli_table_row(&t, a->conf->name, r->name,
 			    model_rstate_str(r->state),
 			    model_effective_str(r->effective),
-			    r->pool != NULL ? r->pool : "-", cli_ago(
+			    r->pool != NULL ? r->pool : "-", ui_ago(
 			    r->since_ms, now, b1, sizeof(b1)),
-			    r->expires_ms != VANTAGE_NONE ? cli_ago(
+			    r->expires_ms != VANTAGE_NONE ? ui_ago(
 			    r->expires_ms, now, b2, sizeof(b2)) : "-",
 			    r->actor[0] != '\0' ? b3 : "-", r->reason);
 		}

@@ -27,6 +27,18 @@ hash_sha256_hex(const void *p, size_t n, char *hex)
 	hex[HASH_HEX_LEN] = '\0';
 }
 
+uint32_t
+hash_fnv1a(const char *s)
+{
+	uint32_t	h = 2166136261u;
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
 int
 hash_equal(const char *a, const char *b)
 {
