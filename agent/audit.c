@@ -203,6 +203,21 @@ audit_poster(void *arg)
 }
 
 void
+audit_system(struct audit_entry *e, const char *source, const char *action,
+    const char *target, const char *detail, const char *result)
+{
+	memset(e, 0, sizeof(*e));
+	e->actor = "system";
+	e->role = "system";
+	e->operator_hdr = "";
+	e->source = source;
+	e->action = action;
+	e->target = target;
+	e->detail = detail;
+	e->result = result;
+}
+
+void
 audit_post(const struct audit_entry *e)
 {
 	struct audit_job	*j;

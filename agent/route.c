@@ -362,37 +362,18 @@ route_swap(struct route ***rs, int *nr, struct route_pool **ps, int *np)
 static void
 route_forget_gone(struct buf *gone)
 {
-	struct audit_entry	 ae;
-	struct route_next	 none;
-	struct buf		 detail;
-	char			 msg[512];
-	size_t			 off;
+	enum route_state	st;
+	size_t			off;
 
-	buf_init(&detail);
-	memset(&none, 0, sizeof(none));
 	for (off = 0; off < gone->len;) {
 		const char *name = gone->data + off;
 		const char *state = name + strlen(name) + 1;
 		const char *reason = state + strlen(state) + 1;
 
 		off = (size_t)(reason + strlen(reason) + 1 - gone->data);
-		buf_reset(&detail);
-		buf_printf(&detail, "removed from the config while %s: %s",
-		    state, reason);
-		memset(&ae, 0, sizeof(ae));
-		ae.actor = "system";
-		ae.role = "system";
-		ae.operator_hdr = "";
-		ae.source = "agent";
-		ae.action = "forget";
-		ae.target = name;
-		ae.detail = detail.data;
-		ae.result = "ok";
-		if (route_sql_system(name, &none, 1, strcmp(state, "active") ==
-		    0 ? NULL : &ae, msg, sizeof(msg)) == -1)
-			log_warnx("route %s: %s", name, msg);
+		if (route_state_parse(state, &st) == 0)
+			route_sql_forget_route(name, st, reason);
 	}
-	buf_free(&detail);
 }
 
 int

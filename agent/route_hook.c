@@ -87,15 +87,7 @@ route_hook_done(void *arg, const char *route, const char *which, int ok,
 {
 	struct audit_entry	ae;
 
-	memset(&ae, 0, sizeof(ae));
-	ae.actor = "system";
-	ae.role = "system";
-	ae.operator_hdr = "";
-	ae.source = "agent";
-	ae.action = "hook";
-	ae.target = route;
-	ae.detail = detail;
-	ae.result = ok ? "ok" : "failed";
+	audit_system(&ae, "agent", "hook", route, detail, ok ? "ok" : "failed");
 	audit_post(&ae);
 }
 

@@ -88,35 +88,6 @@ route_promo_free(struct route_promo *p)
 	free(p);
 }
 
-/* A removed route that was not active is put back in service on a
- * re-add, so forgetting it is audited; an active one leaves no row. */
-static void
-route_keeper_forget(const struct route *o)
-{
-	struct audit_entry	 ae;
-	struct route_next	 none;
-	struct buf		 detail;
-	char			 msg[512];
-
-	memset(&none, 0, sizeof(none));
-	buf_init(&detail);
-	buf_printf(&detail, "removed from the config while %s: %s",
-	    route_state_str(o->state), o->reason);
-	memset(&ae, 0, sizeof(ae));
-	ae.actor = "system";
-	ae.role = "system";
-	ae.operator_hdr = "";
-	ae.source = "agent";
-	ae.action = "forget";
-	ae.target = o->name;
-	ae.detail = detail.data;
-	ae.result = "ok";
-	if (route_sql_system(o->name, &none, 1, o->state == ROUTE_ACTIVE ?
-	    NULL : &ae, msg, sizeof(msg)) == -1)
-		log_warnx("route %s: %s", o->name, msg);
-	buf_free(&detail);
-}
-
 /* Merges a reload's routes with the committed states and swaps them in. */
 static void
 route_keeper_swap(struct route_promo *p)
@@ -143,7 +114,8 @@ route_keeper_swap(struct route_promo *p)
 		found = route_find(p->routes[i]->name) != NULL;
 		route_unlock();
 		if (!found)
-			route_keeper_forget(p->routes[i]);
+			route_sql_forget_route(p->routes[i]->name,
+			    p->routes[i]->state, p->routes[i]->reason);
 	}
 	route_wunlock();
 	route_bump();
@@ -165,6 +137,7 @@ route_keeper_due(void)
 	struct buf		 detail;
 	char			 msg[512], dur[64], *name = NULL;
 	char			*reason = NULL;
+	const char		*action;
 	int64_t			 now, next;
 	int			 i, nr, expire;
 
@@ -209,7 +182,6 @@ route_keeper_due(void)
 		name = xstrdup(r->name);
 		reason = xstrdup(r->reason);
 		memset(&n, 0, sizeof(n));
-		memset(&ae, 0, sizeof(ae));
 		buf_reset(&detail);
 		n.actor = "system";
 		n.operator = "";
@@ -225,7 +197,7 @@ route_keeper_due(void)
 			    "%s ago: %s)", route_state_str(r->state),
 			    parse_fmt_duration(now - r->since_ms, dur,
 			    sizeof(dur)), r->reason);
-			ae.action = "expire";
+			action = "expire";
 		} else {
 			n.state = ROUTE_MAINT;
 			n.reason = reason;
@@ -234,17 +206,11 @@ route_keeper_due(void)
 			buf_printf(&detail, "draining for %s (drain_timeout), "
 			    "now maint: %s", parse_fmt_duration(
 			    r->drain_timeout_ms, dur, sizeof(dur)), r->reason);
-			ae.action = "drain_timeout";
+			action = "drain_timeout";
 		}
 		route_unlock();
 
-		ae.actor = "system";
-		ae.role = "system";
-		ae.operator_hdr = "";
-		ae.source = "agent";
-		ae.target = name;
-		ae.detail = detail.data;
-		ae.result = "ok";
+		audit_system(&ae, "agent", action, name, detail.data, "ok");
 		if (route_sql_system(name, &n, 0, &ae, msg, sizeof(msg)) ==
 		    -1) {
 			route_lock();

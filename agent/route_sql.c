@@ -306,3 +306,23 @@ fail:
 	    "forget", err);
 	return -1;
 }
+
+void
+route_sql_forget_route(const char *name, enum route_state state,
+    const char *reason)
+{
+	struct audit_entry	 ae;
+	struct route_next	 none;
+	struct buf		 detail;
+	char			 msg[512];
+
+	memset(&none, 0, sizeof(none));
+	buf_init(&detail);
+	buf_printf(&detail, "removed from the config while %s: %s",
+	    route_state_str(state), reason);
+	audit_system(&ae, "agent", "forget", name, detail.data, "ok");
+	if (route_sql_system(name, &none, 1, state == ROUTE_ACTIVE ? NULL :
+	    &ae, msg, sizeof(msg)) == -1)
+		log_warnx("route %s: %s", name, msg);
+	buf_free(&detail);
+}

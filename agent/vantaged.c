@@ -267,15 +267,8 @@ vantaged_audit_reload(const struct signalfd_siginfo *si, int rc,
 		    "routes", vd->conf->n_probes, vd->conf->n_routes);
 	else
 		buf_printf(&detail, "reload refused: %s", err);
-	memset(&e, 0, sizeof(e));
-	e.actor = "system";
-	e.role = "system";
-	e.operator_hdr = "";
-	e.source = "signal";
-	e.action = "reload";
-	e.target = "";
-	e.detail = detail.data;
-	e.result = rc == 0 ? "ok" : "failed";
+	audit_system(&e, "signal", "reload", "", detail.data, rc == 0 ? "ok" :
+	    "failed");
 	audit_post(&e);
 	buf_free(&detail);
 }

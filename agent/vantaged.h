@@ -830,6 +830,10 @@ int		 route_sql_trim_requests(int64_t now_ms);
 /* Reads the committed states into the routes; rows of routes gone are
  * returned as "name\0state\0reason\0"... in gone. */
 int		 route_sql_load(struct buf *gone, char *err, size_t);
+/* Forgets the state of a route that left the config; audited unless it
+ * was active (a re-add puts a drained backend back in service). */
+void		 route_sql_forget_route(const char *name, enum route_state,
+		    const char *reason);
 /* Commits a change made by the agent itself with its audit row. */
 int		 route_sql_system(const char *name, const struct route_next *,
 		    int forget, const struct audit_entry *, char *msg, size_t);
@@ -868,6 +872,10 @@ struct audit_entry {
 /* Commits one row synchronously (any thread): 0 + id, or -1 + err. */
 int		 audit_append(const struct audit_entry *, int64_t *id,
 		    char *err, size_t);
+/* Fills e for a row of the agent's own doing (actor and role "system"). */
+void		 audit_system(struct audit_entry *, const char *source,
+		    const char *action, const char *target, const char *detail,
+		    const char *result);
 /* Queues one row for the audit writer thread (the loop's way: it never
  * waits for the disk); a row that cannot be written is logged. */
 void		 audit_post(const struct audit_entry *);

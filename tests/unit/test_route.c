@@ -135,7 +135,7 @@ test_drain_undrain(void **state)
 	assert_non_null(strstr(b.data, "\"state\":\"draining\""));
 	assert_non_null(strstr(b.data, "\"actor\":\"alice\""));
 	assert_non_null(strstr(b.data, "\"operator\":\"alice@host\""));
-	assert_non_null(strstr(b.data, "\"audit_id\":1}"));
+	assert_non_null(strstr(b.data, "\"audit_id\":1,\"changed\":true"));
 	assert_true(route_gen() > gen);
 	assert_int_equal(route_get_effective("a", &eff), 0);
 	assert_int_equal(eff, ROUTE_EFF_DRAIN);
@@ -148,7 +148,7 @@ test_drain_undrain(void **state)
 	assert_int_equal(state_of("a"), ROUTE_ACTIVE);
 	assert_int_equal(change(1, "zz", NULL, 0, 0, &b, msg, sizeof(msg)),
 	    404);
-	assert_string_equal(msg, "route 'zz' is not defined");
+	assert_string_equal(msg, "route 'zz' is not defined; nothing was changed");
 	assert_int_equal(route_get_effective("zz", &eff), -1);
 	buf_free(&b);
 }
@@ -162,8 +162,8 @@ test_pool_guard(void **state)
 	buf_init(&b);
 	assert_int_equal(change(1, "a", NULL, 0, 0, &b, msg, sizeof(msg)), 200);
 	assert_int_equal(change(1, "b", NULL, 0, 0, &b, msg, sizeof(msg)), 409);
-	assert_string_equal(msg, "pool p would keep 0 active routes, "
-	    "min_active is 1 (use force)");
+	assert_string_equal(msg, "pool p would keep 0 of 2 routes taking "
+	    "traffic (now 1, min_active 1) (use force); nothing was changed");
 	assert_int_equal(state_of("b"), ROUTE_ACTIVE);
 	/* a route already out of service weakens nothing: no guard */
 	assert_int_equal(change(1, "a", "maint", 0, 0, &b, msg, sizeof(msg)),
