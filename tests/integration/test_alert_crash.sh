@@ -135,9 +135,10 @@ bg receiver python3 "$T/receiver.py" "$hook" "$T/posts"
 wait_for 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', $hook))" ||
     fail "receiver did not start"
 sql "$DB" "UPDATE outbox SET next_ms = 0"
-bg final "$VANTAGED" -d -f "$T/a.conf"
-wait_for 10 grep -q "probe db: unknown -> " "$T/final.log" ||
-    fail "final run: no first state"
+# -v: the writer logs its verdict on the first state once committed
+bg final "$VANTAGED" -d -v -f "$T/a.conf"
+wait_for 10 grep -Eq "probe db: .*(from the last stored state|as last stored, no alert)" \
+    "$T/final.log" || fail "final run: no verdict on the first state"
 posts() { [ -f "$T/posts" ] && wc -l <"$T/posts" || echo 0; }
 settled() {
 	[ "$(sql "$DB" "SELECT count(*) FROM outbox")" = 0 ] &&
