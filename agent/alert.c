@@ -380,10 +380,11 @@ alert_change_write(const struct alert_job *j, const char *key,
  * last stored state (pending: earlier changes of this batch count), then
  * written under a savepoint, so a row that fails takes the whole change
  * with it and never leaves an event without its alerts.  The alerts to
- * send go on sent, for after the commit.  -1 leaves sqlite3_errmsg.
+ * send go on sent, for after the commit.  -1 with the reason in why.
  */
 static int
-alert_change_run(struct alert_job *j, struct alert_list *sent)
+alert_change_run(struct alert_job *j, struct alert_list *sent, char *why,
+    size_t whylen)
 {
 	unsigned char	 raw[ALERT_KEY_BYTES];
 	char		 key[ALERT_KEY_BYTES * 2 + 1];
@@ -393,8 +394,10 @@ alert_change_run(struct alert_job *j, struct alert_list *sent)
 
 	j->outcome = ALERT_FAILED;
 	j->ev_from = j->from;
-	if ((j->last = alert_last_get(j->probe)) == NULL)
+	if ((j->last = alert_last_get(j->probe)) == NULL) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
 		return -1;
+	}
 	before = j->last->pending;
 	if (before != STATE_UNKNOWN) {
 		/* already stored (a restart's first state): no news */
@@ -414,13 +417,14 @@ alert_change_run(struct alert_job *j, struct alert_list *sent)
 		snprintf(key + i * 2, 3, "%02x", raw[i]);
 	body = alert_body(j, key);
 	if (alert_exec("SAVEPOINT alert_change") == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
 		free(body);
 		return -1;
 	}
 	if (alert_change_write(j, key, body) == -1) {
-		/* keeps sqlite3_errmsg for the caller */
-		sqlite3_exec(aw_db, "ROLLBACK TO alert_change; "
-		    "RELEASE alert_change", NULL, NULL, NULL);
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		alert_exec("ROLLBACK TO alert_change");
+		alert_exec("RELEASE alert_change");
 		free(body);
 		return -1;
 	}
@@ -438,15 +442,17 @@ alert_change_run(struct alert_job *j, struct alert_list *sent)
 	return 0;
 }
 
-/* An outbox update or delete; -1 leaves sqlite3_errmsg. */
+/* An outbox update or delete; -1 with the reason in why. */
 static int
-alert_outbox_run(const struct alert_job *j)
+alert_outbox_run(const struct alert_job *j, char *why, size_t whylen)
 {
 	sqlite3_stmt	*st;
 
 	if ((st = alert_stmt(j->op == ALERT_OP_DELETE ? AST_DELETE :
-	    AST_UPDATE)) == NULL)
+	    AST_UPDATE)) == NULL) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
 		return -1;
+	}
 	sqlite3_bind_text(st, 1, j->alert, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, j->key, -1, SQLITE_STATIC);
 	if (j->op == ALERT_OP_UPDATE) {
@@ -454,7 +460,11 @@ alert_outbox_run(const struct alert_job *j)
 		sqlite3_bind_int64(st, 4, j->next_ms);
 		sqlite3_bind_text(st, 5, j->last_error, -1, SQLITE_STATIC);
 	}
-	return alert_step_done(st);
+	if (alert_step_done(st) == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		return -1;
+	}
+	return 0;
 }
 
 /* One transaction for jobs up to end; -1 with the reason in why. */
@@ -465,16 +475,18 @@ alert_batch_try(struct alert_job *list, struct alert_job *end,
 	struct alert_job	*j;
 	int			 rc = 0;
 
-	if (alert_exec("BEGIN IMMEDIATE") == -1)
+	if (alert_exec("BEGIN IMMEDIATE") == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
 		goto fail;
+	}
 	for (j = list; j != end; j = j->next) {
 		switch (j->op) {
 		case ALERT_OP_CHANGE:
-			rc = alert_change_run(j, sent);
+			rc = alert_change_run(j, sent, why, whylen);
 			break;
 		case ALERT_OP_UPDATE:
 		case ALERT_OP_DELETE:
-			rc = alert_outbox_run(j);
+			rc = alert_outbox_run(j, why, whylen);
 			break;
 		}
 		if (rc == 0)
@@ -489,16 +501,17 @@ alert_batch_try(struct alert_job *list, struct alert_job *end,
 		if (j->op == ALERT_OP_CHANGE)
 			log_warnx("probe %s: %s -> %s not stored, no alert: %s",
 			    j->probe, probe_state_str(j->ev_from),
-			    probe_state_str(j->to), sqlite3_errmsg(aw_db));
+			    probe_state_str(j->to), why);
 		else
 			log_warnx("alert %s: outbox write failed (%s): %s",
-			    j->alert, j->key, sqlite3_errmsg(aw_db));
+			    j->alert, j->key, why);
 	}
-	if (alert_exec("COMMIT") == -1)
+	if (alert_exec("COMMIT") == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
 		goto fail;
+	}
 	return 0;
 fail:
-	snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
 	alert_exec("ROLLBACK");
 	return -1;
 }
