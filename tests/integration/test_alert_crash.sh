@@ -7,7 +7,8 @@
 # webhook comes up and the agent runs until its outbox is empty.  Every
 # stored event must have been delivered exactly once, every delivery must
 # be a stored event, the events must chain (each one's from is the last
-# one's to) and the last one must be the target's real state.
+# one's to) and the last one must be the target's real state.  Last, with
+# outbox inserts made to fail, a change leaves no event behind either.
 #
 #   ROUNDS=n   number of kill rounds (default 30)
 #   V=1        print the figures of a passing run
@@ -146,6 +147,30 @@ settled() {
 }
 wait_for 20 settled ||
     fail "outbox not drained: $(sql "$DB" "SELECT count(*) FROM outbox") rows left, $(posts) delivered for $(sql "$DB" "SELECT count(*) FROM event") events"
+
+# fault injection: an outbox row that cannot be written takes its event
+# with it (no event without its alert), and the next change is judged
+# against the state that was stored
+n_ev=$(sql "$DB" "SELECT count(*) FROM event")
+n_posts=$(posts)
+sql "$DB" "CREATE TRIGGER outbox_fail BEFORE INSERT ON outbox BEGIN
+    SELECT RAISE(ABORT, 'injected outbox failure'); END"
+flip
+wait_for 10 grep -q "not stored, no alert: injected outbox failure" "$T/final.log" ||
+    fail "expected 'not stored, no alert: injected outbox failure' in the log"
+assert_eq "$n_ev 0" "$(sql "$DB" "SELECT count(*) FROM event") $(sql "$DB" "SELECT count(*) FROM outbox")" \
+    "events and outbox rows after a failed outbox insert"
+sql "$DB" "DROP TRIGGER outbox_fail"
+verdicts() { grep -c "probe db: .* as last stored, no alert" "$T/final.log"; }
+v0=$(verdicts)
+flip	# back to the stored state: no news
+more_verdicts() { [ "$(verdicts)" -gt "$v0" ]; }
+wait_for 10 more_verdicts ||
+    fail "expected 'as last stored, no alert' after returning to the stored state"
+flip
+one_more() { [ "$(posts)" = $((n_posts + 1)) ] && settled; }
+wait_for 10 one_more ||
+    fail "after the fault: expected $((n_ev + 1)) events and $((n_posts + 1)) alerts, got $(sql "$DB" "SELECT count(*) FROM event") and $(posts)"
 sleep 0.5	# nothing further once settled
 stop_agent final
 { echo "--- final run"; cat "$T/final.log"; } >>"$LOG"
