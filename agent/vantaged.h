@@ -300,9 +300,13 @@ void		 probe_done(struct probe_run *, enum probe_status,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char	*probe_status_str(enum probe_status);
 const char	*probe_state_str(enum probe_state);
-/* Callback for state changes (alerts); set by the alert module. */
+/*
+ * Callback for state changes (alerts); set by the alert module.  why is
+ * the result that tipped the change: its error text is the cause.
+ */
 typedef void	(*probe_state_cb)(const struct probe *,
-		    enum probe_state from, enum probe_state to);
+		    enum probe_state from, enum probe_state to,
+		    const struct probe_result *why);
 void		 probe_on_state_change(probe_state_cb);
 
 /* The probe types (one file each). */
