@@ -16,6 +16,7 @@
 
 #include "hash.h"
 #include "json.h"
+#include "text.h"
 #include "vantaged.h"
 
 #define ROUTES_WLOCK_WAIT_MS	3000	/* GET /v1/requests: settle wait */
@@ -41,46 +42,6 @@ api_routes_name_ok(const char *s)
 	}
 	return 1;
 }
-
-/*
- * A reason is shown on operators' terminals and kept in the audit log:
- * valid UTF-8 without control characters.
- */
-static int
-api_routes_text_ok(const char *s)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 len, k;
-
-	while (*p != '\0') {
-		if (*p < 0x80) {
-			if (*p < 0x20 || *p == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf)
-			len = 2;
-		else if (*p >= 0xe0 && *p <= 0xef)
-			len = 3;
-		else if (*p >= 0xf0 && *p <= 0xf4)
-			len = 4;
-		else
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((p[k] & 0xc0) != 0x80)
-				return 0;
-		}
-		if ((p[0] == 0xe0 && p[1] < 0xa0) ||
-		    (p[0] == 0xed && p[1] >= 0xa0) ||
-		    (p[0] == 0xf0 && p[1] < 0x90) ||
-		    (p[0] == 0xf4 && p[1] >= 0x90))
-			return 0;
-		p += len;
-	}
-	return 1;
-}
-
 
 static void
 api_routes_nullable(struct buf *b, const char *key, const char *s)
@@ -342,9 +303,9 @@ api_routes_body(struct api_req *req, struct api_reply *rep, int drain,
 		snprintf(err, sizeof(err), "'reason' must not be empty");
 		goto bad;
 	}
-	if (rq->reason != NULL && !api_routes_text_ok(rq->reason)) {
+	if (rq->reason != NULL && !text_is_clean(rq->reason)) {
 		snprintf(err, sizeof(err), "'reason' must be UTF-8 text "
-		    "without control characters");
+		    "without control characters (C0, C1, bidi controls)");
 		goto bad;
 	}
 	if (drain) {

@@ -33,6 +33,7 @@
 #include <systemd/sd-journal.h>
 
 #include "hash.h"
+#include "text.h"
 #include "vantaged.h"
 
 #define AUDIT_FIELD_MAX		2048	/* longer fields are cut */
@@ -60,54 +61,31 @@ static int		 post_len;
 static int64_t		 audit_high;
 
 /*
- * Stored text is valid UTF-8 without control characters: the rows end up
- * in JSON and on operators' terminals.  Anything else becomes '?'.
+ * Stored text is valid UTF-8 without control characters (C0, C1, bidi
+ * controls): the rows end up in JSON, journald and on operators'
+ * terminals.  Anything else becomes '?'.
  */
 static char *
 audit_clean(const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)(s != NULL ? s : "");
-	size_t			 n = strlen((const char *)p), i = 0, o = 0, k, len;
+	size_t			 n = strlen((const char *)p), i = 0, o = 0, k;
+	uint32_t		 cp;
 	char			*out;
 
 	if (n > AUDIT_FIELD_MAX)
 		n = AUDIT_FIELD_MAX;
 	out = xmalloc(n + 1);
 	while (i < n) {
-		unsigned char c = p[i];
-
-		if (c < 0x80) {
-			out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		else
-			len = 0;
-		for (k = 1; len > 0 && k < len; k++) {
-			if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
-				len = 0;
-		}
-		/* overlong 3/4-byte forms, surrogates, > U+10FFFF */
-		if (len == 3 && ((c == 0xe0 && p[i + 1] < 0xa0) ||
-		    (c == 0xed && p[i + 1] >= 0xa0)))
-			len = 0;
-		if (len == 4 && ((c == 0xf0 && p[i + 1] < 0x90) ||
-		    (c == 0xf4 && p[i + 1] >= 0x90)))
-			len = 0;
-		if (len == 0) {
+		k = text_utf8_next(p + i, n - i, &cp);
+		if (k == 0 || text_is_control(cp)) {
 			out[o++] = '?';
-			i++;
+			i += k == 0 ? 1 : k;
 			continue;
 		}
-		memcpy(out + o, p + i, len);
-		o += len;
-		i += len;
+		memcpy(out + o, p + i, k);
+		o += k;
+		i += k;
 	}
 	out[o] = '\0';
 	return out;

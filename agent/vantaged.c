@@ -160,6 +160,23 @@ vantaged_notify_status(void)
 	    "%d unknown", n, up, deg, down, unk);
 }
 
+/* A multi-line message (config errors) as one log line per line. */
+static void
+vantaged_log_lines(const char *head, const char *text)
+{
+	const char	*p, *nl;
+
+	log_warnx("%s", head);
+	for (p = text; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		if (nl > p)
+			log_warnx("  %.*s", (int)(nl - p), p);
+		if (*nl == '\0')
+			break;
+	}
+}
+
 int
 vantaged_reload(char *err, size_t errlen)
 {
@@ -171,8 +188,8 @@ vantaged_reload(char *err, size_t errlen)
 		    (uint64_t)clock_mono_us());
 	nc = config_load(vd->conf_path, err, errlen);
 	if (nc == NULL) {
-		log_warnx("reload refused, keeping the running config:\n%s",
-		    err);
+		vantaged_log_lines("reload refused, keeping the running "
+		    "config:", err);
 		if (sd_enabled)
 			sd_notify(0, "READY=1");
 		return -1;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "text.h"
 
 static const char	*log_prog = "vantage";
 static int		 log_level = LOG_LVL_INFO;
@@ -40,17 +41,19 @@ static void
 log_emit(enum log_level lvl, int with_errno, int saved_errno, const char *fmt,
     va_list ap)
 {
-	char	msg[1024];
+	char	raw[1024], msg[2048];
 	size_t	len;
 
 	if ((int)lvl > log_level)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (with_errno) {
-		len = strlen(msg);
-		snprintf(msg + len, sizeof(msg) - len, ": %s",
+		len = strlen(raw);
+		snprintf(raw + len, sizeof(raw) - len, ": %s",
 		    strerror(saved_errno));
 	}
+	/* one line each, whatever a peer put into the text */
+	text_escape(raw, msg, sizeof(msg));
 	if (log_sink != NULL) {
 		log_sink(lvl, msg);
 		return;

@@ -4,7 +4,7 @@
  * a name it accepts is a valid route name, and feeding the input a byte at
  * a time (as a slow client would) gives the same answer as all at once.
  */
-// LINK: agent/haproxy.c shared/log.c shared/parse.c shared/buf.c
+// LINK: agent/haproxy.c shared/log.c shared/text.c shared/parse.c shared/buf.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

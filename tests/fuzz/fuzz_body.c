@@ -1,4 +1,4 @@
-// LINK: agent/auth.c agent/ratelimit.c agent/api_query.c shared/log.c shared/buf.c shared/json.c shared/parse.c shared/hash.c
+// LINK: agent/auth.c agent/ratelimit.c agent/api_query.c shared/log.c shared/text.c shared/buf.c shared/json.c shared/parse.c shared/hash.c
 /*
  * fuzz_body.c - request bodies: api_body_object() (api.c) as every
  * mutating endpoint calls it, then the field checks of the drain,

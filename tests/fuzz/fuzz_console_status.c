@@ -1,4 +1,4 @@
-// LINK: console/model.c shared/json.c shared/log.c shared/buf.c shared/parse.c
+// LINK: console/model.c shared/json.c shared/log.c shared/text.c shared/buf.c shared/parse.c
 /*
  * fuzz_console_status.c - what an agent sends the console: the parsers of
  * model.c over arbitrary bytes.  The first byte picks the document

@@ -1,4 +1,4 @@
-// LINK: agent/loop.c agent/net.c agent/resolve.c shared/log.c shared/buf.c shared/parse.c
+// LINK: agent/loop.c agent/net.c agent/resolve.c shared/log.c shared/text.c shared/buf.c shared/parse.c
 /*
  * fuzz_dns_reply.c - the DNS probe's reply handling: c-ares's parsers as
  * probe_dns.c calls them, its own CNAME/PTR walker, answer matching and

@@ -1,4 +1,4 @@
-// LINK: agent/auth.c agent/ratelimit.c agent/api_query.c shared/log.c shared/buf.c shared/json.c shared/parse.c shared/hash.c
+// LINK: agent/auth.c agent/ratelimit.c agent/api_query.c shared/log.c shared/text.c shared/buf.c shared/json.c shared/parse.c shared/hash.c
 /*
  * fuzz_query.c - what an API request line can carry: the path matched
  * against the handler tables (api.c's dispatch, '*' segments into args)

@@ -1,4 +1,4 @@
-// LINK: agent/api_query.c shared/log.c shared/buf.c shared/json.c shared/parse.c shared/hash.c
+// LINK: agent/api_query.c shared/text.c shared/log.c shared/buf.c shared/json.c shared/parse.c shared/hash.c
 /*
  * fuzz_route_request.c - a drain or undrain as api_routes.c reads it from
  * the wire: the single-route and batch bodies, the Idempotency-Key and
@@ -145,7 +145,8 @@ route_change(const struct route_request *rq, route_render_fn render,
 				abort();
 	}
 	if (rq->reason == NULL ? !rq->update : (rq->reason[0] == '\0' ||
-	    strlen(rq->reason) > ROUTES_REASON_MAX || !clean_text(rq->reason)))
+	    strlen(rq->reason) > ROUTES_REASON_MAX || !clean_text(rq->reason) ||
+	    !text_is_clean(rq->reason)))
 		abort();
 	if (rq->has_ttl && (rq->ttl_s < 0 || rq->ttl_s > ROUTES_TTL_MAX))
 		abort();
