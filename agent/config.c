@@ -55,7 +55,8 @@ enum key_kind {
 	K_LISTEN,	/* char *[CONF_MAX_LISTEN] + count after it */
 	K_ARGV,		/* char ** */
 	K_TYPE,		/* const struct probe_type * */
-	K_NAME		/* char *, a name of another section */
+	K_NAME,		/* char *, a name of another section */
+	K_CIDRS		/* char *, blank-separated address blocks */
 };
 
 struct conf_key {
@@ -90,6 +91,7 @@ static const struct conf_key conf_keys[] = {
 	AP("metrics_public", K_BOOL, metrics_public),
 
 	HA("listen", K_LISTEN, haproxy_listen),
+	HA("allow", K_CIDRS, haproxy_allow),
 
 	PR("type", K_TYPE, type, NULL),
 	PR("target", K_STR, target, NULL),
@@ -436,8 +438,10 @@ conf_handler(void *user, const char *section, const char *name,
 	switch (k->kind) {
 	case K_STR:
 	case K_PATH:
-	case K_NAME: {
-		char **dst = (char **)((char *)base + k->off);
+	case K_NAME:
+	case K_CIDRS: {
+		char			**dst = (char **)((char *)base + k->off);
+		struct parse_cidr	  blocks[PARSE_CIDR_MAX];
 
 		if (strlen(value) > 4096) {
 			conf_error(cp, line, "'%s' is too long", name);
@@ -447,6 +451,9 @@ conf_handler(void *user, const char *section, const char *name,
 			conf_error(cp, line, "'%s' is not a valid name", value);
 			return 1;
 		}
+		if (k->kind == K_CIDRS && parse_cidr_list(value, blocks,
+		    PARSE_CIDR_MAX, err, sizeof(err)) == -1)
+			break;
 		free(*dst);
 		*dst = xstrdup(value);
 		if (cp->sec == SEC_PROBE &&
@@ -856,6 +863,7 @@ config_free(struct config *c)
 	free(c->data_dir);
 	for (i = 0; i < c->n_api_listen; i++)
 		free(c->api_listen[i]);
+	free(c->haproxy_allow);
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->client_ca);

@@ -15,8 +15,12 @@
  *	unknown route or a line that is no route name: "down"
  *
  * Nothing here blocks: sockets are non-blocking, a connection holds a
- * small buffer and a deadline, and past HA_MAX_CONNS new connections are
- * closed at once, so a slow or hostile client costs a slot, never a stall.
+ * small buffer and a short deadline (HAProxy sends its line at once).  A
+ * hostile client cannot starve the real checks: only [haproxy] allow
+ * blocks may connect, one address holds at most HA_PER_ADDR connections,
+ * and when a limit is reached the oldest waiting connection (of that
+ * address, or of all) is closed to make room for the new one, so a fresh
+ * check is always heard.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -31,8 +35,9 @@
 
 #define HA_LINE_MAX	128		/* longer lines are no route name */
 #define HA_NAME_MAX	64		/* as config.c allows */
-#define HA_TIMEOUT_US	2000000		/* a check that sends nothing */
+#define HA_TIMEOUT_US	1000000		/* a check that sends nothing */
 #define HA_MAX_CONNS	512
+#define HA_PER_ADDR	16		/* connections of one address */
 #define HA_ACCEPT_BATCH	64
 #define HA_PAUSE_US	100000		/* after EMFILE */
 
@@ -43,9 +48,11 @@ struct ha_listener {
 };
 
 struct ha_conn {
-	struct ha_conn		*next;
-	struct ha_conn		*prev;
+	struct ha_conn		*next;		/* newer */
+	struct ha_conn		*prev;		/* older */
 	int			 fd;
+	int			 family;
+	unsigned char		 addr[16];	/* the peer */
 	size_t			 len;
 	struct loop_timer	*deadline;
 	char			 buf[HA_LINE_MAX + 1];
@@ -53,8 +60,14 @@ struct ha_conn {
 
 static struct ha_listener	 ha_listeners[CONF_MAX_LISTEN];
 static int			 ha_nlisteners;
-static struct ha_conn		*ha_conns;
+static struct ha_conn		*ha_conns;	/* oldest first */
+static struct ha_conn		*ha_conns_tail;	/* newest */
 static int			 ha_nconns;
+static int			 ha_max_conns = HA_MAX_CONNS;
+/* [haproxy] allow of the running config, parsed */
+static char			*ha_allow_src;	/* a copy */
+static struct parse_cidr	 ha_allow[PARSE_CIDR_MAX];
+static int			 ha_nallow;
 /* a reloaded config's sockets, until the reload is known accepted */
 static struct config		*ha_pending;
 static int			 ha_pending_fds[CONF_MAX_LISTEN];
@@ -139,8 +152,85 @@ ha_conn_close(struct ha_conn *c)
 		ha_conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	else
+		ha_conns_tail = c->prev;
 	ha_nconns--;
 	free(c);
+}
+
+/* The peer's address as 4 or 16 bytes; 0 when it is neither family. */
+static int
+ha_peer(const struct sockaddr_storage *ss, unsigned char *addr)
+{
+	if (ss->ss_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (ss->ss_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+		    16);
+		return AF_INET6;
+	}
+	return 0;
+}
+
+static int
+ha_same_peer(const struct ha_conn *c, int family, const unsigned char *a)
+{
+	return c->family == family && memcmp(c->addr, a, family == AF_INET ?
+	    4 : 16) == 0;
+}
+
+/* Whether [haproxy] allow lets this peer in (no allow: everyone). */
+static int
+ha_allowed(int family, const unsigned char *addr)
+{
+	const char	*src = vd != NULL && vd->conf != NULL ?
+			    vd->conf->haproxy_allow : NULL;
+	char		 err[256];
+
+	if (src == NULL)
+		return 1;
+	if (ha_allow_src == NULL || strcmp(src, ha_allow_src) != 0) {
+		/* checked at config load: this cannot fail */
+		ha_nallow = parse_cidr_list(src, ha_allow, PARSE_CIDR_MAX, err,
+		    sizeof(err));
+		if (ha_nallow < 0)
+			ha_nallow = 0;
+		free(ha_allow_src);
+		ha_allow_src = xstrdup(src);
+	}
+	return parse_cidr_match(ha_allow, ha_nallow, family, addr);
+}
+
+/*
+ * Makes room for a new connection of this peer: past HA_PER_ADDR of its
+ * own, or past the global limit, the oldest one still waiting goes.  A
+ * real check answers within milliseconds, so what is old is idle.
+ */
+static void
+ha_make_room(int family, const unsigned char *addr)
+{
+	struct ha_conn	*c, *oldest = NULL;
+	int		 mine = 0;
+
+	for (c = ha_conns; c != NULL; c = c->next) {
+		if (ha_same_peer(c, family, addr)) {
+			if (oldest == NULL)
+				oldest = c;
+			mine++;
+		}
+	}
+	if (mine >= HA_PER_ADDR) {
+		log_debug("haproxy: %d checks open from one address, closing "
+		    "its oldest", mine);
+		ha_conn_close(oldest);
+	}
+	if (ha_nconns >= ha_max_conns && ha_conns != NULL) {
+		log_debug("haproxy: %d checks open, closing the oldest",
+		    ha_nconns);
+		ha_conn_close(ha_conns);
+	}
 }
 
 static void
@@ -225,10 +315,15 @@ ha_accept(int fd, uint32_t events, void *arg)
 {
 	struct ha_listener	*l = arg;
 	struct ha_conn		*c;
-	int			 i, cfd;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	unsigned char		 addr[16];
+	int			 i, cfd, family;
 
 	for (i = 0; i < HA_ACCEPT_BATCH; i++) {
-		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		sslen = sizeof(ss);
+		cfd = accept4(fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -243,14 +338,19 @@ ha_accept(int fd, uint32_t events, void *arg)
 			}
 			return;
 		}
-		if (ha_nconns >= HA_MAX_CONNS) {
-			log_debug("haproxy: %d checks open, closing a new one",
-			    ha_nconns);
+		memset(addr, 0, sizeof(addr));
+		if ((family = ha_peer(&ss, addr)) == 0 ||
+		    !ha_allowed(family, addr)) {
+			log_debug("haproxy: agent-check from an address not in "
+			    "[haproxy] allow, closed");
 			close(cfd);
 			continue;
 		}
+		ha_make_room(family, addr);
 		c = xcalloc(1, sizeof(*c));
 		c->fd = cfd;
+		c->family = family;
+		memcpy(c->addr, addr, sizeof(addr));
 		if (loop_fd_add(cfd, EPOLLIN | EPOLLRDHUP, ha_conn_event, c) ==
 		    -1) {
 			log_warn("haproxy: loop_fd_add");
@@ -258,10 +358,13 @@ ha_accept(int fd, uint32_t events, void *arg)
 			free(c);
 			continue;
 		}
-		c->next = ha_conns;
-		if (ha_conns != NULL)
-			ha_conns->prev = c;
-		ha_conns = c;
+		/* newest at the tail: the head is the oldest */
+		c->prev = ha_conns_tail;
+		if (ha_conns_tail != NULL)
+			ha_conns_tail->next = c;
+		else
+			ha_conns = c;
+		ha_conns_tail = c;
 		ha_nconns++;
 		c->deadline = loop_timer_add(HA_TIMEOUT_US, ha_conn_timeout, c);
 	}
@@ -467,6 +570,9 @@ haproxy_stop(void)
 {
 	while (ha_conns != NULL)
 		ha_conn_close(ha_conns);
+	free(ha_allow_src);
+	ha_allow_src = NULL;
+	ha_nallow = 0;
 	ha_promote();
 	ha_close_listeners();
 }

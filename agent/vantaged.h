@@ -116,6 +116,7 @@ struct config {
 	/* [haproxy] */
 	char			*haproxy_listen[CONF_MAX_LISTEN];
 	int			 n_haproxy_listen;
+	char			*haproxy_allow;		/* CIDRs; NULL: any */
 
 	struct probe_conf	**probes;
 	int			 n_probes;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,4 +239,112 @@ parse_fmt_duration(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%" PRId64 "d%02" PRId64 "h", ms / 86400000,
 		    (ms / 3600000) % 24);
 	return buf;
+}
+
+int
+parse_cidr(const char *s, struct parse_cidr *c, char *err, size_t errlen)
+{
+	char		 host[INET6_ADDRSTRLEN + 1];
+	const char	*slash = strchr(s, '/');
+	size_t		 n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	long		 bits;
+	int		 i, max;
+
+	memset(c, 0, sizeof(*c));
+	if (n == 0 || n >= sizeof(host))
+		goto bad;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else
+		goto bad;
+	bits = max;
+	if (slash != NULL && parse_long(slash + 1, 0, max, &bits, err,
+	    errlen) == -1)
+		goto bad;
+	c->bits = (int)bits;
+	for (i = 0; i < max / 8; i++) {
+		int keep = c->bits - i * 8;
+
+		if (keep >= 8)
+			continue;
+		c->addr[i] &= keep <= 0 ? 0 : (unsigned char)(0xff << (8 -
+		    keep));
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s' is not an address block (expected e.g. "
+	    "10.0.0.0/8, 192.0.2.7 or 2001:db8::/32)", s);
+	return -1;
+}
+
+int
+parse_cidr_list(const char *s, struct parse_cidr *out, int max, char *err,
+    size_t errlen)
+{
+	char	 word[128];
+	size_t	 n;
+	int	 count = 0;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		if (*s == '\0')
+			break;
+		for (n = 0; s[n] != '\0' && s[n] != ' ' && s[n] != '\t' &&
+		    s[n] != ','; n++)
+			;
+		if (n >= sizeof(word)) {
+			snprintf(err, errlen, "'%.*s...' is not an address "
+			    "block", 32, s);
+			return -1;
+		}
+		if (count >= max) {
+			snprintf(err, errlen, "at most %d address blocks", max);
+			return -1;
+		}
+		memcpy(word, s, n);
+		word[n] = '\0';
+		if (parse_cidr(word, &out[count], err, errlen) == -1)
+			return -1;
+		count++;
+		s += n;
+	}
+	if (count == 0) {
+		snprintf(err, errlen, "expected one or more address blocks");
+		return -1;
+	}
+	return count;
+}
+
+int
+parse_cidr_match(const struct parse_cidr *c, int n, int family,
+    const unsigned char *addr)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	int	i, k, full, rest;
+
+	if (family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		family = AF_INET;
+		addr += 12;
+	}
+	for (i = 0; i < n; i++) {
+		if (c[i].family != family)
+			continue;
+		full = c[i].bits / 8;
+		rest = c[i].bits % 8;
+		if (memcmp(c[i].addr, addr, (size_t)full) != 0)
+			continue;
+		k = rest == 0 || ((addr[full] & (0xff << (8 - rest))) & 0xff) ==
+		    c[i].addr[full];
+		if (k)
+			return 1;
+	}
+	return 0;
 }

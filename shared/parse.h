@@ -39,6 +39,23 @@ int	parse_rate(const char *, struct parse_rate *, char *err, size_t);
  */
 int	parse_hostport(const char *, char *host, size_t hostlen, int *port,
 	    char *err, size_t);
+/* An address block: "10.0.0.0/8", "2001:db8::/32", "127.0.0.1" (/32). */
+struct parse_cidr {
+	int		family;		/* AF_INET or AF_INET6 */
+	unsigned char	addr[16];	/* network byte order, host bits 0 */
+	int		bits;
+};
+
+#define PARSE_CIDR_MAX	32		/* blocks in one list */
+
+int	parse_cidr(const char *, struct parse_cidr *, char *err, size_t);
+/* Blank-separated blocks into out[max]: the count, or -1 + err. */
+int	parse_cidr_list(const char *, struct parse_cidr *, int max, char *err,
+	    size_t);
+/* 1 when addr (family, 4 or 16 bytes) is inside one of the n blocks;
+ * an IPv4-mapped IPv6 address is matched as IPv4. */
+int	parse_cidr_match(const struct parse_cidr *, int n, int family,
+	    const unsigned char *addr);
 /* Writes "1h2m" style text of a millisecond duration into buf. */
 const char *parse_fmt_duration(int64_t ms, char *buf, size_t len);
 
