@@ -52,7 +52,11 @@ expect_rc 2 "$T/o" v drain h1
 expect_rc 2 "$T/o" v drain h1 web-a
 assert_match "--reason is required" "$(cat "$T/o.err")" "drain without reason"
 expect_rc 2 "$T/o" v status --reason x
-expect_rc 2 "$T/o" v drain h1 web-a --reason x --json
+expect_rc 2 "$T/o" v drain h1 web-a --reason x --verify
+expect_rc 2 "$T/o" v drain h1 web-a --reason x --ttl 5m --no-ttl
+expect_rc 2 "$T/o" v drain h1 web-a web-a --reason x
+assert_match "named twice" "$(cat "$T/o.err")" "a route twice"
+expect_rc 2 "$T/o" v drain h1 web-a --reason x --timeout soon
 expect_rc 2 "$T/o" v drain h1 web-a --reason x --ttl soon
 expect_rc 2 "$T/o" v undrain h1 web-a --reason x --force
 expect_rc 2 "$T/o" v --bogus status
