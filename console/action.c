@@ -366,9 +366,9 @@ action_describe(const struct action *c, char *buf, size_t len)
 	switch (c->outcome) {
 	case ACTION_PENDING:
 		if (c->phase == ACTION_SENT)
-			snprintf(buf, len, "waiting for the answer (deadline "
-			    "%s)", action_clock(c->deadline_local_ms, t1,
-			    sizeof(t1)));
+			snprintf(buf, len, "waiting for the answer: outcome "
+			    "unknown until the deadline %s", action_clock(
+			    c->deadline_local_ms, t1, sizeof(t1)));
 		else if (fetch_now_ms() <= c->deadline_local_ms)
 			snprintf(buf, len, "outcome unknown until the deadline "
 			    "%s (%s)", action_clock(c->deadline_local_ms, t1,

@@ -637,6 +637,36 @@ vr_draw_form(struct view_routes *vr, int y, int x, int h, int w)
 		    "Tab next field   Enter continue   Esc cancel");
 }
 
+/* Bytes of s that fill cols columns (the agent text is mostly ASCII). */
+static size_t
+vr_bytes(const char *s, int cols)
+{
+	size_t	i = 0;
+	int	c = 0;
+
+	while (s[i] != '\0' && c < cols) {
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		c++;
+	}
+	return i;
+}
+
+/* Draws m from column ind on, on up to 3 lines: the agent's words whole. */
+static void
+vr_draw_wrapped(int *rowp, int x, int ind, int w, int end, int attr,
+    const char *m)
+{
+	int	n, lines = 0;
+
+	do {
+		n = lines < 2 ? (int)vr_bytes(m, w - ind) : (int)strlen(m);
+		ui_putf((*rowp)++, x + ind, w - ind, attr, "%.*s", n, m);
+		m += n;
+	} while (*m != '\0' && *rowp < end && ++lines < 3 && w - ind > 10);
+}
+
 /*
  * What each (agent, pool) keeps after the change, counted as the agent
  * will count it when it decides (shared/pool.c) from its last status.
@@ -686,9 +716,14 @@ vr_draw_pools(struct view_routes *vr, int *rowp, int x, int end, int w)
 		pool_describe(&po, p->name, (int)p->min_active, d, sizeof(d));
 		free(m);
 		free(names);
-		ui_putf((*rowp)++, x, w, trips ? ui_attr(ui, UI_C_BAD) :
-		    (int)A_NORMAL, "  %-16s %s%s", a->conf->name, d, trips ?
-		    ": REFUSED (409) unless forced" : "");
+		if (trips)
+			snprintf(d + strlen(d), sizeof(d) - strlen(d),
+			    ": REFUSED (409) unless forced");
+		/* wrapped, not cut: the refusal is at the end of the words */
+		ui_putf(*rowp, x, w, trips ? ui_attr(ui, UI_C_BAD) :
+		    (int)A_NORMAL, "  %-16s", a->conf->name);
+		vr_draw_wrapped(rowp, x, 19, w, end, trips ? ui_attr(ui,
+		    UI_C_BAD) : (int)A_NORMAL, d);
 	}
 }
 
@@ -742,36 +777,6 @@ vr_draw_confirm(struct view_routes *vr, int y, int x, int h, int w)
 	ui_put(y + h - 1, x, w, A_BOLD, vr->act == VR_UNDRAIN ?
 	    " y apply   e edit   n/Esc cancel" :
 	    " y apply   f apply with force   e edit   n/Esc cancel");
-}
-
-/* Bytes of s that fill cols columns (the agent text is mostly ASCII). */
-static size_t
-vr_bytes(const char *s, int cols)
-{
-	size_t	i = 0;
-	int	c = 0;
-
-	while (s[i] != '\0' && c < cols) {
-		i++;
-		while (((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		c++;
-	}
-	return i;
-}
-
-/* Draws m from column ind on, on up to 3 lines: the agent's words whole. */
-static void
-vr_draw_wrapped(int *rowp, int x, int ind, int w, int end, int attr,
-    const char *m)
-{
-	int	n, lines = 0;
-
-	do {
-		n = lines < 2 ? (int)vr_bytes(m, w - ind) : (int)strlen(m);
-		ui_putf((*rowp)++, x + ind, w - ind, attr, "%.*s", n, m);
-		m += n;
-	} while (*m != '\0' && *rowp < end && ++lines < 3 && w - ind > 10);
 }
 
 static void
@@ -889,11 +894,12 @@ vr_key(struct view *v, int key)
 	case VR_CONFIRM:
 		return vr_confirm_key(vr, key);
 	case VR_RESULTS:
-		if (vr->pending == 0 || key == UI_ESC) {
-			vr->mode = VR_LIST;
-			if (vr->pending == 0)
-				vr_targets_free(vr);
-		}
+		/* while outcomes are awaited, the other keys stay global */
+		if (vr->pending > 0 && key != UI_ESC)
+			return 0;
+		vr->mode = VR_LIST;
+		if (vr->pending == 0)
+			vr_targets_free(vr);
 		return VIEW_HANDLED | VIEW_REDRAW;
 	case VR_LIST:
 		break;
