@@ -1,18 +1,37 @@
 /*
- * alert.c - probe state changes to [alert] webhooks, at least once.
+ * alert.c - probe state changes, stored as events and sent to [alert]
+ * webhooks, at least once.
  *
- * A change becomes one outbox row per webhook (schema/003_outbox.sql)
- * and a JSON POST carrying an Idempotency-Key that stays the same across
- * every retry and restart, so a receiver that remembers keys sees each
- * change exactly once.  Until a 2xx the POST is retried with exponential
- * backoff (1 s doubling to 5 min); the row goes only after the 2xx, and
- * the rows still there at start are sent again.
+ * A change becomes one event row (schema/005_events.sql) and one outbox
+ * row per webhook (schema/003_outbox.sql), committed together by a small
+ * writer thread; the POSTs start only once that commit is done.  A crash
+ * therefore loses a change together with its alerts (nothing was stored,
+ * so nothing is owed) or keeps both (the outbox rows are sent at the next
+ * start).  Events are stored with no [alert] section as well.
+ *
+ * What counts as a change is decided by the writer against the last
+ * stored event of the probe, not against the state in memory: probes
+ * start UNKNOWN after a restart (or a reload that changed them), and
+ * their first state is compared with the last stored one.  When it
+ * differs, the change from the stored state is stored and alerted, so a
+ * down -> up lost to a crash is sent after the restart; when it is the
+ * same, nothing is stored or sent, so a restart never pages again.  A
+ * probe with no stored event that first comes up is no news; one that
+ * first comes down or degraded is stored and alerted as from unknown.
+ *
+ * Each POST carries an Idempotency-Key that stays the same across every
+ * retry and restart, so a receiver that remembers keys sees each change
+ * exactly once.  Until a 2xx the POST is retried with exponential backoff
+ * (1 s doubling to 5 min); the row goes only after the 2xx, and the rows
+ * still there at start are sent again.  A crash between a 2xx and the
+ * delete only means one more delivery with the same key.
  *
  * The POSTs run on libcurl's multi socket interface in the agent's loop
- * (curlm.c, with a multi of our own).  The outbox writes go to
- * a small writer thread in order (insert, then update or delete), so the
- * loop never waits for the disk; a crash between a 2xx and the delete
- * only means one more delivery with the same key.
+ * (curlm.c, with a multi of our own).  Once the agent runs, all SQL here
+ * is the writer's, in order, one transaction per batch of jobs, so the
+ * loop never waits for the disk; committed alerts come back to the loop
+ * through an eventfd.  Only the outbox load at start reads on the main
+ * thread, before the loop and the writer run.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,17 +39,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+#include "hash.h"
 #include "vantaged.h"
 
 #define ALERT_BACKOFF_MIN_MS	1000
 #define ALERT_BACKOFF_MAX_MS	300000
 #define ALERT_USER_AGENT	"vantaged/" VANTAGE_VERSION
 #define ALERT_KEY_BYTES		16
+#define ALERT_BATCH_JOBS	512	/* jobs per transaction, at most */
+#define ALERT_TRIES		3	/* a batch's transaction, at most */
+#define ALERT_RETRY_MS		200	/* pause before trying it again */
+#define ALERT_LAST_BUCKETS	1024
 
 struct alert_msg {
 	struct alert_msg	*next;
@@ -45,29 +72,73 @@ struct alert_msg {
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
-/* An outbox write for the writer thread. */
+/* Work for the writer thread. */
 enum alert_op {
-	ALERT_OP_INSERT,
-	ALERT_OP_UPDATE,
-	ALERT_OP_DELETE
+	ALERT_OP_CHANGE,	/* a state change: event + outbox rows */
+	ALERT_OP_UPDATE,	/* an outbox row after a failed attempt */
+	ALERT_OP_DELETE		/* an outbox row after a 2xx */
+};
+
+/* What the writer made of a change. */
+enum alert_outcome {
+	ALERT_AS_STORED,	/* the state stored last: no news */
+	ALERT_NEW_UP,		/* nothing stored, found up: no news */
+	ALERT_STORED,
+	ALERT_FAILED
+};
+
+/* The last stored state of a probe; the writer's alone. */
+struct alert_last {
+	struct alert_last	*next;		/* hash chain */
+	char			*probe;
+	enum probe_state	 state;		/* committed; UNKNOWN: none */
+	enum probe_state	 pending;	/* in the open transaction */
 };
 
 struct alert_job {
 	struct alert_job	*next;
 	enum alert_op		 op;
+	/* UPDATE, DELETE: one outbox row */
 	char			*alert;
 	char			*key;
-	char			*body;
-	int64_t			 created_ms;
 	int			 attempts;
 	int64_t			 next_ms;
 	char			*last_error;
+	/* CHANGE, as the loop saw it */
+	char			*probe;
+	char			*agent;
+	enum probe_state	 from, to;
+	int64_t			 t_ms;
+	int64_t			 result_t_ms;
+	char			*cause;
+	char			**alerts;	/* the webhooks at the change */
+	int			 nalerts;
+	/* CHANGE, the writer's */
+	struct alert_last	*last;
+	enum probe_state	 ev_from;	/* from as stored */
+	enum alert_outcome	 outcome;
+};
+
+/* Committed alerts on their way from the writer to the loop. */
+struct alert_list {
+	struct alert_msg	*head;
+	struct alert_msg	**tail;
 };
 
 struct alert_target {
 	char	*name;
 	char	*url;
 	int64_t	 timeout_ms;
+};
+
+/* The writer's prepared statements. */
+enum alert_st {
+	AST_LAST,
+	AST_EVENT,
+	AST_OUTBOX,
+	AST_UPDATE,
+	AST_DELETE,
+	AST_N
 };
 
 static struct curlm		*alert_cm;
@@ -82,6 +153,12 @@ static pthread_t		 aw_thr;
 static int			 aw_started, aw_run;
 static struct alert_job		*aw_jobs, **aw_tail = &aw_jobs;
 static sqlite3			*aw_db;
+static sqlite3_stmt		*aw_st[AST_N];
+static struct alert_last	*aw_last[ALERT_LAST_BUCKETS];
+
+static pthread_mutex_t		 aq_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct alert_list	 aq = { NULL, &aq.head };
+static int			 aq_fd = -1;	/* eventfd: wakes the loop */
 
 static void	alert_send(struct alert_msg *);
 
@@ -90,61 +167,440 @@ static void	alert_send(struct alert_msg *);
 static void
 alert_job_free(struct alert_job *j)
 {
+	int	i;
+
 	free(j->alert);
 	free(j->key);
-	free(j->body);
 	free(j->last_error);
+	free(j->probe);
+	free(j->agent);
+	free(j->cause);
+	for (i = 0; i < j->nalerts; i++)
+		free(j->alerts[i]);
+	free(j->alerts);
 	free(j);
 }
 
-static void
-alert_job_run(struct alert_job *j)
+static struct alert_msg *
+alert_msg_alloc(const char *alert, const char *key, const char *body,
+    int64_t created_ms, int attempts)
 {
-	static const char *const sql[] = {
-		[ALERT_OP_INSERT] = "INSERT OR IGNORE INTO outbox (alert, "
+	struct alert_msg	*m = xcalloc(1, sizeof(*m));
+
+	m->alert = xstrdup(alert);
+	m->key = xstrdup(key);
+	m->body = xstrdup(body);
+	m->created_ms = created_ms;
+	m->attempts = attempts;
+	return m;
+}
+
+static void
+alert_list_free(struct alert_list *l)
+{
+	struct alert_msg	*m;
+
+	while ((m = l->head) != NULL) {
+		l->head = m->next;
+		free(m->alert);
+		free(m->key);
+		free(m->body);
+		free(m);
+	}
+	l->tail = &l->head;
+}
+
+/* A statement of the writer's connection, reset and unbound. */
+static sqlite3_stmt *
+alert_stmt(enum alert_st which)
+{
+	static const char *const sql[AST_N] = {
+		/* the last stored, by id: the wall clock may step back */
+		[AST_LAST] = "SELECT to_state FROM event WHERE id = "
+		    "(SELECT max(id) FROM event WHERE probe = ?1)",
+		[AST_EVENT] = "INSERT INTO event (probe, t_ms, from_state, "
+		    "to_state, cause, result_t_ms) VALUES (?1, ?2, ?3, ?4, "
+		    "?5, ?6)",
+		[AST_OUTBOX] = "INSERT OR IGNORE INTO outbox (alert, "
 		    "idem_key, created_ms, body, attempts, next_ms, "
-		    "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-		[ALERT_OP_UPDATE] = "UPDATE outbox SET attempts = ?5, "
-		    "next_ms = ?6, last_error = ?7 WHERE alert = ?1 AND "
+		    "last_error) VALUES (?1, ?2, ?3, ?4, 0, ?3, '')",
+		[AST_UPDATE] = "UPDATE outbox SET attempts = ?3, "
+		    "next_ms = ?4, last_error = ?5 WHERE alert = ?1 AND "
 		    "idem_key = ?2",
-		[ALERT_OP_DELETE] = "DELETE FROM outbox WHERE alert = ?1 AND "
+		[AST_DELETE] = "DELETE FROM outbox WHERE alert = ?1 AND "
 		    "idem_key = ?2",
 	};
-	sqlite3_stmt	*st = NULL;
-	int		 tries;
 
-	/* the store's writer may hold the lock: busy_timeout, then again */
-	for (tries = 0; tries < 5; tries++) {
-		if (sqlite3_prepare_v2(aw_db, sql[j->op], -1, &st, NULL) !=
+	if (aw_st[which] == NULL) {
+		if (sqlite3_prepare_v3(aw_db, sql[which], -1,
+		    SQLITE_PREPARE_PERSISTENT, &aw_st[which], NULL) !=
 		    SQLITE_OK)
+			return NULL;
+	} else {
+		sqlite3_reset(aw_st[which]);
+		sqlite3_clear_bindings(aw_st[which]);
+	}
+	return aw_st[which];
+}
+
+/* Runs a statement that returns no rows; -1 leaves sqlite3_errmsg. */
+static int
+alert_step_done(sqlite3_stmt *st)
+{
+	int	rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+alert_exec(const char *sql)
+{
+	return sqlite3_exec(aw_db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 :
+	    -1;
+}
+
+static enum probe_state
+alert_state_parse(const char *s)
+{
+	static const enum probe_state all[] = {
+		STATE_UP, STATE_DEGRADED, STATE_DOWN
+	};
+	size_t	i;
+
+	for (i = 0; s != NULL && i < sizeof(all) / sizeof(all[0]); i++) {
+		if (strcmp(s, probe_state_str(all[i])) == 0)
+			return all[i];
+	}
+	return STATE_UNKNOWN;
+}
+
+/*
+ * The probe's last stored state, read from the event table on its first
+ * change since the start and kept from then on (only this thread writes
+ * events).  NULL when the read failed.
+ */
+static struct alert_last *
+alert_last_get(const char *probe)
+{
+	struct alert_last	*l;
+	sqlite3_stmt		*st;
+	uint32_t		 h = hash_fnv1a(probe) % ALERT_LAST_BUCKETS;
+	enum probe_state	 state = STATE_UNKNOWN;
+	int			 rc;
+
+	for (l = aw_last[h]; l != NULL; l = l->next) {
+		if (strcmp(l->probe, probe) == 0)
+			return l;
+	}
+	if ((st = alert_stmt(AST_LAST)) == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, probe, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		state = alert_state_parse((const char *)
+		    sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return NULL;
+	l = xcalloc(1, sizeof(*l));
+	l->probe = xstrdup(probe);
+	l->state = l->pending = state;
+	l->next = aw_last[h];
+	aw_last[h] = l;
+	return l;
+}
+
+static void
+alert_last_free(void)
+{
+	struct alert_last	*l;
+	int			 i;
+
+	for (i = 0; i < ALERT_LAST_BUCKETS; i++) {
+		while ((l = aw_last[i]) != NULL) {
+			aw_last[i] = l->next;
+			free(l->probe);
+			free(l);
+		}
+	}
+}
+
+static char *
+alert_body(const struct alert_job *j, const char *key)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	buf_adds(&b, "{\"agent\":");
+	buf_add_json_str(&b, j->agent);
+	buf_adds(&b, ",\"probe\":");
+	buf_add_json_str(&b, j->probe);
+	buf_printf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"t_ms\":%" PRId64
+	    ",\"error\":", probe_state_str(j->ev_from),
+	    probe_state_str(j->to), j->t_ms);
+	buf_add_json_str(&b, j->cause);
+	buf_printf(&b, ",\"idempotency_key\":\"%s\"}", key);
+	return buf_release(&b, NULL);
+}
+
+/* The event and its outbox rows; -1 leaves sqlite3_errmsg. */
+static int
+alert_change_write(const struct alert_job *j, const char *key,
+    const char *body)
+{
+	sqlite3_stmt	*st;
+	int		 i;
+
+	if ((st = alert_stmt(AST_EVENT)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, j->probe, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, j->t_ms);
+	sqlite3_bind_text(st, 3, probe_state_str(j->ev_from), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, probe_state_str(j->to), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, j->cause, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, j->result_t_ms);
+	if (alert_step_done(st) == -1)
+		return -1;
+	for (i = 0; i < j->nalerts; i++) {
+		if ((st = alert_stmt(AST_OUTBOX)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, j->alerts[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, j->t_ms);
+		sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
+		if (alert_step_done(st) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A state change inside the batch's transaction: decided against the
+ * last stored state (pending: earlier changes of this batch count), then
+ * written under a savepoint, so a row that fails takes the whole change
+ * with it and never leaves an event without its alerts.  The alerts to
+ * send go on sent, for after the commit.  -1 with the reason in why.
+ */
+static int
+alert_change_run(struct alert_job *j, struct alert_list *sent, char *why,
+    size_t whylen)
+{
+	unsigned char	 raw[ALERT_KEY_BYTES];
+	char		 key[ALERT_KEY_BYTES * 2 + 1];
+	char		*body;
+	enum probe_state before;
+	int		 i;
+
+	j->outcome = ALERT_FAILED;
+	j->ev_from = j->from;
+	if ((j->last = alert_last_get(j->probe)) == NULL) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		return -1;
+	}
+	before = j->last->pending;
+	if (before != STATE_UNKNOWN) {
+		/* already stored (a restart's first state): no news */
+		if (j->to == before) {
+			j->outcome = ALERT_AS_STORED;
+			return 0;
+		}
+		j->ev_from = before;
+	} else if (j->from == STATE_UNKNOWN && j->to == STATE_UP) {
+		/* nothing stored yet: a probe found up is no news */
+		j->outcome = ALERT_NEW_UP;
+		return 0;
+	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		fatalx("%s: RAND_bytes", __func__);
+	for (i = 0; i < ALERT_KEY_BYTES; i++)
+		snprintf(key + i * 2, 3, "%02x", raw[i]);
+	body = alert_body(j, key);
+	if (alert_exec("SAVEPOINT alert_change") == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		free(body);
+		return -1;
+	}
+	if (alert_change_write(j, key, body) == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		alert_exec("ROLLBACK TO alert_change");
+		alert_exec("RELEASE alert_change");
+		free(body);
+		return -1;
+	}
+	alert_exec("RELEASE alert_change");
+	j->last->pending = j->to;
+	j->outcome = ALERT_STORED;
+	for (i = 0; i < j->nalerts; i++) {
+		struct alert_msg *m = alert_msg_alloc(j->alerts[i], key, body,
+		    j->t_ms, 0);
+
+		*sent->tail = m;
+		sent->tail = &m->next;
+	}
+	free(body);
+	return 0;
+}
+
+/* An outbox update or delete; -1 with the reason in why. */
+static int
+alert_outbox_run(const struct alert_job *j, char *why, size_t whylen)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = alert_stmt(j->op == ALERT_OP_DELETE ? AST_DELETE :
+	    AST_UPDATE)) == NULL) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, j->alert, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, j->key, -1, SQLITE_STATIC);
+	if (j->op == ALERT_OP_UPDATE) {
+		sqlite3_bind_int64(st, 3, j->attempts);
+		sqlite3_bind_int64(st, 4, j->next_ms);
+		sqlite3_bind_text(st, 5, j->last_error, -1, SQLITE_STATIC);
+	}
+	if (alert_step_done(st) == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		return -1;
+	}
+	return 0;
+}
+
+/* One transaction for jobs up to end; -1 with the reason in why. */
+static int
+alert_batch_try(struct alert_job *list, struct alert_job *end,
+    struct alert_list *sent, char *why, size_t whylen)
+{
+	struct alert_job	*j;
+	int			 rc = 0;
+
+	if (alert_exec("BEGIN IMMEDIATE") == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		goto fail;
+	}
+	for (j = list; j != end; j = j->next) {
+		switch (j->op) {
+		case ALERT_OP_CHANGE:
+			rc = alert_change_run(j, sent, why, whylen);
 			break;
-		sqlite3_bind_text(st, 1, j->alert, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, j->key, -1, SQLITE_STATIC);
-		if (j->op != ALERT_OP_DELETE) {
-			sqlite3_bind_int64(st, 5, j->attempts);
-			sqlite3_bind_int64(st, 6, j->next_ms);
-			sqlite3_bind_text(st, 7, j->last_error != NULL ?
-			    j->last_error : "", -1, SQLITE_STATIC);
+		case ALERT_OP_UPDATE:
+		case ALERT_OP_DELETE:
+			rc = alert_outbox_run(j, why, whylen);
+			break;
 		}
-		if (j->op == ALERT_OP_INSERT) {
-			sqlite3_bind_int64(st, 3, j->created_ms);
-			sqlite3_bind_text(st, 4, j->body, -1, SQLITE_STATIC);
+		if (rc == 0)
+			continue;
+		/*
+		 * Some errors (disk full, I/O) roll the whole transaction
+		 * back: the batch is tried again, never with the rest of it
+		 * committed statement by statement.
+		 */
+		if (sqlite3_get_autocommit(aw_db))
+			goto fail;
+		if (j->op == ALERT_OP_CHANGE)
+			log_warnx("probe %s: %s -> %s not stored, no alert: %s",
+			    j->probe, probe_state_str(j->ev_from),
+			    probe_state_str(j->to), why);
+		else
+			log_warnx("alert %s: outbox write failed (%s): %s",
+			    j->alert, j->key, why);
+	}
+	if (alert_exec("COMMIT") == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		goto fail;
+	}
+	return 0;
+fail:
+	alert_exec("ROLLBACK");
+	return -1;
+}
+
+/* Tells the loop about alerts whose rows are committed. */
+static void
+alert_handoff(struct alert_list *sent)
+{
+	uint64_t	one = 1;
+
+	if (sent->head == NULL)
+		return;
+	pthread_mutex_lock(&aq_mtx);
+	*aq.tail = sent->head;
+	aq.tail = sent->tail;
+	pthread_mutex_unlock(&aq_mtx);
+	sent->head = NULL;
+	sent->tail = &sent->head;
+	if (write(aq_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("alert: cannot wake the loop");
+}
+
+/*
+ * Jobs from list up to end in one transaction, tried again after a pause
+ * when it fails as a whole (the lock stayed busy, the disk failed).  The
+ * pending states are reset before each try and become the stored ones
+ * only with the commit.
+ */
+static void
+alert_batch(struct alert_job *list, struct alert_job *end)
+{
+	struct alert_list	 sent = { NULL, &sent.head };
+	struct alert_job	*j;
+	struct timespec		 ts;
+	char			 why[256];
+	int			 tries;
+
+	for (tries = 1;; tries++) {
+		for (j = list; j != end; j = j->next) {
+			if (j->last != NULL)
+				j->last->pending = j->last->state;
 		}
-		if (sqlite3_step(st) == SQLITE_DONE) {
-			sqlite3_finalize(st);
+		if (alert_batch_try(list, end, &sent, why, sizeof(why)) == 0)
+			break;
+		alert_list_free(&sent);
+		if (tries == ALERT_TRIES) {
+			for (j = list; j != end; j = j->next) {
+				if (j->last != NULL)
+					j->last->pending = j->last->state;
+				if (j->op == ALERT_OP_CHANGE &&
+				    (j->outcome == ALERT_STORED ||
+				    j->outcome == ALERT_FAILED))
+					log_warnx("probe %s: %s -> %s not "
+					    "stored, no alert: %s", j->probe,
+					    probe_state_str(j->ev_from),
+					    probe_state_str(j->to), why);
+			}
+			log_warnx("alert: gave up a transaction after %d "
+			    "tries: %s", tries, why);
 			return;
 		}
-		sqlite3_finalize(st);
-		st = NULL;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)ALERT_RETRY_MS * 1000000L * tries;
+		nanosleep(&ts, NULL);
 	}
-	log_warnx("alert %s: outbox write failed (%s): %s", j->alert, j->key,
-	    sqlite3_errmsg(aw_db));
+	for (j = list; j != end; j = j->next) {
+		if (j->last != NULL)
+			j->last->state = j->last->pending;
+		if (j->op != ALERT_OP_CHANGE)
+			continue;
+		if (j->outcome == ALERT_STORED && j->ev_from != j->from)
+			log_info("probe %s: %s -> %s from the last stored "
+			    "state", j->probe, probe_state_str(j->ev_from),
+			    probe_state_str(j->to));
+		else if (j->outcome == ALERT_AS_STORED)
+			log_debug("probe %s: %s as last stored, no alert",
+			    j->probe, probe_state_str(j->to));
+		else if (j->outcome == ALERT_NEW_UP)
+			log_debug("probe %s: up with no stored state, no alert",
+			    j->probe);
+	}
+	alert_handoff(&sent);
 }
 
 static void *
 alert_writer(void *arg)
 {
-	struct alert_job	*list, *j;
+	struct alert_job	*list, *end, *j;
+	int			 n;
 
 	pthread_mutex_lock(&aw_mtx);
 	for (;;) {
@@ -156,10 +612,15 @@ alert_writer(void *arg)
 		aw_jobs = NULL;
 		aw_tail = &aw_jobs;
 		pthread_mutex_unlock(&aw_mtx);
-		while ((j = list) != NULL) {
-			list = j->next;
-			alert_job_run(j);
-			alert_job_free(j);
+		while (list != NULL) {
+			for (end = list, n = 0; end != NULL &&
+			    n < ALERT_BATCH_JOBS; end = end->next)
+				n++;
+			alert_batch(list, end);
+			while ((j = list) != end) {
+				list = j->next;
+				alert_job_free(j);
+			}
 		}
 		pthread_mutex_lock(&aw_mtx);
 	}
@@ -167,6 +628,17 @@ alert_writer(void *arg)
 	return NULL;
 }
 
+static void
+alert_push(struct alert_job *j)
+{
+	pthread_mutex_lock(&aw_mtx);
+	*aw_tail = j;
+	aw_tail = &j->next;
+	pthread_cond_signal(&aw_cond);
+	pthread_mutex_unlock(&aw_mtx);
+}
+
+/* An outbox row's update (after a failed attempt) or delete. */
 static void
 alert_queue(enum alert_op op, const struct alert_msg *m, int64_t next_ms,
     const char *last_error)
@@ -176,17 +648,13 @@ alert_queue(enum alert_op op, const struct alert_msg *m, int64_t next_ms,
 	j->op = op;
 	j->alert = xstrdup(m->alert);
 	j->key = xstrdup(m->key);
-	j->body = op == ALERT_OP_INSERT ? xstrdup(m->body) : NULL;
-	j->created_ms = m->created_ms;
 	j->attempts = m->attempts;
 	j->next_ms = next_ms;
 	j->last_error = xstrdup(last_error != NULL ? last_error : "");
-	pthread_mutex_lock(&aw_mtx);
-	*aw_tail = j;
-	aw_tail = &j->next;
-	pthread_cond_signal(&aw_cond);
-	pthread_mutex_unlock(&aw_mtx);
+	alert_push(j);
 }
+
+/* ---- the loop thread ---- */
 
 static size_t
 alert_discard(char *data, size_t size, size_t n, void *arg)
@@ -345,59 +813,80 @@ alert_send(struct alert_msg *m)
 	}
 }
 
-static struct alert_msg *
-alert_msg_new(const char *alert, const char *key, const char *body,
-    int64_t created_ms, int attempts)
+static void
+alert_msg_link(struct alert_msg *m)
 {
-	struct alert_msg	*m = xcalloc(1, sizeof(*m));
-
-	m->alert = xstrdup(alert);
-	m->key = xstrdup(key);
-	m->body = xstrdup(body);
-	m->created_ms = created_ms;
-	m->attempts = attempts;
 	m->next = alert_msgs;
 	alert_msgs = m;
-	return m;
 }
 
-/* probe_on_state_change: the loop thread, right after the change. */
+/* A webhook removed by a reload takes its deliveries with it. */
 static void
-alert_on_state(const struct probe *p, enum probe_state from,
-    enum probe_state to)
+alert_drop(struct alert_msg *m)
 {
-	unsigned char	 raw[ALERT_KEY_BYTES];
-	char		 key[ALERT_KEY_BYTES * 2 + 1];
-	struct buf	 b;
-	int		 i;
-	int64_t		 now = clock_wall_ms();
+	log_info("alert %s: no longer configured, dropping %s", m->alert,
+	    m->key);
+	alert_queue(ALERT_OP_DELETE, m, 0, NULL);
+	alert_msg_free(m);
+}
 
-	/* a fresh agent finding its probes up is no news */
-	if (alert_ntargets == 0 || to == STATE_UNKNOWN ||
-	    (from == STATE_UNKNOWN && to == STATE_UP))
-		return;
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		fatalx("%s: RAND_bytes", __func__);
-	for (i = 0; i < ALERT_KEY_BYTES; i++)
-		snprintf(key + i * 2, 3, "%02x", raw[i]);
-	buf_init(&b);
-	buf_adds(&b, "{\"agent\":");
-	buf_add_json_str(&b, vd != NULL && vd->conf != NULL ? vd->conf->name :
-	    "");
-	buf_adds(&b, ",\"probe\":");
-	buf_add_json_str(&b, p->conf->name);
-	buf_printf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"t_ms\":%" PRId64
-	    ",\"error\":", probe_state_str(from), probe_state_str(to), now);
-	buf_add_json_str(&b, p->has_last ? p->last.error : "");
-	buf_printf(&b, ",\"idempotency_key\":\"%s\"}", key);
-	for (i = 0; i < alert_ntargets; i++) {
-		struct alert_msg *m = alert_msg_new(alert_targets[i].name, key,
-		    b.data, now, 0);
+/* The writer committed changes: their POSTs may start now. */
+static void
+alert_committed(int fd, uint32_t events, void *arg)
+{
+	struct alert_msg	*list, *m;
+	uint64_t		 v;
 
-		alert_queue(ALERT_OP_INSERT, m, now, NULL);
+	if (read(fd, &v, sizeof(v)) != sizeof(v) && errno != EAGAIN)
+		log_warn("%s: read", __func__);
+	pthread_mutex_lock(&aq_mtx);
+	list = aq.head;
+	aq.head = NULL;
+	aq.tail = &aq.head;
+	pthread_mutex_unlock(&aq_mtx);
+	while ((m = list) != NULL) {
+		list = m->next;
+		m->next = NULL;
+		if (alert_target_find(m->alert) == NULL) {
+			alert_drop(m);
+			continue;
+		}
+		alert_msg_link(m);
 		alert_send(m);
 	}
-	buf_free(&b);
+}
+
+/*
+ * probe_on_state_change: the loop thread, right after the change.  The
+ * writer decides whether it is news (see the top of the file), stores it
+ * and only then hands its alerts back for sending.
+ */
+static void
+alert_on_state(const struct probe *p, enum probe_state from,
+    enum probe_state to, const struct probe_result *why)
+{
+	struct alert_job	*j;
+	int			 i;
+
+	if (to == STATE_UNKNOWN)
+		return;
+	j = xcalloc(1, sizeof(*j));
+	j->op = ALERT_OP_CHANGE;
+	j->probe = xstrdup(p->conf->name);
+	j->agent = xstrdup(vd != NULL && vd->conf != NULL ? vd->conf->name :
+	    "");
+	j->from = j->ev_from = from;
+	j->to = to;
+	j->t_ms = p->state_since_ms;
+	j->result_t_ms = why->t_ms;
+	/* an OK result tipping the change has no cause, whatever it said */
+	j->cause = xstrdup(why->status == PROBE_OK ? "" : why->error);
+	j->alerts = xcalloc((size_t)alert_ntargets + 1, sizeof(*j->alerts));
+	for (i = 0; i < alert_ntargets; i++)
+		j->alerts[i] = xstrdup(alert_targets[i].name);
+	j->nalerts = alert_ntargets;
+	j->outcome = ALERT_FAILED;
+	alert_push(j);
 }
 
 static void
@@ -421,7 +910,10 @@ alert_set_targets(struct config *conf)
 	alert_ntargets = conf->n_alerts;
 }
 
-/* Pending rows from before the start; rows of removed webhooks go. */
+/*
+ * Pending rows from before the start, each sent when its backoff ends;
+ * rows of removed webhooks go.  Runs before the writer and the loop do.
+ */
 static int
 alert_load(char *err, size_t errlen)
 {
@@ -444,16 +936,13 @@ alert_load(char *err, size_t errlen)
 
 		if (alert == NULL || key == NULL || body == NULL)
 			continue;
-		m = alert_msg_new(alert, key, body, sqlite3_column_int64(st, 2),
-		    sqlite3_column_int(st, 4));
+		m = alert_msg_alloc(alert, key, body,
+		    sqlite3_column_int64(st, 2), sqlite3_column_int(st, 4));
 		if (alert_target_find(alert) == NULL) {
-			log_info("alert %s: no longer configured, dropping %s",
-			    alert, key);
-			alert_queue(ALERT_OP_DELETE, m, 0, NULL);
-			alert_unlink(m);
-			alert_msg_free(m);
+			alert_drop(m);
 			continue;
 		}
+		alert_msg_link(m);
 		alert_schedule(m, next_ms - now);
 		n++;
 	}
@@ -480,7 +969,19 @@ alert_start(struct config *conf, char *err, size_t errlen)
 	if ((aw_db = store_connect(vd->store, 0, err, errlen)) == NULL)
 		goto fail;
 	alert_set_targets(conf);
-	/* the writer must run before the load queues deletes */
+	if ((aq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "alert eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (loop_fd_add(aq_fd, EPOLLIN, alert_committed, NULL) == -1) {
+		snprintf(err, errlen, "cannot watch the alert eventfd");
+		close(aq_fd);
+		aq_fd = -1;
+		goto fail;
+	}
+	/* the deletes it queues wait for the writer */
+	if (alert_load(err, errlen) == -1)
+		goto fail;
 	aw_run = 1;
 	if (pthread_create(&aw_thr, NULL, alert_writer, NULL) != 0) {
 		snprintf(err, errlen, "alert writer thread: %s",
@@ -489,8 +990,6 @@ alert_start(struct config *conf, char *err, size_t errlen)
 		goto fail;
 	}
 	aw_started = 1;
-	if (alert_load(err, errlen) == -1)
-		goto fail;
 	probe_on_state_change(alert_on_state);
 	return 0;
 fail:
@@ -515,16 +1014,12 @@ alert_promote(void)
 	if (vd == NULL || vd->conf != conf)
 		return;
 	alert_set_targets(conf);
-	/* deliveries for a webhook that is gone are dropped with it */
 	for (m = alert_msgs; m != NULL; m = next) {
 		next = m->next;
 		if (alert_target_find(m->alert) != NULL)
 			continue;
-		log_info("alert %s: no longer configured, dropping %s",
-		    m->alert, m->key);
-		alert_queue(ALERT_OP_DELETE, m, 0, NULL);
 		alert_unlink(m);
-		alert_msg_free(m);
+		alert_drop(m);
 	}
 }
 
@@ -545,7 +1040,8 @@ alert_reconfigure(struct config *conf, char *err, size_t errlen)
 void
 alert_stop(void)
 {
-	int	i;
+	struct alert_job	*j;
+	int			 i;
 
 	probe_on_state_change(NULL);
 	alert_pending = NULL;
@@ -556,6 +1052,7 @@ alert_stop(void)
 		alert_msgs = m->next;
 		alert_msg_free(m);
 	}
+	/* the writer commits what is queued, changes included, then ends */
 	if (aw_started) {
 		pthread_mutex_lock(&aw_mtx);
 		aw_run = 0;
@@ -564,6 +1061,26 @@ alert_stop(void)
 		pthread_join(aw_thr, NULL);
 		aw_started = 0;
 	}
+	/* jobs of a start that failed before the writer ran */
+	while ((j = aw_jobs) != NULL) {
+		aw_jobs = j->next;
+		alert_job_free(j);
+	}
+	aw_tail = &aw_jobs;
+	/* committed but not sent: their rows wait for the next start */
+	pthread_mutex_lock(&aq_mtx);
+	alert_list_free(&aq);
+	pthread_mutex_unlock(&aq_mtx);
+	if (aq_fd != -1) {
+		loop_fd_del(aq_fd);
+		close(aq_fd);
+		aq_fd = -1;
+	}
+	for (i = 0; i < AST_N; i++) {
+		sqlite3_finalize(aw_st[i]);
+		aw_st[i] = NULL;
+	}
+	alert_last_free();
 	if (aw_db != NULL)
 		sqlite3_close(aw_db);
 	aw_db = NULL;

@@ -513,6 +513,11 @@ api_serve(struct MHD_Connection *conn, struct api_ctx *ctx, const char *url,
 		bad_op = 1;
 	else
 		req.operator_hdr = op;
+	/* checked by the handlers that take them (api_routes.c) */
+	req.idem_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Idempotency-Key");
+	req.deadline = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-Vantage-Deadline");
 
 	pthread_mutex_lock(&api_conf_mtx);
 	pub = api_metrics_public;

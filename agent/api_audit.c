@@ -142,7 +142,8 @@ api_audit_list(struct api_req *req, struct api_reply *rep)
 	if ((db = api_audit_db(rep)) == NULL)
 		return;
 	buf_adds(&q, "SELECT id, t_ms, actor, role, operator, source, action, "
-	    "target, detail, result, hash FROM audit WHERE ");
+	    "target, detail, result, hash, request_key, batch FROM audit "
+	    "WHERE ");
 	buf_adds(&q, has_before ? "id < ?1" : "id > ?1");
 	if (actor != NULL)
 		buf_adds(&q, " AND actor = ?2");
@@ -173,9 +174,9 @@ api_audit_list(struct api_req *req, struct api_reply *rep)
 		{
 			static const char *const keys[] = { "actor", "role",
 			    "operator", "source", "action", "target", "detail",
-			    "result", "hash" };
+			    "result", "hash", "key", "batch" };
 
-			for (i = 0; i < 9; i++)
+			for (i = 0; i < 11; i++)
 				api_audit_str(&rep->body, keys[i], st, 2 + i);
 		}
 		buf_addc(&rep->body, '}');

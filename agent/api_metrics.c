@@ -241,6 +241,66 @@ api_metrics_stop(void)
 	built_gen = (uint64_t)-1;
 }
 
+/* The route families, read under the route state lock. */
+void
+api_metrics_routes(struct buf *b)
+{
+	static const enum route_state states[] = { ROUTE_ACTIVE,
+	    ROUTE_DRAINING, ROUTE_MAINT };
+	static const enum route_effective effs[] = { ROUTE_EFF_READY,
+	    ROUTE_EFF_DRAIN, ROUTE_EFF_MAINT, ROUTE_EFF_DOWN };
+	struct route		**routes;
+	const struct route_pool	 *pools;
+	size_t			  k;
+	int			  i, j, n_routes, n_pools, active;
+
+	/* Route and pool names are [A-Za-z0-9._-]: no label escaping. */
+	route_lock();
+	routes = route_list(&n_routes);
+	pools = route_pools(&n_pools);
+	buf_adds(b, "# HELP vantage_route_state Operator state of the route "
+	    "(1 for the current state).\n# TYPE vantage_route_state gauge\n");
+	for (i = 0; i < n_routes; i++) {
+		for (k = 0; k < sizeof(states) / sizeof(states[0]); k++)
+			buf_printf(b, "vantage_route_state{route=\"%s\","
+			    "state=\"%s\"} %d\n", routes[i]->name,
+			    route_state_str(states[k]),
+			    routes[i]->state == states[k]);
+	}
+	buf_adds(b, "# HELP vantage_route_effective What load balancers are "
+	    "told about the route (1 for the current answer).\n"
+	    "# TYPE vantage_route_effective gauge\n");
+	for (i = 0; i < n_routes; i++) {
+		enum route_effective e = route_eff(routes[i]);
+
+		for (k = 0; k < sizeof(effs) / sizeof(effs[0]); k++)
+			buf_printf(b, "vantage_route_effective{route=\"%s\","
+			    "effective=\"%s\"} %d\n", routes[i]->name,
+			    route_effective_str(effs[k]), e == effs[k]);
+	}
+	buf_adds(b, "# HELP vantage_pool_active_routes Routes of the pool "
+	    "taking traffic (effective ready).\n"
+	    "# TYPE vantage_pool_active_routes gauge\n");
+	for (i = 0; i < n_pools; i++) {
+		for (active = 0, j = 0; j < n_routes; j++) {
+			if (routes[j]->pool != NULL &&
+			    strcmp(routes[j]->pool, pools[i].name) == 0 &&
+			    route_eff(routes[j]) == ROUTE_EFF_READY)
+				active++;
+		}
+		buf_printf(b, "vantage_pool_active_routes{pool=\"%s\"} %d\n",
+		    pools[i].name, active);
+	}
+	buf_adds(b, "# HELP vantage_route_changes_total Operator state "
+	    "changes of the route since the agent started.\n"
+	    "# TYPE vantage_route_changes_total counter\n");
+	for (i = 0; i < n_routes; i++)
+		buf_printf(b, "vantage_route_changes_total{route=\"%s\"} %"
+		    PRIu64 "\n", routes[i]->name, routes[i]->changes);
+	route_unlock();
+}
+
+
 static void
 metrics_get(struct api_req *req, struct api_reply *rep)
 {
@@ -272,7 +332,7 @@ metrics_get(struct api_req *req, struct api_reply *rep)
 			buf_printf(b, "vantage_api_requests_total{code=\"%d\"} %"
 			    PRIu64 "\n", code, c);
 	}
-	route_metrics(b);
+	api_metrics_routes(b);
 	/* a quiet engine does not rebuild: ask for fresh store figures */
 	if (clock_mono_us() - s->built_us > METRICS_MAX_AGE_US)
 		api_wake();

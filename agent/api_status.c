@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -407,7 +408,7 @@ status_build(struct probe **ps, int n)
 	split = b.len;
 	built_route_gen = route_gen();
 	buf_addc(&b, ',');
-	route_json(&b);
+	api_routes_json(&b);
 	api_snap_set(&status_snap, api_snap_new(&b, built_route_gen, split));
 }
 
@@ -491,8 +492,9 @@ status_health(struct api_req *req, struct api_reply *rep)
 	api_agent_name(name, sizeof(name));
 	buf_adds(&rep->body, "{\"status\":\"ok\",\"agent\":");
 	buf_add_json_str(&rep->body, name);
-	buf_printf(&rep->body, ",\"version\":\"%s\",\"uptime_s\":%" PRId64 "}",
-	    VANTAGE_VERSION, status_uptime_s());
+	buf_printf(&rep->body, ",\"version\":\"%s\",\"uptime_s\":%" PRId64
+	    ",\"time_ms\":%" PRId64 "}", VANTAGE_VERSION, status_uptime_s(),
+	    clock_wall_ms());
 }
 
 static void
@@ -524,7 +526,7 @@ status_get(struct api_req *req, struct api_reply *rep)
 	else {
 		/* a drain since the snapshot: never show the old state */
 		buf_addc(&rep->body, ',');
-		route_json(&rep->body);
+		api_routes_json(&rep->body);
 		api_wake();
 	}
 	buf_addc(&rep->body, '}');
@@ -539,13 +541,16 @@ status_reload(struct api_req *req, struct api_reply *rep)
 	cJSON			*j;
 	char			 err[1024], aerr[256];
 	int64_t			 id;
-	int			 rc;
+	int			 rc, i;
 
 	if ((j = api_body_object(req, rep, keys, 1)) == NULL)
 		return;
 	cJSON_Delete(j);
 	err[0] = '\0';
 	rc = vantaged_request_reload(err, sizeof(err));
+	/* the answer comes once the new routes are in place */
+	for (i = 0; rc == 0 && i < 300 && !route_settled(); i++)
+		usleep(10000);
 	memset(&e, 0, sizeof(e));
 	e.actor = req->actor;
 	e.role = api_role_str(req->role);

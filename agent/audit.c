@@ -9,6 +9,9 @@
  * form: for each of id, t_ms, actor, role, operator, source, action,
  * target, detail, result in this order, the field's length in bytes in
  * decimal, ':', the bytes, '\n'.  id and t_ms are written in decimal.
+ * When a row carries an Idempotency-Key or a batch id (a route change
+ * asked with them), key and batch follow in the same form; rows without
+ * either hash as before those fields existed.
  * Length prefixes keep "ab"+"c" and "a"+"bc" apart; the id inside the
  * hash keeps rows from being renumbered.
  *
@@ -17,6 +20,7 @@
  * change and its audit row on its own connection, in one transaction,
  * while other threads append here.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -32,11 +36,26 @@
 #include "vantaged.h"
 
 #define AUDIT_FIELD_MAX		2048	/* longer fields are cut */
+#define AUDIT_NFIELDS		10	/* actor .. result, key, batch */
+#define AUDIT_POST_MAX		10000	/* rows waiting for the poster */
 #define AUDIT_ZERO_HASH	\
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
+/* A row for the poster thread (audit_post): the entry's own copies. */
+struct audit_job {
+	struct audit_job	*next;
+	char			*f[AUDIT_NFIELDS];
+};
+
 static pthread_mutex_t	 audit_mtx = PTHREAD_MUTEX_INITIALIZER;
 static sqlite3		*audit_db;
+
+static pthread_mutex_t	 post_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 post_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t	 post_thr;
+static int		 post_started, post_run;
+static struct audit_job	*post_head, **post_tail = &post_head;
+static int		 post_len;
 /* Highest id known committed; a shorter chain lost its tail. */
 static int64_t		 audit_high;
 
@@ -105,7 +124,7 @@ audit_canon_field(struct buf *b, const char *s)
 /* The documented hash of one row; hex holds HASH_HEX_LEN + 1. */
 static void
 audit_hash(const char *prev, int64_t id, int64_t t_ms,
-    const char *const f[8], char *hex)
+    const char *const f[AUDIT_NFIELDS], char *hex)
 {
 	struct buf	b;
 	char		num[32];
@@ -119,8 +138,120 @@ audit_hash(const char *prev, int64_t id, int64_t t_ms,
 	audit_canon_field(&b, num);
 	for (i = 0; i < 8; i++)
 		audit_canon_field(&b, f[i]);
+	if (f[8][0] != '\0' || f[9][0] != '\0') {
+		audit_canon_field(&b, f[8]);
+		audit_canon_field(&b, f[9]);
+	}
 	hash_sha256_hex(b.data, b.len, hex);
 	buf_free(&b);
+}
+
+static void
+audit_job_free(struct audit_job *j)
+{
+	int	i;
+
+	for (i = 0; i < AUDIT_NFIELDS; i++)
+		free(j->f[i]);
+	free(j);
+}
+
+static void
+audit_job_run(struct audit_job *j)
+{
+	struct audit_entry	e;
+	char			err[256];
+
+	memset(&e, 0, sizeof(e));
+	e.actor = j->f[0];
+	e.role = j->f[1];
+	e.operator_hdr = j->f[2];
+	e.source = j->f[3];
+	e.action = j->f[4];
+	e.target = j->f[5];
+	e.detail = j->f[6];
+	e.result = j->f[7];
+	e.key = j->f[8];
+	e.batch = j->f[9];
+	/* audit_append logs a row it could not write */
+	(void)audit_append(&e, NULL, err, sizeof(err));
+}
+
+/* The poster: rows the loop thread asked for, committed in order. */
+static void *
+audit_poster(void *arg)
+{
+	struct audit_job	*j;
+
+	pthread_mutex_lock(&post_mtx);
+	for (;;) {
+		while ((j = post_head) != NULL) {
+			if ((post_head = j->next) == NULL)
+				post_tail = &post_head;
+			post_len--;
+			pthread_mutex_unlock(&post_mtx);
+			audit_job_run(j);
+			audit_job_free(j);
+			pthread_mutex_lock(&post_mtx);
+		}
+		if (!post_run)
+			break;
+		pthread_cond_wait(&post_cond, &post_mtx);
+	}
+	pthread_mutex_unlock(&post_mtx);
+	return NULL;
+}
+
+void
+audit_system(struct audit_entry *e, const char *source, const char *action,
+    const char *target, const char *detail, const char *result)
+{
+	memset(e, 0, sizeof(*e));
+	e->actor = "system";
+	e->role = "system";
+	e->operator_hdr = "";
+	e->source = source;
+	e->action = action;
+	e->target = target;
+	e->detail = detail;
+	e->result = result;
+}
+
+void
+audit_post(const struct audit_entry *e)
+{
+	struct audit_job	*j;
+	const char		*src[AUDIT_NFIELDS];
+	int			 i;
+
+	src[0] = e->actor;
+	src[1] = e->role;
+	src[2] = e->operator_hdr;
+	src[3] = e->source;
+	src[4] = e->action;
+	src[5] = e->target;
+	src[6] = e->detail;
+	src[7] = e->result;
+	src[8] = e->key;
+	src[9] = e->batch;
+	pthread_mutex_lock(&post_mtx);
+	if (!post_started || post_len >= AUDIT_POST_MAX) {
+		pthread_mutex_unlock(&post_mtx);
+		log_warnx("audit: %s %s by %s not recorded: the audit writer "
+		    "is %s", e->action != NULL ? e->action : "",
+		    e->target != NULL ? e->target : "",
+		    e->actor != NULL ? e->actor : "", post_started ?
+		    "too far behind" : "not running");
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	for (i = 0; i < AUDIT_NFIELDS; i++)
+		j->f[i] = xstrdup(src[i] != NULL ? src[i] : "");
+	*post_tail = j;
+	post_tail = &j->next;
+	post_len++;
+	pthread_cond_signal(&post_cond);
+	pthread_mutex_unlock(&post_mtx);
 }
 
 int
@@ -145,6 +276,14 @@ audit_start(struct config *conf, char *err, size_t errlen)
 	pthread_mutex_lock(&audit_mtx);
 	audit_high = sqlite3_column_int64(st, 0);
 	pthread_mutex_unlock(&audit_mtx);
+	post_run = 1;
+	if (pthread_create(&post_thr, NULL, audit_poster, NULL) != 0) {
+		snprintf(err, errlen, "audit writer thread: %s",
+		    strerror(errno));
+		post_run = 0;
+		goto fail;
+	}
+	post_started = 1;
 	rc = 0;
 fail:
 	sqlite3_finalize(st);
@@ -158,6 +297,17 @@ fail:
 void
 audit_stop(void)
 {
+	/* what was posted before the stop is still written */
+	pthread_mutex_lock(&post_mtx);
+	post_run = 0;
+	pthread_cond_signal(&post_cond);
+	pthread_mutex_unlock(&post_mtx);
+	if (post_started) {
+		pthread_join(post_thr, NULL);
+		pthread_mutex_lock(&post_mtx);
+		post_started = 0;
+		pthread_mutex_unlock(&post_mtx);
+	}
 	pthread_mutex_lock(&audit_mtx);
 	if (audit_db != NULL)
 		sqlite3_close(audit_db);
@@ -170,7 +320,8 @@ audit_insert(sqlite3 *db, const struct audit_entry *e, int64_t *idp,
     char *err, size_t errlen)
 {
 	sqlite3_stmt	*st = NULL;
-	char		*f[8], prev[HASH_HEX_LEN + 1], hex[HASH_HEX_LEN + 1];
+	char		*f[AUDIT_NFIELDS], prev[HASH_HEX_LEN + 1];
+	char		 hex[HASH_HEX_LEN + 1];
 	int64_t		 id = 0, t_ms = clock_wall_ms();
 	int		 i, rc = -1;
 
@@ -182,6 +333,8 @@ audit_insert(sqlite3 *db, const struct audit_entry *e, int64_t *idp,
 	f[5] = audit_clean(e->target);
 	f[6] = audit_clean(e->detail);
 	f[7] = audit_clean(e->result);
+	f[8] = audit_clean(e->key);
+	f[9] = audit_clean(e->batch);
 
 	/* The next id never reuses one a deleted row had (AUTOINCREMENT). */
 	if (sqlite3_prepare_v2(db, "SELECT max(COALESCE((SELECT seq FROM "
@@ -202,16 +355,16 @@ audit_insert(sqlite3 *db, const struct audit_entry *e, int64_t *idp,
 
 	audit_hash(prev, id, t_ms, (const char *const *)f, hex);
 	if (sqlite3_prepare_v2(db, "INSERT INTO audit (id, t_ms, actor, role, "
-	    "operator, source, action, target, detail, result, prev_hash, "
-	    "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
-	    NULL) != SQLITE_OK)
+	    "operator, source, action, target, detail, result, request_key, "
+	    "batch, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, t_ms);
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < AUDIT_NFIELDS; i++)
 		sqlite3_bind_text(st, 3 + i, f[i], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, prev, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, prev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, hex, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto dberr;
 	*idp = id;
@@ -222,7 +375,7 @@ dberr:
 	    sqlite3_errmsg(db));
 done:
 	sqlite3_finalize(st);
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < AUDIT_NFIELDS; i++)
 		free(f[i]);
 	return rc;
 }
@@ -250,6 +403,8 @@ audit_committed(const struct audit_entry *e, int64_t id)
 	    "VANTAGE_TARGET=%s", S(e->target),
 	    "VANTAGE_DETAIL=%s", S(e->detail),
 	    "VANTAGE_RESULT=%s", S(e->result),
+	    "VANTAGE_REQUEST_KEY=%s", S(e->key),
+	    "VANTAGE_BATCH=%s", S(e->batch),
 	    NULL);
 	log_debug("audit %" PRId64 ": %s %s by %s (%s, %s): %s: %s", id,
 	    S(e->action), S(e->target), S(e->actor), S(e->role),
@@ -319,7 +474,7 @@ audit_verify(sqlite3 *db, struct audit_verify *v, char *err, size_t errlen)
 {
 	sqlite3_stmt	*st = NULL;
 	char		 prev[HASH_HEX_LEN + 1], hex[HASH_HEX_LEN + 1];
-	const char	*f[8];
+	const char	*f[AUDIT_NFIELDS];
 	int64_t		 expect = 1, id, t_ms, seq = 0, high;
 	int		 i, src, rc = -1, intx = 0;
 
@@ -336,21 +491,22 @@ audit_verify(sqlite3 *db, struct audit_verify *v, char *err, size_t errlen)
 		goto dberr;
 	intx = 1;
 	if (sqlite3_prepare_v2(db, "SELECT id, t_ms, actor, role, operator, "
-	    "source, action, target, detail, result, prev_hash, hash FROM "
-	    "audit ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	    "source, action, target, detail, result, request_key, batch, "
+	    "prev_hash, hash FROM audit ORDER BY id", -1, &st, NULL) !=
+	    SQLITE_OK)
 		goto dberr;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *ph, *h;
 
 		id = sqlite3_column_int64(st, 0);
 		t_ms = sqlite3_column_int64(st, 1);
-		for (i = 0; i < 8; i++) {
+		for (i = 0; i < AUDIT_NFIELDS; i++) {
 			f[i] = (const char *)sqlite3_column_text(st, 2 + i);
 			if (f[i] == NULL)
 				f[i] = "";
 		}
-		ph = (const char *)sqlite3_column_text(st, 10);
-		h = (const char *)sqlite3_column_text(st, 11);
+		ph = (const char *)sqlite3_column_text(st, 12);
+		h = (const char *)sqlite3_column_text(st, 13);
 		if (ph == NULL)
 			ph = "";
 		if (h == NULL)

@@ -208,7 +208,7 @@ probe_set_state(struct probe *p, enum probe_state to)
 		    probe_state_str(from), probe_state_str(to),
 		    p->last.error[0] != '\0' ? p->last.error : "no error");
 	if (state_cb != NULL)
-		state_cb(p, from, to);
+		state_cb(p, from, to, &p->last);
 }
 
 /* fall/rise: one lost packet never flaps a probe. */

@@ -248,6 +248,31 @@ on_reload_request(int fd, uint32_t events, void *arg)
 	pthread_mutex_unlock(&reload_mtx);
 }
 
+/*
+ * A reload by signal is audited like one through the API; the row goes to
+ * the audit writer, so the loop does not wait for the commit.
+ */
+static void
+vantaged_audit_reload(const struct signalfd_siginfo *si, int rc,
+    const char *err)
+{
+	struct audit_entry	 e;
+	struct buf		 detail;
+
+	buf_init(&detail);
+	buf_printf(&detail, "SIGHUP from pid %u (uid %u): ",
+	    (unsigned)si->ssi_pid, (unsigned)si->ssi_uid);
+	if (rc == 0)
+		buf_printf(&detail, "configuration reloaded: %d probes, %d "
+		    "routes", vd->conf->n_probes, vd->conf->n_routes);
+	else
+		buf_printf(&detail, "reload refused: %s", err);
+	audit_system(&e, "signal", "reload", "", detail.data, rc == 0 ? "ok" :
+	    "failed");
+	audit_post(&e);
+	buf_free(&detail);
+}
+
 static void
 on_signal(int fd, uint32_t events, void *arg)
 {
@@ -257,8 +282,10 @@ on_signal(int fd, uint32_t events, void *arg)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			log_info("SIGHUP: reloading");
-			(void)vantaged_reload(err, sizeof(err));
+			log_info("SIGHUP from pid %u: reloading",
+			    (unsigned)si.ssi_pid);
+			vantaged_audit_reload(&si, vantaged_reload(err,
+			    sizeof(err)), err);
 			break;
 		case SIGTERM:
 		case SIGINT:

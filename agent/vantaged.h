@@ -300,9 +300,13 @@ void		 probe_done(struct probe_run *, enum probe_status,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char	*probe_status_str(enum probe_status);
 const char	*probe_state_str(enum probe_state);
-/* Callback for state changes (alerts); set by the alert module. */
+/*
+ * Callback for state changes (alerts); set by the alert module.  why is
+ * the result that tipped the change: its error text is the cause.
+ */
 typedef void	(*probe_state_cb)(const struct probe *,
-		    enum probe_state from, enum probe_state to);
+		    enum probe_state from, enum probe_state to,
+		    const struct probe_result *why);
 void		 probe_on_state_change(probe_state_cb);
 
 /* The probe types (one file each). */
@@ -445,6 +449,8 @@ struct api_req {
 	enum api_role		 role;		/* of the caller's credential */
 	const char		*actor;		/* token name or JWT sub */
 	const char		*operator_hdr;	/* X-Vantage-Operator or NULL */
+	const char		*idem_key;	/* Idempotency-Key or NULL */
+	const char		*deadline;	/* X-Vantage-Deadline or NULL */
 	const char		*source;	/* peer address text */
 	struct MHD_Connection	*conn;
 	struct api_query	 query;
@@ -545,6 +551,12 @@ int		 api_query_int(const struct api_query *, const char *key,
 		    int64_t min, int64_t max, int64_t def, int64_t *out,
 		    char *err, size_t);
 
+struct route_outcome;
+/* api_routes.c: appends `"routes":[...],"pools":[...]` (no braces). */
+void		 api_routes_json(struct buf *);
+/* The reply to a drain or undrain (route_change's render). */
+void		 api_routes_render(const struct route_outcome *, struct buf *);
+
 /* api_status.c: health, status snapshot with 1 h statistics, reload. */
 void		 api_status_tick(void);		/* loop thread */
 void		 api_status_stop(void);
@@ -554,6 +566,8 @@ int		 api_probes_start(char *err, size_t);
 void		 api_probes_stop(void);
 
 /* api_metrics.c: the Prometheus text snapshot. */
+/* Appends the route and pool families (read under the route lock). */
+void		 api_metrics_routes(struct buf *);
 void		 api_metrics_tick(void);	/* loop thread */
 void		 api_metrics_stop(void);
 
@@ -634,9 +648,17 @@ int		 ratelimit_take(struct ratelimit *, const char *client,
 size_t		 ratelimit_clients(struct ratelimit *);
 
 /* ---------------------------------------------------------------- */
-/* route.c: operator state of routes, pools, expiry, effective state.
- * Called from API threads and the loop thread: guarded by its own mutex.
- * State changes are committed (with their audit row) before returning. */
+/* route.c: the routes (active, draining, maint), their pools, the
+ * effective state a load balancer is told, and the route lifecycle.
+ * route_state.c decides and commits changes, route_sql.c keeps them in
+ * SQLite, route_keeper.c does what falls due by itself and takes reloads,
+ * route_hook.c runs on_drain / on_undrain.
+ *
+ * Threads: API threads change routes, the loop reads them (agent-check,
+ * route_tick) and never takes the writer lock, the keeper thread commits
+ * what is due.  Two locks: the writer lock (route_wlock) orders writers
+ * and is held across a commit; the state lock (route_lock) guards memory
+ * and is held only for a moment.  Order: writer lock, then state lock. */
 
 enum route_state {
 	ROUTE_ACTIVE,
@@ -652,44 +674,190 @@ enum route_effective {
 	ROUTE_EFF_DOWN
 };
 
-struct route_request {
+struct audit_entry;
+
+struct route {
+	/* from the config (copied: the config is replaced on reload) */
+	char			*name;
+	char			*pool;		/* NULL: none */
+	char			*probe;		/* NULL: none */
+	int64_t			 drain_timeout_ms;
+	char			**on_drain;
+	char			**on_undrain;
+	int64_t			 hook_timeout_ms;
+	/* operator state, as committed */
+	enum route_state	 state;
+	char			*reason;
+	char			*actor;
+	char			*operator;
+	char			*key;		/* Idempotency-Key that set it */
+	char			*batch;		/* batch id that set it */
+	int64_t			 since_ms;
+	int64_t			 expires_ms;	/* 0: no ttl */
+	int			 forced;
+	/* the linked probe's state, copied on the loop thread */
+	enum probe_state	 probe_state;
+	uint64_t		 changes;
+	int64_t			 retry_ms;	/* keeper: not before */
+};
+
+struct route_pool {
+	char	*name;
+	int	 min_active;
+};
+
+/* The state a change leads to (strings borrowed). */
+struct route_next {
+	enum route_state	 state;
 	const char		*reason;
-	int64_t			 ttl_s;		/* 0: no expiry */
+	const char		*actor;
+	const char		*operator;
+	const char		*key;
+	const char		*batch;
+	int64_t			 since_ms;
+	int64_t			 expires_ms;
+	int			 forced;
+};
+
+#define ROUTE_BATCH_MAX		256	/* routes in one request */
+#define ROUTE_KEY_MAX		64	/* Idempotency-Key bytes */
+
+/* A drain or undrain of one or more routes, as the API parsed it. */
+struct route_request {
+	const char *const	*names;
+	int			 n_names;
+	int			 drain;		/* 0: undrain */
+	int			 single;	/* /v1/routes/NAME/...: reply shape */
+	const char		*reason;	/* NULL: keep (update only) */
+	int			 has_ttl;
+	int64_t			 ttl_s;		/* with has_ttl; 0: no expiry */
 	enum route_state	 mode;		/* DRAINING or MAINT for drain */
 	int			 force;
+	int			 update;
 	const char		*actor;
 	const char		*role;
 	const char		*operator_hdr;
 	const char		*source;
+	const char		*key;		/* Idempotency-Key or NULL */
+	const char		*fingerprint;	/* of method, path and body */
+	int64_t			 deadline_ms;	/* agent wall clock; 0: none */
 };
+
+/* What a change did, for the reply (route_state.c -> api_routes.c). */
+struct route_outcome {
+	int			 status;	/* HTTP status */
+	int			 replayed;	/* the stored answer of a repeat */
+	int			 single;	/* /v1/routes/NAME/...: its shape */
+	const char		*code;		/* error code when not 200 */
+	char			 msg[600];
+	char			 batch[40];
+	int			 n;
+	const struct route	*after[ROUTE_BATCH_MAX];  /* the new states */
+	int			 changed[ROUTE_BATCH_MAX];
+	int64_t			 audit_id[ROUTE_BATCH_MAX];
+};
+/* Renders an outcome as the reply body (the stored one for replays). */
+typedef void	(*route_render_fn)(const struct route_outcome *, struct buf *);
 
 int		 route_start(struct config *, char *err, size_t);
 int		 route_reconfigure(struct config *, char *err, size_t);
 void		 route_stop(void);
-/*
- * Drain/undrain: returns an HTTP status (200, 404 unknown route, 409 pool
- * guard, 503 store or audit failure) with the reply JSON in out (the
- * {"route":...,"audit_id":N} object, or an error message in msg).
- */
-int		 route_drain(const char *name, const struct route_request *,
-		    struct buf *out, char *msg, size_t);
-int		 route_undrain(const char *name, const struct route_request *,
-		    struct buf *out, char *msg, size_t);
-/* -1 when the route is not defined. */
-int		 route_get_effective(const char *name, enum route_effective *);
+/* Every accepted reload's routes are in place (API reload waits). */
+int		 route_settled(void);
+/* A reload's routes were swapped in or dropped (route_keeper.c). */
+void		 route_promoted(void);
+/* Loop thread, before sleeping: follows linked probes, hands reloads over. */
+void		 route_tick(void);
 const char	*route_state_str(enum route_state);
+int		 route_state_parse(const char *, enum route_state *);
 const char	*route_effective_str(enum route_effective);
-/* Appends `"routes":[...],"pools":[...]` (no braces) for status/routes. */
-void		 route_json(struct buf *);
-/* Appends the route metric families in Prometheus text format. */
-void		 route_metrics(struct buf *);
+enum route_effective route_eff(const struct route *);
 /* Bumped on every route change (snapshots rebuild on it). */
 uint64_t	 route_gen(void);
+void		 route_bump(void);
 /* Operator and effective state in one look; -1 when not defined. */
 int		 route_get(const char *name, enum route_state *,
 		    enum route_effective *);
-/* Loop thread, before sleeping: follows linked probes' states. */
-void		 route_tick(void);
+int		 route_get_effective(const char *name, enum route_effective *);
+void		 route_lock(void);
+void		 route_unlock(void);
+void		 route_wlock(void);
+/* The writer lock within timeout_ms; -1 when it did not come. */
+int		 route_wlock_timed(int64_t timeout_ms);
+void		 route_wunlock(void);
+/* Under route_lock. */
+struct route	*route_find(const char *name);
+const struct route_pool *route_find_pool(const char *name);
+struct route	**route_list(int *n);
+const struct route_pool *route_pools(int *n);
+/* Routes built from conf, carrying the committed state of old ones. */
+struct route	**route_build(struct config *, struct route **old, int n_old);
+struct route_pool *route_build_pools(struct config *, int *n);
+/* Under route_lock: r takes o's committed state (a reload keeps it). */
+void		 route_take_state(struct route *r, const struct route *o);
+/* Under both locks: replaces the tables; returns the old ones. */
+void		 route_swap(struct route ***, int *, struct route_pool **, int *);
+void		 route_free(struct route *);
+void		 route_free_pools(struct route_pool *, int);
+char		**route_argv_dup(char **);
+
+/* route_state.c: the state machine (exact semantics, pool guard). */
+int		 route_change(const struct route_request *, route_render_fn,
+		    struct buf *out, struct route_outcome *);
+/* Under route_lock: takes a committed next state into memory. */
+void		 route_state_apply(struct route *, const struct route_next *);
+
+/* route_sql.c: route state, request keys and their audit rows. */
+int		 route_sql_open(char *err, size_t);
+void		 route_sql_close(void);
+/* Under the writer lock. */
+int		 route_sql_begin(char *err, size_t);
+int		 route_sql_put(const char *name, const struct route_next *,
+		    char *err, size_t);
+int		 route_sql_forget(const char *name, char *err, size_t);
+int		 route_sql_audit(const struct audit_entry *, int64_t *id,
+		    char *err, size_t);
+int		 route_sql_put_request(const char *actor, const char *key,
+		    const char *fingerprint, int status, const char *body,
+		    char *err, size_t);
+int		 route_sql_commit(char *err, size_t);
+void		 route_sql_rollback(void);
+/*
+ * A decided request: 1 with its status, fingerprint and body (the
+ * caller frees), 0 when none is kept, -1 + err.
+ */
+int		 route_sql_get_request(const char *actor, const char *key,
+		    int *status, char **fingerprint, char **body, char *err,
+		    size_t);
+/* Forgets request keys older than 24 h; rows deleted. */
+int		 route_sql_trim_requests(int64_t now_ms);
+/* Reads the committed states into the routes; rows of routes gone are
+ * returned as "name\0state\0reason\0"... in gone. */
+int		 route_sql_load(struct buf *gone, char *err, size_t);
+/* Forgets the state of a route that left the config; audited unless it
+ * was active (a re-add puts a drained backend back in service). */
+void		 route_sql_forget_route(const char *name, enum route_state,
+		    const char *reason);
+/* Commits a change made by the agent itself with its audit row. */
+int		 route_sql_system(const char *name, const struct route_next *,
+		    int forget, const struct audit_entry *, char *msg, size_t);
+
+/* route_keeper.c: ttl expiry, drain_timeout, reloads, off the loop. */
+int		 route_keeper_start(char *err, size_t);
+void		 route_keeper_stop(void);
+void		 route_keeper_wake(void);
+/* Loop thread: routes built from an accepted config, for the keeper to
+ * merge and swap in (it takes the writer lock, the loop never does). */
+void		 route_keeper_promote(struct route **, int n,
+		    struct route_pool *, int n_pools);
+/* The promotions handed over so far were swapped in (tests, stop). */
+int		 route_keeper_idle(void);
+
+/* route_hook.c: on_drain / on_undrain from state changes. */
+int		 route_hook_start(char *err, size_t);
+void		 route_hook_stop(void);
+/* Under route_lock: queues r's hook for the loop thread, if it has one. */
+void		 route_hook_queue(const struct route *, enum route_state from);
 
 /* audit.c: the append-only hash chain. */
 struct audit_entry {
@@ -700,12 +868,21 @@ struct audit_entry {
 	const char	*action;	/* drain undrain expire hook reload ... */
 	const char	*target;
 	const char	*detail;
-	const char	*result;	/* ok refused failed forced */
+	const char	*result;	/* ok refused failed forced unchanged */
+	const char	*key;		/* Idempotency-Key or NULL */
+	const char	*batch;		/* batch id or NULL */
 };
 
 /* Commits one row synchronously (any thread): 0 + id, or -1 + err. */
 int		 audit_append(const struct audit_entry *, int64_t *id,
 		    char *err, size_t);
+/* Fills e for a row of the agent's own doing (actor and role "system"). */
+void		 audit_system(struct audit_entry *, const char *source,
+		    const char *action, const char *target, const char *detail,
+		    const char *result);
+/* Queues one row for the audit writer thread (the loop's way: it never
+ * waits for the disk); a row that cannot be written is logged. */
+void		 audit_post(const struct audit_entry *);
 
 struct sqlite3;
 

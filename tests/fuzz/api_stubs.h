@@ -32,12 +32,18 @@ const struct api_handler api_probes_handlers[] = {
 const struct api_handler api_routes_handlers[] = {
 	{ .method = "GET", .pattern = "/v1/routes", .role = ROLE_VIEWER,
 	  .fn = stub_handler },
+	{ .method = "POST", .pattern = "/v1/routes/drain",
+	  .role = ROLE_OPERATOR, .mutating = 1, .fn = stub_handler },
+	{ .method = "POST", .pattern = "/v1/routes/undrain",
+	  .role = ROLE_OPERATOR, .mutating = 1, .fn = stub_handler },
 	{ .method = "POST", .pattern = "/v1/routes/*/drain",
 	  .role = ROLE_OPERATOR, .mutating = 1, .fn = stub_handler },
 	{ .method = "POST", .pattern = "/v1/routes/*/undrain",
 	  .role = ROLE_OPERATOR, .mutating = 1, .fn = stub_handler },
 	{ .method = "GET", .pattern = "/v1/routes/*/health",
 	  .fn = stub_handler },
+	{ .method = "GET", .pattern = "/v1/requests/*",
+	  .role = ROLE_OPERATOR, .fn = stub_handler },
 	{ .method = NULL }
 };
 const struct api_handler api_audit_handlers[] = {

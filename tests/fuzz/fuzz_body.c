@@ -3,7 +3,8 @@
  * fuzz_body.c - request bodies: api_body_object() (api.c) as every
  * mutating endpoint calls it, then the field checks of the drain,
  * undrain and reload bodies of vantage-api(7) through the checked
- * getters (shared/json.c).
+ * getters (shared/json.c).  fuzz_route_request.c fuzzes api_routes.c's
+ * own reading of the route bodies and headers.
  *
  * Input: one byte choosing the body's endpoint, then the body.  Checked:
  * a refused body leaves a 400 or 413 whose text is the contract's error
@@ -48,9 +49,9 @@ check_drain(const cJSON *j)
 		abort();
 	if (rc == 0)
 		abort();	/* required: never "absent and fine" */
-	rc = json_get_int(j, "ttl_s", JSON_OPTIONAL, 1, 2592000, &ttl, err,
+	rc = json_get_int(j, "ttl_s", JSON_OPTIONAL, 0, 2592000, &ttl, err,
 	    sizeof(err));
-	if (rc == 1 && (ttl < 1 || ttl > 2592000))
+	if (rc == 1 && (ttl < 0 || ttl > 2592000))
 		abort();
 	rc = json_get_str(j, "mode", JSON_OPTIONAL, 16, &mode, err,
 	    sizeof(err));
@@ -66,8 +67,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const drain[] = { "reason", "ttl_s", "mode",
-	    "force", NULL };
-	static const char *const undrain[] = { "reason", NULL };
+	    "force", "update", "routes", NULL };
+	static const char *const undrain[] = { "reason", "routes", NULL };
 	static const char *const none[] = { NULL };
 	const char *const	*allowed;
 	struct api_req		 req;

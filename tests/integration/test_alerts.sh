@@ -2,7 +2,8 @@
 # Webhook alerts through the durable outbox: a probe goes DOWN, the
 # receiver fails the first two POSTs (500), the agent is restarted between
 # attempts, and the alert still arrives, accepted exactly once, with the
-# same Idempotency-Key on every attempt.
+# same Idempotency-Key on every attempt.  The probe is back by the restart:
+# the new agent finds it UP against the stored DOWN and alerts down -> up.
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/python3 ] && PATH=/usr/bin:$PATH
 
@@ -71,32 +72,47 @@ posts() { [ -f "$T/posts" ] && wc -l <"$T/posts" || echo 0; }
 two_posts() { [ "$(posts)" -ge 2 ]; }
 wait_for 5 two_posts || fail "expected 2 attempts, receiver saw $(posts)"
 
-# restart between attempts; the probe is back meanwhile, which a fresh
-# agent finds UP without news (no second alert)
+# restart between attempts; the probe is back meanwhile, and the
+# restarted agent compares its first state with the last stored one
 stop_agent agent
 assert_eq 1 "$(sql "$DB" "SELECT count(*) FROM outbox")" "outbox rows after the stop"
 assert_eq 2 "$(sql "$DB" "SELECT attempts FROM outbox")" "attempts recorded"
+assert_eq "up|down" "$(sql "$DB" "SELECT from_state, to_state FROM event")" \
+    "events stored before the restart"
 start_listener
 start_agent agent "$T/a.conf"
-three_posts() { [ "$(posts)" -ge 3 ]; }
-wait_for 10 three_posts || fail "the alert was not resent after the restart"
+four_posts() { [ "$(posts)" -ge 4 ]; }
+wait_for 10 four_posts || fail "expected the resent down and a new up alert, receiver saw $(posts) posts"
 outbox_empty() { [ "$(sql "$DB" "SELECT count(*) FROM outbox")" = 0 ]; }
 wait_for 5 outbox_empty || fail "outbox row not removed after a 2xx"
 grep -q "alert ops: delivered" "$T/agent.log" || fail "delivery not by the restarted agent"
 sleep 1.5	# no further attempt after the 2xx
 
-assert_eq 3 "$(posts)" "attempts seen by the receiver"
-assert_eq 1 "$(jq -r .key "$T/posts" | sort -u | wc -l)" "distinct idempotency keys"
-assert_eq "500 500 200" "$(jq -r .code "$T/posts" | tr '\n' ' ' | sed 's/ $//')" "answers"
-key=$(jq -r .key "$T/posts" | head -1)
-assert_match '^[0-9a-f]{32}$' "$key" "idempotency key"
-assert_eq 1 "$(jq -r 'select(.code == 200) | .key' "$T/posts" | grep -cx "$key")" \
-    "accepted once per key"
-last=$(tail -1 "$T/posts")
-assert_eq "test db up down $key application/json" \
+assert_eq 4 "$(posts)" "attempts seen by the receiver"
+assert_eq 2 "$(jq -r .key "$T/posts" | sort -u | wc -l)" "distinct idempotency keys"
+down=$(jq -r 'select(.body.to == "down") | .key' "$T/posts" | sort -u)
+up=$(jq -r 'select(.body.to == "up") | .key' "$T/posts" | sort -u)
+assert_match '^[0-9a-f]{32}$' "$down" "idempotency key of the down alert"
+assert_match '^[0-9a-f]{32}$' "$up" "idempotency key of the up alert"
+assert_eq "500 500 200" "$(jq -r "select(.key == \"$down\") | .code" "$T/posts" |
+    tr '\n' ' ' | sed 's/ $//')" "answers to the down alert"
+assert_eq "200" "$(jq -r "select(.key == \"$up\") | .code" "$T/posts")" \
+    "answers to the up alert"
+last=$(jq -c "select(.key == \"$down\")" "$T/posts" | tail -1)
+assert_eq "test db up down $down application/json" \
     "$(echo "$last" | jq -r '"\(.body.agent) \(.body.probe) \(.body.from) \(.body.to) \(.body.idempotency_key) \(.type)"')" \
     "alert body"
 assert_match '^[0-9]{13}$' "$(echo "$last" | jq -r .body.t_ms)" "t_ms"
 assert_match 'refused' "$(echo "$last" | jq -r .body.error)" "error text"
+upb=$(jq -c "select(.key == \"$up\")" "$T/posts")
+assert_eq "test db down up " \
+    "$(echo "$upb" | jq -r '"\(.body.agent) \(.body.probe) \(.body.from) \(.body.to) \(.body.error)"')" \
+    "body of the up alert"
+assert_eq "up|down down|up" \
+    "$(sql "$DB" "SELECT from_state || '|' || to_state FROM event ORDER BY id" | tr '\n' ' ' | sed 's/ $//')" \
+    "stored events"
+assert_eq "$(echo "$last" | jq -r .body.t_ms)" \
+    "$(sql "$DB" "SELECT t_ms FROM event WHERE to_state = 'down'")" \
+    "time of the down event and of its alert"
 stop_agent agent
 exit 0

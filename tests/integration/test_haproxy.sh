@@ -185,7 +185,7 @@ assert_eq 200 "$code" "drain web-eu (pool keeps web-us)"
 api POST /v1/routes/web-us/drain '{"reason":"two"}'
 assert_eq 409 "$code" "drain web-us leaving pool web empty"
 assert_eq pool_guard "$(jq -r .error.code "$T/resp")" "409 code"
-assert_match "pool web would keep 0 active routes, min_active is 1" \
+assert_match "pool web would keep 0 of 2 routes taking traffic \(now 1, min_active 1\)" \
     "$(jq -r .error.message "$T/resp")" "409 message"
 sleep 1.2
 assert_eq UP "$(ha_status web-us)" "web-us after a refused drain"

@@ -109,7 +109,7 @@ bad() {	# BODY WHAT
 bad '{}' "no reason"
 bad '{"reason":""}' "empty reason"
 bad '{"reason":"x","ttl":5}' "unknown field"
-bad '{"reason":"x","ttl_s":0}' "ttl_s 0"
+bad '{"reason":"x","ttl_s":-1}' "ttl_s negative"
 bad '{"reason":"x","ttl_s":2592001}' "ttl_s too large"
 bad '{"reason":"x","ttl_s":1.5}' "ttl_s not whole"
 bad '{"reason":"x","mode":"off"}' "bad mode"

@@ -34,7 +34,7 @@ static void
 append(sqlite3 *db, const char *action, const char *detail, int64_t want)
 {
 	struct audit_entry	e = { "alice", "operator", "alice@bastion",
-	    "127.0.0.1", action, "web-eu", detail, "ok" };
+	    "127.0.0.1", action, "web-eu", detail, "ok", NULL, NULL };
 	char			err[256];
 	int64_t			id = 0;
 
@@ -265,7 +265,7 @@ test_cleaned_text(void **state)
 {
 	sqlite3			*db = open_db();
 	struct audit_entry	 e = { "eve\x1b[31m", "operator", "\xff\xfe",
-	    "127.0.0.1", "drain", "web-eu", "caf\xc3\xa9\n", "ok" };
+	    "127.0.0.1", "drain", "web-eu", "caf\xc3\xa9\n", "ok", NULL, NULL };
 	struct audit_verify	 v;
 	sqlite3_stmt		*st;
 	char			 err[256];

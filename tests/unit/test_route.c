@@ -86,9 +86,16 @@ change(int drain, const char *name, const char *mode, int64_t ttl_s,
     int force, struct buf *out, char *msg, size_t msglen)
 {
 	struct route_request	rq;
+	struct route_outcome	oc;
+	int			status;
 
 	memset(&rq, 0, sizeof(rq));
+	rq.names = &name;
+	rq.n_names = 1;
+	rq.single = 1;
+	rq.drain = drain;
 	rq.reason = "unit test";
+	rq.has_ttl = ttl_s > 0;
 	rq.ttl_s = ttl_s;
 	rq.mode = mode != NULL && strcmp(mode, "maint") == 0 ? ROUTE_MAINT :
 	    ROUTE_DRAINING;
@@ -99,8 +106,10 @@ change(int drain, const char *name, const char *mode, int64_t ttl_s,
 	rq.source = "127.0.0.1";
 	buf_reset(out);
 	msg[0] = '\0';
-	return drain ? route_drain(name, &rq, out, msg, msglen) :
-	    route_undrain(name, &rq, out, msg, msglen);
+	status = route_change(&rq, api_routes_render, out, &oc);
+	if (status != 200)
+		strlcpy_v(msg, oc.msg, msglen);
+	return status;
 }
 
 static enum route_state
@@ -126,7 +135,7 @@ test_drain_undrain(void **state)
 	assert_non_null(strstr(b.data, "\"state\":\"draining\""));
 	assert_non_null(strstr(b.data, "\"actor\":\"alice\""));
 	assert_non_null(strstr(b.data, "\"operator\":\"alice@host\""));
-	assert_non_null(strstr(b.data, "\"audit_id\":1}"));
+	assert_non_null(strstr(b.data, "\"audit_id\":1,\"changed\":true"));
 	assert_true(route_gen() > gen);
 	assert_int_equal(route_get_effective("a", &eff), 0);
 	assert_int_equal(eff, ROUTE_EFF_DRAIN);
@@ -139,7 +148,7 @@ test_drain_undrain(void **state)
 	assert_int_equal(state_of("a"), ROUTE_ACTIVE);
 	assert_int_equal(change(1, "zz", NULL, 0, 0, &b, msg, sizeof(msg)),
 	    404);
-	assert_string_equal(msg, "route 'zz' is not defined");
+	assert_string_equal(msg, "route 'zz' is not defined; nothing was changed");
 	assert_int_equal(route_get_effective("zz", &eff), -1);
 	buf_free(&b);
 }
@@ -153,8 +162,8 @@ test_pool_guard(void **state)
 	buf_init(&b);
 	assert_int_equal(change(1, "a", NULL, 0, 0, &b, msg, sizeof(msg)), 200);
 	assert_int_equal(change(1, "b", NULL, 0, 0, &b, msg, sizeof(msg)), 409);
-	assert_string_equal(msg, "pool p would keep 0 active routes, "
-	    "min_active is 1 (use force)");
+	assert_string_equal(msg, "pool p would keep 0 of 2 routes taking "
+	    "traffic (now 1, min_active 1) (use force); nothing was changed");
 	assert_int_equal(state_of("b"), ROUTE_ACTIVE);
 	/* a route already out of service weakens nothing: no guard */
 	assert_int_equal(change(1, "a", "maint", 0, 0, &b, msg, sizeof(msg)),
@@ -162,7 +171,7 @@ test_pool_guard(void **state)
 	assert_int_equal(change(1, "b", NULL, 0, 1, &b, msg, sizeof(msg)), 200);
 	assert_non_null(strstr(b.data, "\"forced\":true"));
 	buf_reset(&b);
-	route_json(&b);
+	api_routes_json(&b);
 	assert_non_null(strstr(b.data, "{\"name\":\"p\",\"min_active\":1,"
 	    "\"routes\":2,\"active\":0}"));
 	buf_free(&b);
@@ -221,7 +230,7 @@ test_restart_keeps_state(void **state)
 	assert_int_equal(state_of("c"), ROUTE_MAINT);
 	assert_int_equal(state_of("b"), ROUTE_ACTIVE);
 	buf_reset(&b);
-	route_json(&b);
+	api_routes_json(&b);
 	/* reason, actor, operator and the ttl came back from the database */
 	{
 		struct buf	 j;
@@ -263,7 +272,7 @@ test_ttl_expiry(void **state)
 		usleep(10000);
 	assert_int_equal(state_of("c"), ROUTE_ACTIVE);
 	buf_reset(&b);
-	route_json(&b);
+	api_routes_json(&b);
 	assert_non_null(strstr(b.data, "\"name\":\"c\",\"state\":\"active\","
 	    "\"effective\":\"ready\",\"reason\":\"ttl expired\","
 	    "\"actor\":\"system\""));
@@ -279,7 +288,7 @@ test_metrics(void **state)
 	buf_init(&b);
 	assert_int_equal(change(1, "a", NULL, 0, 0, &b, msg, sizeof(msg)), 200);
 	buf_reset(&b);
-	route_metrics(&b);
+	api_metrics_routes(&b);
 	assert_non_null(strstr(b.data,
 	    "vantage_route_state{route=\"a\",state=\"draining\"} 1\n"));
 	assert_non_null(strstr(b.data,
