@@ -1000,10 +1000,11 @@ m_action(struct mctx *m, const cJSON *j, struct model_action *a)
 	i = 0;
 	cJSON_ArrayForEach(it, arr) {
 		if (m_object_item(m, it, "routes", i) == -1 ||
-		    m_route(m, it, &a->routes[i].route) == -1 ||
-		    m_changed(m, it, &a->routes[i].changed) == -1)
+		    m_route(m, it, &a->routes[i].route) == -1)
 			return -1;
-		a->n_routes = ++i;
+		a->n_routes = ++i;	/* freed with the rest on failure */
+		if (m_changed(m, it, &a->routes[i - 1].changed) == -1)
+			return -1;
 	}
 	/* one audit row per route, in the order of the routes */
 	i = 0;
