@@ -116,8 +116,8 @@ action_applied(struct action *c, const char *body, size_t len)
 	    0)
 		c->has_result = 1;
 	else
-		snprintf(c->why, sizeof(c->why), "applied, but the answer is "
-		    "not valid: %s", err);
+		snprintf(c->why, sizeof(c->why), "the agent's answer is not "
+		    "valid: %s", err);
 	action_finish(c, ACTION_APPLIED);
 }
 

@@ -866,7 +866,8 @@ cli_change(struct fleet *fl, const char *agent, char *const *routes, int n,
 	while (c->outcome == ACTION_PENDING) {
 		int64_t wait = action_tick(fl);
 
-		if (c->phase != ACTION_SENT && !told && !o->json) {
+		if (c->outcome == ACTION_PENDING && c->phase != ACTION_SENT &&
+		    !told && !o->json) {
 			/* say so at once: the lookups may take a while */
 			fprintf(stderr, "vantage: %s: %s: no answer: %s\n",
 			    agent, what, cli_safe(action_describe(c, out,
