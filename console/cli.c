@@ -728,102 +728,201 @@ cli_audit(struct fleet *fl, const struct cli_opts *o)
 
 /* ---- drain, undrain ---- */
 
-struct cli_action {
-	int			 done;
-	int			 ok;
-	char			 msg[768];
-	struct model_action	 act;
-};
+/* One line per route of what the agent did, or did not do. */
+static void
+cli_change_text(const struct action *c, const char *agent, const char *what,
+    char *const *routes, int n)
+{
+	const struct model_action_route	*ar;
+	char				 out[1024], s1[300], s2[900];
+	int				 i;
+
+	if (c->outcome == ACTION_APPLIED && c->has_result) {
+		for (i = 0; i < c->result.n_routes; i++) {
+			ar = &c->result.routes[i];
+			cli_safe(ar->route.name, s1, sizeof(s1));
+			if (ar->changed)
+				printf("%s: applied: route %s is now %s "
+				    "(effective %s%s)", agent, s1,
+				    model_rstate_str(ar->route.state),
+				    model_effective_str(ar->route.effective),
+				    ar->route.forced ? ", forced" : "");
+			else
+				printf("%s: applied (no change): route %s is "
+				    "already %s (effective %s)", agent, s1,
+				    model_rstate_str(ar->route.state),
+				    model_effective_str(ar->route.effective));
+			if (ar->audit_id > 0)
+				printf(", audit #%" PRId64, ar->audit_id);
+			printf("\n");
+		}
+		return;
+	}
+	action_describe(c, out, sizeof(out));
+	cli_safe(out, s2, sizeof(s2));
+	for (i = 0; i < n; i++) {
+		cli_safe(routes[i], s1, sizeof(s1));
+		if (c->outcome == ACTION_APPLIED)
+			printf("%s: %s: route %s\n", agent, s2, s1);
+		else
+			fprintf(stderr, "vantage: %s: %s %s: %s\n", agent, what,
+			    s1, s2);
+	}
+}
 
 static void
-cli_action_done(struct fleet_agent *a, const struct fetch_resp *r, void *arg)
+cli_change_json(const struct action *c, const char *agent, const char *what,
+    char *const *routes, int n)
 {
-	struct cli_action	*c = arg;
-	char			 err[512];
+	const struct model_action_route	*ar;
+	cJSON				*root, *arr, *o;
+	char				 out[1024];
+	int				 i;
 
-	c->done = 1;
-	if (r->err != FETCH_OK) {
-		strlcpy_v(c->msg, r->errmsg, sizeof(c->msg));
-		return;
+	root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "agent", agent);
+	cJSON_AddStringToObject(root, "action", what);
+	cJSON_AddStringToObject(root, "outcome",
+	    action_outcome_str(c->outcome));
+	cJSON_AddStringToObject(root, "message", action_describe(c, out,
+	    sizeof(out)));
+	cJSON_AddStringToObject(root, "key", c->key);
+	cli_json_num(root, "deadline_ms", c->deadline_ms);
+	cJSON_AddBoolToObject(root, "settled", c->settled);
+	if (c->code[0] != '\0')
+		cJSON_AddStringToObject(root, "code", c->code);
+	if (c->has_result) {
+		cJSON_AddStringToObject(root, "batch", c->result.batch);
+		cJSON_AddBoolToObject(root, "replayed", c->result.replayed);
 	}
-	if (model_parse_action(r->body, r->len, &c->act, err,
-	    sizeof(err)) != 0) {
-		snprintf(c->msg, sizeof(c->msg), "the agent's answer is not "
-		    "valid: %s", err);
-		return;
+	arr = cJSON_AddArrayToObject(root, "routes");
+	if (c->outcome == ACTION_APPLIED && c->has_result) {
+		for (i = 0; i < c->result.n_routes; i++) {
+			ar = &c->result.routes[i];
+			o = cli_json_route(&ar->route);
+			cJSON_AddStringToObject(o, "outcome", "applied");
+			cJSON_AddBoolToObject(o, "changed", ar->changed);
+			cli_json_num(o, "audit_id", ar->audit_id > 0 ?
+			    ar->audit_id : VANTAGE_NONE);
+			cJSON_AddItemToArray(arr, o);
+		}
+	} else {
+		for (i = 0; i < n; i++) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "name", routes[i]);
+			cJSON_AddStringToObject(o, "outcome",
+			    action_outcome_str(c->outcome));
+			/* unknown: nobody can say whether it changed */
+			if (c->outcome == ACTION_NOT_APPLIED)
+				cJSON_AddBoolToObject(o, "changed", 0);
+			else
+				cJSON_AddNullToObject(o, "changed");
+			cJSON_AddItemToArray(arr, o);
+		}
 	}
-	c->ok = 1;
+	cli_json_print(root);
 }
 
 static int
-cli_change(struct fleet *fl, const char *agent, const char *route,
-    const char *what, char *body)
+cli_change(struct fleet *fl, const char *agent, char *const *routes, int n,
+    const struct cli_opts *o, const struct fleet_change *fc)
 {
+	const char		*what = fc->undrain ? "undrain" : "drain";
 	struct fleet_agent	*a;
-	struct cli_action	 c;
-	struct fetch_req	*req;
-	char			*path, safe[800], safe2[300];
+	struct action		*c;
+	struct action_opts	 ao;
+	char			*path, *body, safe[800], out[1024];
+	int			 rc = 3, told = 0;
 
 	if ((a = fleet_find(fl, agent)) == NULL) {
 		fprintf(stderr, "vantage: no agent '%s' in the configuration\n",
 		    cli_safe(agent, safe, sizeof(safe)));
-		free(body);
 		return 2;
 	}
 	/* an SSH agent first needs its tunnel */
 	while (!fleet_agent_ready(a)) {
 		if (a->opener == NULL && a->fails > 0) {
-			fprintf(stderr, "vantage: %s: %s %s failed: %s\n",
-			    agent, what, cli_safe(route, safe2,
-			    sizeof(safe2)), cli_safe(a->errmsg, safe,
-			    sizeof(safe)));
-			free(body);
+			fprintf(stderr, "vantage: %s: %s not applied (not "
+			    "sent: %s)\n", agent, what, cli_safe(a->errmsg,
+			    safe, sizeof(safe)));
 			return 1;
 		}
 		fetch_wait(fl->fetch, 100, -1);
 		fetch_dispatch(fl->fetch);
 	}
-	memset(&c, 0, sizeof(c));
-	path = fleet_path("routes", route, what);
-	req = fleet_request(a, path, body, cli_action_done, &c);
+	/* one route: the route's own endpoint, which every agent has */
+	if (n == 1) {
+		path = fleet_path("routes", routes[0], what);
+		body = fleet_change_body(fc, NULL, 0);
+	} else {
+		xasprintf(&path, "/v1/routes/%s", what);
+		body = fleet_change_body(fc, (const char *const *)routes, n);
+	}
+	ao.timeout_ms = o->timeout_ms;
+	ao.settle_ms = o->settle_ms;
+	c = action_start(a, path, body, &ao, NULL, NULL);
 	free(path);
 	free(body);
-	if (req == NULL) {
-		fprintf(stderr, "vantage: %s: cannot send the request\n",
-		    agent);
-		return 1;
-	}
-	while (!c.done) {
-		fetch_wait(fl->fetch, 1000, -1);
+	while (c->outcome == ACTION_PENDING) {
+		int64_t wait = action_tick(fl);
+
+		if (c->outcome == ACTION_PENDING && c->phase != ACTION_SENT &&
+		    !told && !o->json) {
+			/* say so at once: the lookups may take a while */
+			fprintf(stderr, "vantage: %s: %s: no answer: %s\n",
+			    agent, what, cli_safe(action_describe(c, out,
+			    sizeof(out)), safe, sizeof(safe)));
+			told = 1;
+		}
+		if (c->outcome != ACTION_PENDING)
+			break;
+		fetch_wait(fl->fetch, (int)(wait < 200 ? wait : 200), -1);
 		fetch_dispatch(fl->fetch);
 	}
-	if (!c.ok) {
-		fprintf(stderr, "vantage: %s: %s %s refused: %s\n", agent,
-		    what, cli_safe(route, safe2, sizeof(safe2)),
-		    cli_safe(c.msg, safe, sizeof(safe)));
-		return 1;
+	if (o->json)
+		cli_change_json(c, agent, what, routes, n);
+	else
+		cli_change_text(c, agent, what, routes, n);
+	switch (c->outcome) {
+	case ACTION_APPLIED:
+		rc = 0;
+		break;
+	case ACTION_NOT_APPLIED:
+		rc = 1;
+		break;
+	case ACTION_PENDING:
+	case ACTION_UNKNOWN:
+		rc = 3;
+		break;
 	}
-	printf("%s: route %s is now %s (effective %s%s), audit #%" PRId64
-	    "\n", agent, cli_safe(c.act.route.name, safe2, sizeof(safe2)),
-	    model_rstate_str(c.act.route.state),
-	    model_effective_str(c.act.route.effective),
-	    c.act.route.forced ? ", forced" : "", c.act.audit_id);
-	model_action_free(&c.act);
-	return 0;
+	action_free(c);
+	return rc;
 }
 
 int
-cli_drain(struct fleet *fl, const char *agent, const char *route,
+cli_drain(struct fleet *fl, const char *agent, char *const *routes, int n,
     const struct cli_opts *o)
 {
-	return cli_change(fl, agent, route, "drain", fleet_drain_body(
-	    o->reason, o->ttl_ms, o->maint, o->force));
+	struct fleet_change	fc;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.reason = o->reason;
+	fc.ttl_ms = o->ttl_ms;
+	fc.maint = o->maint;
+	fc.force = o->force;
+	fc.update = o->update;
+	return cli_change(fl, agent, routes, n, o, &fc);
 }
 
 int
-cli_undrain(struct fleet *fl, const char *agent, const char *route,
+cli_undrain(struct fleet *fl, const char *agent, char *const *routes, int n,
     const struct cli_opts *o)
 {
-	return cli_change(fl, agent, route, "undrain",
-	    fleet_undrain_body(o->reason));
+	struct fleet_change	fc;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.undrain = 1;
+	fc.reason = o->reason;
+	fc.ttl_ms = -1;
+	return cli_change(fl, agent, routes, n, o, &fc);
 }

@@ -78,6 +78,9 @@ static const struct conf_console_key {
 	    3600000 },
 	{ "max_body", CK_SIZE, offsetof(struct conf, max_body), 4096,
 	    1024LL * 1024 * 1024 },
+	{ "action_timeout", CK_DUR, offsetof(struct conf, action_timeout_ms),
+	    500, 300000 },
+	{ "settle", CK_DUR, offsetof(struct conf, settle_ms), 0, 3600000 },
 	{ "color", CK_AUTO, offsetof(struct conf, color), 0, 0 },
 	{ "unicode", CK_AUTO, offsetof(struct conf, unicode), 0, 0 },
 };
@@ -120,6 +123,8 @@ conf_new(void)
 	c->max_skew_ms = 5000;
 	c->max_backoff_ms = 60000;
 	c->max_body = 4 * 1024 * 1024;
+	c->action_timeout_ms = 3000;
+	c->settle_ms = 10000;
 	c->color = -1;
 	c->unicode = -1;
 	return c;

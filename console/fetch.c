@@ -40,6 +40,7 @@ struct fetch_req {
 	int64_t			 sent_ms;
 	int64_t			 agent_time_ms;
 	int64_t			 retry_after_s;
+	int64_t			 timeout_ms;	/* total, of this request */
 	int			 too_big;
 	int			 finishing;	/* its callback runs */
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -269,9 +270,17 @@ fetch_start(struct fetch *f, const struct fetch_spec *s, fetch_done_fn done,
 	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)f->lim.connect_timeout_ms);
-	SETOPT(CURLOPT_TIMEOUT_MS, (long)f->lim.timeout_ms);
-	SETOPT(CURLOPT_LOW_SPEED_LIMIT, f->lim.low_speed_bytes);
-	SETOPT(CURLOPT_LOW_SPEED_TIME, f->lim.low_speed_secs);
+	r->timeout_ms = s->timeout_ms > 0 ? s->timeout_ms : f->lim.timeout_ms;
+	SETOPT(CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+	/*
+	 * A request with a timeout of its own (a route change waits for a
+	 * commit, an outcome lookup is short) is bounded by it alone: the
+	 * low-speed limit would cut it off before its time.
+	 */
+	if (s->timeout_ms <= 0) {
+		SETOPT(CURLOPT_LOW_SPEED_LIMIT, f->lim.low_speed_bytes);
+		SETOPT(CURLOPT_LOW_SPEED_TIME, f->lim.low_speed_secs);
+	}
 	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->lim.max_body);
 	SETOPT(CURLOPT_WRITEFUNCTION, fetch_write_cb);
 	SETOPT(CURLOPT_WRITEDATA, r);
@@ -304,6 +313,17 @@ fetch_start(struct fetch *f, const struct fetch_spec *s, fetch_done_fn done,
 		    "Content-Type: application/json");
 		if (s->operator != NULL) {
 			xasprintf(&h, "X-Vantage-Operator: %s", s->operator);
+			r->headers = curl_slist_append(r->headers, h);
+			free(h);
+		}
+		if (s->idem_key != NULL) {
+			xasprintf(&h, "Idempotency-Key: %s", s->idem_key);
+			r->headers = curl_slist_append(r->headers, h);
+			free(h);
+		}
+		if (s->deadline_ms > 0) {
+			xasprintf(&h, "X-Vantage-Deadline: %" PRId64,
+			    s->deadline_ms);
 			r->headers = curl_slist_append(r->headers, h);
 			free(h);
 		}
@@ -379,11 +399,16 @@ static void
 fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
     char *msg, size_t msglen)
 {
-	long		 oserr = 0;
+	long		 oserr = 0, sent = 0;
 	curl_off_t	 conn = 0;
 
 	curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &oserr);
 	curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &conn);
+	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &sent);
+	/* a request that never left cannot have been acted on */
+	resp->not_sent = cc == CURLE_COULDNT_RESOLVE_HOST ||
+	    cc == CURLE_COULDNT_RESOLVE_PROXY || cc == CURLE_COULDNT_CONNECT ||
+	    sent == 0;
 	switch (cc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
@@ -419,7 +444,7 @@ fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
 			resp->err = FETCH_TIMEOUT;
 			snprintf(msg, msglen, "no complete answer within %"
 			    PRId64 " ms (%zu bytes received)",
-			    r->f->lim.timeout_ms, r->body.len);
+			    r->timeout_ms, r->body.len);
 		}
 		break;
 	case CURLE_SSL_CONNECT_ERROR:

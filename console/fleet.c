@@ -217,6 +217,8 @@ fleet_free(struct fleet *fl)
 		tunnel_close(a->tunnel);
 		free(a->connect_to);
 	}
+	while (fl->actions != NULL)
+		action_free(fl->actions);
 	fetch_free(fl->fetch);
 	free(fl->agents);
 	free(fl->operator);
@@ -311,6 +313,13 @@ struct fetch_req *
 fleet_request(struct fleet_agent *a, const char *path, const char *body,
     fleet_done_fn cb, void *arg)
 {
+	return fleet_request_opt(a, path, body, NULL, cb, arg);
+}
+
+struct fetch_req *
+fleet_request_opt(struct fleet_agent *a, const char *path, const char *body,
+    const struct fleet_reqopt *o, fleet_done_fn cb, void *arg)
+{
 	struct fleet		*fl = a->fleet;
 	struct fleet_call	*c;
 	struct fetch_spec	 s;
@@ -330,6 +339,11 @@ fleet_request(struct fleet_agent *a, const char *path, const char *body,
 	s.cert = a->conf->cert;
 	s.key = a->conf->key;
 	s.connect_to = a->connect_to;
+	if (o != NULL) {
+		s.idem_key = o->idem_key;
+		s.deadline_ms = o->deadline_ms;
+		s.timeout_ms = o->timeout_ms;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->a = a;
 	c->cb = cb;
@@ -553,6 +567,9 @@ fleet_tick(struct fleet *fl)
 		if (fl->agents[i].opener != NULL && wait > 100)
 			wait = 100;
 	}
+	now = action_tick(fl);
+	if (now < wait)
+		wait = now;
 	return wait < 0 ? 0 : wait;
 }
 
@@ -774,28 +791,38 @@ fleet_path(const char *kind, const char *name, const char *rest)
 }
 
 char *
-fleet_drain_body(const char *reason, int64_t ttl_ms, int maint, int force)
+fleet_change_body(const struct fleet_change *c, const char *const *routes,
+    int n)
 {
 	struct buf	b;
+	int		i;
 
 	buf_init(&b);
-	buf_adds(&b, "{\"reason\":");
-	buf_add_json_str(&b, reason);
-	if (ttl_ms > 0)
-		buf_printf(&b, ",\"ttl_s\":%" PRId64, (ttl_ms + 999) / 1000);
-	buf_printf(&b, ",\"mode\":\"%s\",\"force\":%s}",
-	    maint ? "maint" : "drain", force ? "true" : "false");
-	return buf_release(&b, NULL);
-}
-
-char *
-fleet_undrain_body(const char *reason)
-{
-	struct buf	b;
-
-	buf_init(&b);
-	buf_adds(&b, "{\"reason\":");
-	buf_add_json_str(&b, reason);
+	buf_adds(&b, "{");
+	if (routes != NULL) {
+		buf_adds(&b, "\"routes\":[");
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				buf_addc(&b, ',');
+			buf_add_json_str(&b, routes[i]);
+		}
+		buf_adds(&b, "],");
+	}
+	if (c->reason != NULL) {
+		buf_adds(&b, "\"reason\":");
+		buf_add_json_str(&b, c->reason);
+	} else
+		buf_adds(&b, "\"update\":true");	/* only with update */
+	if (!c->undrain) {
+		/* ttl_s 0 removes an expiry; absent keeps or sets none */
+		if (c->ttl_ms >= 0)
+			buf_printf(&b, ",\"ttl_s\":%" PRId64,
+			    (c->ttl_ms + 999) / 1000);
+		buf_printf(&b, ",\"mode\":\"%s\",\"force\":%s",
+		    c->maint ? "maint" : "drain", c->force ? "true" : "false");
+		if (c->update && c->reason != NULL)
+			buf_adds(&b, ",\"update\":true");
+	}
 	buf_adds(&b, "}");
 	return buf_release(&b, NULL);
 }

@@ -932,8 +932,93 @@ fail:
 void
 model_action_free(struct model_action *a)
 {
-	model_route_free(&a->route);
-	a->audit_id = 0;
+	int	i;
+
+	for (i = 0; i < a->n_routes; i++)
+		model_route_free(&a->routes[i].route);
+	free(a->routes);
+	free(a->batch);
+	memset(a, 0, sizeof(*a));
+}
+
+/* "changed" of an older agent, which always changed what it was asked. */
+static int
+m_changed(struct mctx *m, const cJSON *o, int *out)
+{
+	char	e[160];
+
+	*out = 1;
+	if (json_get_bool(o, "changed", JSON_OPTIONAL, out, e, sizeof(e)) ==
+	    -1) {
+		m_fail(m, e);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+m_action(struct mctx *m, const cJSON *j, struct model_action *a)
+{
+	const cJSON	*r = NULL, *arr, *ids, *it;
+	char		 e[160];
+	int		 n, nids, i, replayed = 0;
+
+	if (m_bool(m, j, "replayed", &replayed) == -1 ||
+	    m_str(m, j, "batch", JSON_OPTIONAL, M_NAME_MAX, &a->batch) == -1)
+		return -1;
+	a->replayed = replayed;
+	if ((n = m_array(m, j, "routes", JSON_OPTIONAL, &arr)) == -1)
+		return -1;
+	if (arr == NULL) {
+		/* one route: {"route":ROUTE,"audit_id":N,"changed":B} */
+		if (json_get_object(j, "route", JSON_REQUIRED, &r, e,
+		    sizeof(e)) == -1) {
+			m_fail(m, e);
+			return -1;
+		}
+		a->routes = xcalloc(1, sizeof(*a->routes));
+		if (m_int(m, j, "audit_id", JSON_OPTIONAL, 0, M_MAX_MS, 0,
+		    &a->routes[0].audit_id) == -1 ||
+		    m_changed(m, j, &a->routes[0].changed) == -1)
+			return -1;
+		snprintf(m->path, sizeof(m->path), "route");
+		if (m_route(m, r, &a->routes[0].route) == -1)
+			return -1;
+		a->n_routes = 1;
+		a->changed = a->routes[0].changed;
+		return 0;
+	}
+	if (n == 0) {
+		m_fail(m, "'routes' is empty");
+		return -1;
+	}
+	if ((nids = m_array(m, j, "audit_ids", JSON_OPTIONAL, &ids)) == -1)
+		return -1;
+	if (m_changed(m, j, &a->changed) == -1)
+		return -1;
+	a->routes = xcalloc((size_t)n, sizeof(*a->routes));
+	i = 0;
+	cJSON_ArrayForEach(it, arr) {
+		if (m_object_item(m, it, "routes", i) == -1 ||
+		    m_route(m, it, &a->routes[i].route) == -1)
+			return -1;
+		a->n_routes = ++i;	/* freed with the rest on failure */
+		if (m_changed(m, it, &a->routes[i - 1].changed) == -1)
+			return -1;
+	}
+	/* one audit row per route, in the order of the routes */
+	i = 0;
+	cJSON_ArrayForEach(it, ids) {
+		if (nids != n)
+			break;
+		if (!cJSON_IsNumber(it) || it->valuedouble < 0 ||
+		    it->valuedouble > (double)M_MAX_MS) {
+			m_fail(m, "'audit_ids' holds a non-id");
+			return -1;
+		}
+		a->routes[i++].audit_id = (int64_t)it->valuedouble;
+	}
+	return 0;
 }
 
 int
@@ -942,23 +1027,99 @@ model_parse_action(const char *text, size_t len, struct model_action *a,
 {
 	struct mctx	 m = { err, errlen, "" };
 	cJSON		*j;
-	const cJSON	*r = NULL;
-	char		 e[160];
+	int		 rc;
 
 	memset(a, 0, sizeof(*a));
 	if ((j = json_parse_object(text, len, err, errlen)) == NULL)
 		return -1;
-	if (json_get_object(j, "route", JSON_REQUIRED, &r, e, sizeof(e)) ==
-	    -1) {
-		m_fail(&m, e);
+	rc = m_action(&m, j, a);
+	cJSON_Delete(j);
+	if (rc == -1) {
+		model_action_free(a);
+		return -2;
+	}
+	return 0;
+}
+
+void
+model_request_free(struct model_request *q)
+{
+	model_action_free(&q->action);
+	memset(q, 0, sizeof(*q));
+}
+
+struct pool_member *
+model_pool_members(const struct model_status *st, const char *const *sel,
+    int nsel)
+{
+	struct pool_member		*m;
+	const struct model_route	*r;
+	int				 i, k;
+
+	m = xcalloc((size_t)st->n_routes + 1, sizeof(*m));
+	for (i = 0; i < st->n_routes; i++) {
+		r = &st->routes[i];
+		m[i].pool = r->pool;
+		m[i].active = r->state == MODEL_ACTIVE;
+		/*
+		 * A draining route's effective state says drain, not whether
+		 * its probe is down: the probe list does, and an undrain
+		 * brings back only a route whose probe is not DOWN.
+		 */
+		m[i].probe_down = r->effective == MODEL_EFF_DOWN;
+		for (k = 0; !m[i].probe_down && r->state != MODEL_ACTIVE &&
+		    r->probe != NULL && k < st->n_probes; k++) {
+			if (strcmp(st->probes[k].name, r->probe) == 0 &&
+			    st->probes[k].state == MODEL_DOWN)
+				m[i].probe_down = 1;
+		}
+		for (k = 0; k < nsel; k++) {
+			if (strcmp(sel[k], r->name) == 0)
+				m[i].selected = 1;
+		}
+	}
+	return m;
+}
+
+int
+model_parse_request(const char *text, size_t len, struct model_request *q,
+    char *err, size_t errlen)
+{
+	struct mctx	 m = { err, errlen, "" };
+	cJSON		*j;
+	const cJSON	*o = NULL, *e;
+	char		 ebuf[160];
+	const char	*s;
+
+	memset(q, 0, sizeof(*q));
+	if ((j = json_parse_object(text, len, err, errlen)) == NULL)
+		return -1;
+	if (m_int(&m, j, "status", JSON_REQUIRED, 100, 599, 0,
+	    &q->status) == -1)
+		goto fail;
+	if (json_get_object(j, "outcome", JSON_REQUIRED, &o, ebuf,
+	    sizeof(ebuf)) == -1) {
+		m_fail(&m, ebuf);
 		goto fail;
 	}
-	if (m_int(&m, j, "audit_id", JSON_OPTIONAL, 0, M_MAX_MS, 0,
-	    &a->audit_id) == -1)
-		goto fail;
-	snprintf(m.path, sizeof(m.path), "route");
-	if (m_route(&m, r, &a->route) == -1)
-		goto fail;
+	if (q->status >= 200 && q->status <= 299) {
+		snprintf(m.path, sizeof(m.path), "outcome");
+		if (m_action(&m, o, &q->action) == -1) {
+			model_action_free(&q->action);
+			goto fail;
+		}
+		q->applied = 1;
+	} else {
+		/* a stored refusal: {"error":{"code","message"}} */
+		e = cJSON_GetObjectItemCaseSensitive(o, "error");
+		s = cJSON_IsObject(e) ? cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(e, "code")) : NULL;
+		snprintf(q->code, sizeof(q->code), "%s", s != NULL ? s : "");
+		s = cJSON_IsObject(e) ? cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(e, "message")) : NULL;
+		snprintf(q->message, sizeof(q->message), "%s", s != NULL ? s :
+		    "");
+	}
 	cJSON_Delete(j);
 	return 0;
 fail:

@@ -19,7 +19,11 @@ enum {
 	OPT_MAINT,
 	OPT_FORCE,
 	OPT_VERIFY,
-	OPT_LIMIT
+	OPT_LIMIT,
+	OPT_NO_TTL,
+	OPT_UPDATE,
+	OPT_TIMEOUT,
+	OPT_SETTLE
 };
 
 /* Which options a subcommand takes, so a misplaced one is a usage error. */
@@ -30,21 +34,27 @@ enum {
 #define O_FORCE		0x10
 #define O_VERIFY	0x20
 #define O_LIMIT		0x40
+#define O_NO_TTL	0x80
+#define O_UPDATE	0x100
+#define O_TIMEOUT	0x200	/* --timeout and --settle */
+
+#define VANTAGE_MAX_ROUTES	256	/* of one request (the agent's cap) */
 
 static const struct vantage_cmd {
 	const char	*name;
-	int		 nargs;		/* AGENT ROUTE */
+	int		 nargs;		/* AGENT ROUTE... */
 	int		 opts;
 	int		 (*list)(struct fleet *, const struct cli_opts *);
-	int		 (*change)(struct fleet *, const char *, const char *,
-			    const struct cli_opts *);
+	int		 (*change)(struct fleet *, const char *, char *const *,
+			    int, const struct cli_opts *);
 } vantage_cmds[] = {
 	{ "status", 0, O_JSON, cli_status, NULL },
 	{ "probes", 0, O_JSON, cli_probes, NULL },
 	{ "routes", 0, O_JSON, cli_routes, NULL },
 	{ "audit", 0, O_JSON | O_VERIFY | O_LIMIT, cli_audit, NULL },
-	{ "drain", 2, O_REASON | O_TTL | O_MAINT | O_FORCE, NULL, cli_drain },
-	{ "undrain", 2, O_REASON, NULL, cli_undrain },
+	{ "drain", 2, O_JSON | O_REASON | O_TTL | O_NO_TTL | O_MAINT |
+	    O_FORCE | O_UPDATE | O_TIMEOUT, NULL, cli_drain },
+	{ "undrain", 2, O_JSON | O_REASON | O_TIMEOUT, NULL, cli_undrain },
 };
 
 static void __attribute__((noreturn))
@@ -60,10 +70,14 @@ usage(const char *why, int rc)
 	    "[--json]\n"
 	    "       vantage [-c file] [--agent url]... audit [--json] "
 	    "[--verify] [--limit n]\n"
-	    "       vantage [-c file] drain agent route --reason text "
-	    "[--ttl duration]\n"
-	    "                [--maint] [--force]\n"
-	    "       vantage [-c file] undrain agent route --reason text\n");
+	    "       vantage [-c file] drain agent route... --reason text\n"
+	    "                [--ttl duration | --no-ttl] [--maint] [--force] "
+	    "[--update]\n"
+	    "                [--timeout duration] [--settle duration] "
+	    "[--json]\n"
+	    "       vantage [-c file] undrain agent route... --reason text\n"
+	    "                [--timeout duration] [--settle duration] "
+	    "[--json]\n");
 	exit(rc);
 }
 
@@ -80,6 +94,10 @@ main(int argc, char *argv[])
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "no-ttl", no_argument, NULL, OPT_NO_TTL },
+		{ "update", no_argument, NULL, OPT_UPDATE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "settle", required_argument, NULL, OPT_SETTLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -98,6 +116,8 @@ main(int argc, char *argv[])
 	log_init("vantage", 0);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
+	o.ttl_ms = -1;
+	o.settle_ms = -1;
 	urls = xcalloc((size_t)argc + 1, sizeof(*urls));
 	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -122,6 +142,29 @@ main(int argc, char *argv[])
 				usage("--ttl: expected a duration from 1s to "
 				    "30d, e.g. 30m", 2);
 			given |= O_TTL;
+			break;
+		case OPT_NO_TTL:
+			given |= O_NO_TTL;
+			break;
+		case OPT_UPDATE:
+			o.update = 1;
+			given |= O_UPDATE;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_duration_ms(optarg, &o.timeout_ms, err,
+			    sizeof(err)) == -1 || o.timeout_ms < 500 ||
+			    o.timeout_ms > 300000)
+				usage("--timeout: expected a duration from "
+				    "500ms to 5m, e.g. 3s", 2);
+			given |= O_TIMEOUT;
+			break;
+		case OPT_SETTLE:
+			if (parse_duration_ms(optarg, &o.settle_ms, err,
+			    sizeof(err)) == -1 || o.settle_ms < 0 ||
+			    o.settle_ms > 3600000)
+				usage("--settle: expected a duration from 0s "
+				    "to 1h, e.g. 10s", 2);
+			given |= O_TIMEOUT;
 			break;
 		case OPT_MAINT:
 			o.maint = 1;
@@ -166,11 +209,25 @@ main(int argc, char *argv[])
 			    argv[0]);
 			usage(err, 2);
 		}
-		if (argc - 1 != cmd->nargs) {
+		if (cmd->nargs == 0 ? argc != 1 : argc - 1 < cmd->nargs) {
 			snprintf(err, sizeof(err), "%s takes %s", cmd->name,
-			    cmd->nargs ? "an agent and a route" :
+			    cmd->nargs ? "an agent and one or more routes" :
 			    "no arguments");
 			usage(err, 2);
+		}
+		if (argc - 2 > VANTAGE_MAX_ROUTES) {
+			snprintf(err, sizeof(err), "at most %d routes in one "
+			    "%s", VANTAGE_MAX_ROUTES, cmd->name);
+			usage(err, 2);
+		}
+		for (i = 2; cmd->nargs > 0 && i < (size_t)argc; i++) {
+			for (size_t k = 2; k < i; k++) {
+				if (strcmp(argv[i], argv[k]) == 0) {
+					snprintf(err, sizeof(err), "route "
+					    "'%.64s' is named twice", argv[i]);
+					usage(err, 2);
+				}
+			}
 		}
 	}
 	if ((given & ~(cmd != NULL ? cmd->opts : 0)) != 0) {
@@ -178,7 +235,13 @@ main(int argc, char *argv[])
 		    cmd != NULL ? cmd->name : "the TUI");
 		usage(err, 2);
 	}
-	if (cmd != NULL && (cmd->opts & O_REASON) && o.reason == NULL)
+	if ((given & O_TTL) && (given & O_NO_TTL))
+		usage("--ttl and --no-ttl exclude each other", 2);
+	if (given & O_NO_TTL)
+		o.ttl_ms = 0;
+	/* an update may keep the reason it changes nothing else of */
+	if (cmd != NULL && (cmd->opts & O_REASON) && o.reason == NULL &&
+	    !o.update)
 		usage("--reason is required: the audit log keeps it", 2);
 	if (o.reason != NULL && (o.reason[0] == '\0' ||
 	    strlen(o.reason) > 500))
@@ -221,7 +284,7 @@ main(int argc, char *argv[])
 	else if (cmd->list != NULL)
 		rc = cmd->list(fl, &o);
 	else
-		rc = cmd->change(fl, argv[1], argv[2], &o);
+		rc = cmd->change(fl, argv[1], argv + 2, argc - 2, &o);
 	fleet_free(fl);
 	conf_free(conf);
 	fflush(stdout);

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "log.h"
 #include "parse.h"
+#include "pool.h"
 
 #define VANTAGE_VERSION		"0.1.0"
 #define VANTAGE_SYSCONF		"/etc/vantage/vantage.conf"
@@ -50,6 +51,8 @@ struct conf {
 	int64_t			 max_skew_ms;
 	int64_t			 max_backoff_ms;
 	uint64_t		 max_body;
+	int64_t			 action_timeout_ms; /* a change's deadline */
+	int64_t			 settle_ms;	/* asking after it */
 	int			 color;		/* -1 auto, 0 never, 1 always */
 	int			 unicode;	/* -1 auto, 0 ascii, 1 utf-8 */
 };
@@ -105,6 +108,9 @@ struct fetch_spec {
 	const char	*cert;
 	const char	*key;
 	const char	*connect_to;	/* CURLOPT_CONNECT_TO entry or NULL */
+	const char	*idem_key;	/* POST: Idempotency-Key, or NULL */
+	int64_t		 deadline_ms;	/* POST: X-Vantage-Deadline, or 0 */
+	int64_t		 timeout_ms;	/* total; 0: the fetch's limits */
 };
 
 struct fetch_resp {
@@ -117,6 +123,8 @@ struct fetch_resp {
 	int64_t		 elapsed_us;
 	int64_t		 agent_time_ms;	/* X-Vantage-Time or VANTAGE_NONE */
 	int64_t		 retry_after_s;	/* 429/503 Retry-After, or 0 */
+	int		 not_sent;	/* transport error before a byte of
+					   the request went out */
 };
 
 struct fetch;
@@ -310,10 +318,32 @@ struct model_verify {
 	char		*message;	/* "" when ok */
 };
 
-/* A mutating request's answer: {"route":ROUTE,"audit_id":N}. */
-struct model_action {
+/* One route of a mutating request's answer. */
+struct model_action_route {
 	struct model_route	 route;
+	int			 changed;	/* 0: it already was so */
 	int64_t			 audit_id;
+};
+
+/*
+ * A mutating request's answer, of one route {"route":ROUTE,"audit_id":N,
+ * "changed":B} or of a batch {"batch","changed","audit_ids","routes"}.
+ */
+struct model_action {
+	struct model_action_route *routes;
+	int			 n_routes;
+	int			 changed;	/* any route changed */
+	int			 replayed;	/* a stored first outcome */
+	char			*batch;		/* "" when none */
+};
+
+/* GET /v1/requests/KEY: how the request with that key was decided. */
+struct model_request {
+	int64_t			 status;	/* 200 applied, 409 refused */
+	int			 applied;
+	struct model_action	 action;	/* when applied */
+	char			 code[64];	/* when refused */
+	char			 message[1024];
 };
 
 /* Every parser returns 0, -1 when the text is not a JSON object, or -2
@@ -333,6 +363,8 @@ int	 model_parse_verify(const char *, size_t, struct model_verify *,
 	    char *err, size_t);
 int	 model_parse_action(const char *, size_t, struct model_action *,
 	    char *err, size_t);
+int	 model_parse_request(const char *, size_t, struct model_request *,
+	    char *err, size_t);
 /* {"error":{"code","message"}} into "message (code)"; 0 or -1. */
 int	 model_parse_error(const char *, size_t, char *code, size_t,
 	    char *msg, size_t);
@@ -347,6 +379,14 @@ void	 model_audit_copy(struct model_audit *, const struct model_audit *);
 void	 model_audit_page_free(struct model_audit_page *);
 void	 model_verify_free(struct model_verify *);
 void	 model_action_free(struct model_action *);
+void	 model_request_free(struct model_request *);
+/*
+ * The pool guard's view of st's routes (shared/pool.h), one member per
+ * route in st's order, the routes named in sel selected: what the agent
+ * counts when it decides.  Members point into st; free() the array.
+ */
+struct pool_member *model_pool_members(const struct model_status *,
+		    const char *const *sel, int nsel);
 void	 model_route_free(struct model_route *);
 void	 model_route_copy(struct model_route *, const struct model_route *);
 const char *model_state_str(enum model_state);
@@ -410,6 +450,7 @@ struct fleet {
 	char			*operator;	/* $USER@host */
 	int			 want_audit;	/* poll audit with status */
 	uint64_t		 gen;		/* bumped on every change: redraw */
+	struct action		*actions;	/* route changes in flight */
 	int64_t			 last_refresh_ms; /* wall clock */
 };
 
@@ -432,6 +473,15 @@ void		 fleet_settle(struct fleet *);
  * GET, else a POST carrying X-Vantage-Operator. */
 struct fetch_req *fleet_request(struct fleet_agent *, const char *path,
 		    const char *body, fleet_done_fn, void *arg);
+/* The same with the headers and timeout of a route change (action.c). */
+struct fleet_reqopt {
+	const char	*idem_key;
+	int64_t		 deadline_ms;	/* the agent's clock; 0: none */
+	int64_t		 timeout_ms;	/* 0: the configured one */
+};
+struct fetch_req *fleet_request_opt(struct fleet_agent *, const char *path,
+		    const char *body, const struct fleet_reqopt *,
+		    fleet_done_fn, void *arg);
 void		 fleet_cancel(struct fleet *, struct fetch_req **);
 /* Loads the newest FLEET_AUDIT_KEEP audit rows of every agent, then
  * (UI) polls for new ones. */
@@ -449,10 +499,93 @@ int64_t		 fleet_agent_retry_in(const struct fleet_agent *);
 /* "/v1/KIND/NAME/REST" with NAME escaped ("routes", "web-eu", "drain"). */
 char		*fleet_path(const char *kind, const char *name,
 		    const char *rest);
-/* Request bodies of drain and undrain (api-contract.md). */
-char		*fleet_drain_body(const char *reason, int64_t ttl_ms,
-		    int maint, int force);
-char		*fleet_undrain_body(const char *reason);
+/* What a drain or undrain asks for (contract9.md). */
+struct fleet_change {
+	int		 undrain;
+	const char	*reason;	/* NULL: keep it (update only) */
+	int64_t		 ttl_ms;	/* -1: none given, 0: no expiry */
+	int		 maint;
+	int		 force;
+	int		 update;	/* change a route already drained */
+};
+/* The body of POST /v1/routes/NAME/(un)drain (routes NULL) or of the
+ * batch POST /v1/routes/(un)drain naming n routes. */
+char		*fleet_change_body(const struct fleet_change *,
+		    const char *const *routes, int n);
+
+/* ---------------------------------------------------------------- */
+/* action.c: a route change to one agent and its outcome, settled by its
+ * Idempotency-Key and deadline when no answer comes (contract9.md). */
+
+#define ACTION_KEY_LEN	32		/* hex digits */
+
+enum action_outcome {
+	ACTION_PENDING,
+	ACTION_APPLIED,		/* 2xx: changed, or already so */
+	ACTION_NOT_APPLIED,	/* refused, or settled as never applied */
+	ACTION_UNKNOWN		/* no answer, not even after the deadline */
+};
+
+enum action_phase {
+	ACTION_SENT,		/* the request is out */
+	ACTION_WAIT,		/* no answer: next lookup at next_mono */
+	ACTION_ASK,		/* a lookup is out */
+	ACTION_DONE
+};
+
+struct action_opts {
+	int64_t		 timeout_ms;	/* 0: the configured one */
+	int64_t		 settle_ms;	/* -1: the configured one */
+};
+
+struct action;
+typedef void (*action_done_fn)(struct action *, void *arg);
+
+struct action {
+	struct fleet		*fl;
+	int			 agent;		/* index in fl->agents */
+	char			 key[ACTION_KEY_LEN + 1];
+	int64_t			 timeout_ms;
+	int64_t			 settle_ms;
+	int64_t			 deadline_ms;	/* the agent's clock */
+	int64_t			 deadline_local_ms; /* ours */
+	int64_t			 sent_ms;	/* wall clock */
+	int64_t			 silent_since_ms; /* the last answer missed */
+	int64_t			 due_mono;	/* the deadline, monotonic */
+	int64_t			 settle_mono;	/* the last lookup */
+	int64_t			 next_mono;
+	struct fetch_req	*req;
+	enum action_phase	 phase;
+	enum action_outcome	 outcome;
+	long			 status;	/* of the deciding answer */
+	int			 refused;	/* the agent said no */
+	int			 settled;	/* decided by a lookup */
+	int			 cannot_tell;	/* unknown, but not silent */
+	int			 lookups;
+	char			 code[64];	/* the agent's error code */
+	char			 why[768];	/* its words, or the failure */
+	struct model_action	 result;	/* applied: each route */
+	int			 has_result;
+	int			 notify;
+	action_done_fn		 done;
+	void			*arg;
+	struct action		*next;		/* fl->actions */
+};
+
+/*
+ * POSTs body to path with a fresh key and deadline.  done runs from
+ * fleet_tick() once the outcome is known (never from here), after which
+ * the caller frees the action; freeing it earlier abandons it.
+ */
+struct action	*action_start(struct fleet_agent *, const char *path,
+		    const char *body, const struct action_opts *,
+		    action_done_fn, void *arg);
+/* Starts due lookups, runs done callbacks; ms until the next is due. */
+int64_t		 action_tick(struct fleet *);
+void		 action_free(struct action *);
+const char	*action_outcome_str(enum action_outcome);
+/* "applied", "not applied (refused: ...)", "outcome unknown: ..." */
+const char	*action_describe(const struct action *, char *, size_t);
 
 /* ---------------------------------------------------------------- */
 /* matrix.c: each link (probe name) as seen from every agent. */
@@ -504,22 +637,27 @@ const char	*matrix_verdict_str(enum matrix_verdict);
 struct cli_opts {
 	int		 json;
 	const char	*reason;
-	int64_t		 ttl_ms;	/* 0: none */
+	int64_t		 ttl_ms;	/* -1: none given, 0: --no-ttl */
 	int		 maint;
 	int		 force;
+	int		 update;
+	int64_t		 timeout_ms;	/* 0: the configured one */
+	int64_t		 settle_ms;	/* -1: the configured one */
 	int		 verify;
 	long		 limit;
 };
 
-/* Each returns the exit status: 0 done, 1 refused or failed, 2 usage. */
+/* Each returns the exit status: 0 done (a change: applied), 1 refused or
+ * failed (not applied), 2 usage, 3 (a change) outcome unknown. */
 int	cli_status(struct fleet *, const struct cli_opts *);
 int	cli_probes(struct fleet *, const struct cli_opts *);
 int	cli_routes(struct fleet *, const struct cli_opts *);
 int	cli_audit(struct fleet *, const struct cli_opts *);
-int	cli_drain(struct fleet *, const char *agent, const char *route,
-	    const struct cli_opts *);
-int	cli_undrain(struct fleet *, const char *agent, const char *route,
-	    const struct cli_opts *);
+/* n routes of one agent, as one request: all or nothing. */
+int	cli_drain(struct fleet *, const char *agent, char *const *routes,
+	    int n, const struct cli_opts *);
+int	cli_undrain(struct fleet *, const char *agent, char *const *routes,
+	    int n, const struct cli_opts *);
 /* Copies s into buf with control characters replaced (terminal safety). */
 const char *cli_safe(const char *s, char *buf, size_t len);
 

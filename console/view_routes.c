@@ -2,9 +2,12 @@
  * view_routes.c - every route of every agent; mark several with space,
  * then d (drain), m (maint) or u (undrain).  A form asks for the reason
  * (the audit log keeps it) and a TTL, then a confirmation shows what
- * will change on which agent and what each pool keeps, and says when an
- * agent's pool guard will refuse (409) unless forced.  Each agent's
- * answer is shown as it comes, refusals in the agent's own words.
+ * will change on which agent and what each pool keeps, counted with the
+ * agent's own pool guard (shared/pool.c), and says when the agent will
+ * refuse (409) unless forced.  Only `y` applies.  Each agent's routes go
+ * as one request (action.c), all or nothing; its outcome is shown as it
+ * becomes known: applied, not applied (the agent's words), or unknown
+ * until the deadline has passed and the agent has been asked.
  */
 #include <curses.h>
 #include <inttypes.h>
@@ -58,8 +61,9 @@ static const struct view_help vr_help[] = {
 	{ "u", "undrain them" },
 	{ "in the form", "Tab/Up/Down move between fields, Enter goes on "
 	    "to the confirmation, Esc cancels" },
-	{ "confirmation", "y or Enter applies, f applies with force (past "
-	    "pool guards), e edits, n or Esc cancels" },
+	{ "confirmation", "y applies (per agent: each agent's routes all or "
+	    "none), f applies with force (past pool guards), e edits, n or "
+	    "Esc cancels; Enter does nothing" },
 	{ NULL, NULL }
 };
 
@@ -71,16 +75,19 @@ struct vr_row {
 struct view_routes;
 
 struct vr_target {
-	struct view_routes	*vr;
 	int			 agent;
 	char			*route;
 	char			*pool;		/* NULL: none */
 	enum model_rstate	 from;
 	int			 stale;		/* the agent is not answering */
-	struct fetch_req	*req;
+};
+
+/* One agent's part of a change: one request, all or nothing. */
+struct vr_group {
+	struct view_routes	*vr;
+	int			 agent;
+	struct action		*act;
 	int			 done;
-	int			 ok;
-	char			 msg[600];
 };
 
 struct view_routes {
@@ -100,11 +107,13 @@ struct view_routes {
 	struct ui_input		 ttl;
 	int			 field;
 	char			 form_err[200];
-	int64_t			 ttl_ms;
+	int64_t			 ttl_ms;	/* -1: none given */
 	int			 force;
 	struct vr_target	*tg;
 	int			 n_tg;
-	int			 pending;
+	struct vr_group		*grp;
+	int			 n_grp;
+	int			 pending;	/* groups without an outcome */
 	char			 hint[160];
 };
 
@@ -341,8 +350,12 @@ vr_targets_free(struct view_routes *vr)
 {
 	int	i;
 
+	for (i = 0; i < vr->n_grp; i++)
+		action_free(vr->grp[i].act);
+	free(vr->grp);
+	vr->grp = NULL;
+	vr->n_grp = 0;
 	for (i = 0; i < vr->n_tg; i++) {
-		fleet_cancel(ui_fleet(vr->v.ui), &vr->tg[i].req);
 		free(vr->tg[i].route);
 		free(vr->tg[i].pool);
 	}
@@ -362,7 +375,6 @@ vr_target_add(struct view_routes *vr, int agent, const struct model_route *r)
 	    sizeof(*vr->tg));
 	t = &vr->tg[vr->n_tg++];
 	memset(t, 0, sizeof(*t));
-	t->vr = vr;
 	t->agent = agent;
 	t->route = xstrdup(r->name);
 	t->pool = r->pool != NULL ? xstrdup(r->pool) : NULL;
@@ -394,33 +406,45 @@ vr_collect(struct view_routes *vr)
 	return vr->n_tg;
 }
 
-static void
-vr_action_done(struct fleet_agent *a, const struct fetch_resp *r, void *arg)
+/* The routes of targets of one agent, for a request or the guard. */
+static const char **
+vr_agent_routes(struct view_routes *vr, int agent, int *np)
 {
-	struct vr_target	*t = arg;
-	struct view_routes	*vr = t->vr;
-	struct model_action	 act;
-	char			 err[300];
+	const char	**names;
+	int		  i, n = 0;
 
-	t->req = NULL;
-	t->done = 1;
+	names = xcalloc((size_t)vr->n_tg + 1, sizeof(*names));
+	for (i = 0; i < vr->n_tg; i++) {
+		if (vr->tg[i].agent == agent)
+			names[n++] = vr->tg[i].route;
+	}
+	*np = n;
+	return names;
+}
+
+static void
+vr_group_done(struct action *c, void *arg)
+{
+	struct vr_group		*g = arg;
+	struct view_routes	*vr = g->vr;
+	struct fleet_agent	*a = &ui_fleet(vr->v.ui)->agents[g->agent];
+	char			 out[1024];
+	int			 i;
+
+	g->done = 1;
 	vr->pending--;
 	a->fleet->gen++;
-	if (r->err != FETCH_OK)
-		strlcpy_v(t->msg, r->errmsg, sizeof(t->msg));
-	else if (model_parse_action(r->body, r->len, &act, err,
-	    sizeof(err)) != 0)
-		snprintf(t->msg, sizeof(t->msg), "the agent's answer is not "
-		    "valid: %s", err);
-	else {
-		t->ok = 1;
-		snprintf(t->msg, sizeof(t->msg), "now %s, effective %s%s, "
-		    "audit #%" PRId64, model_rstate_str(act.route.state),
-		    model_effective_str(act.route.effective),
-		    act.route.forced ? ", forced" : "", act.audit_id);
-		model_action_free(&act);
-		vr_mark_set(vr, a->conf->name, t->route, 0);
+	if (c->outcome == ACTION_APPLIED) {
+		for (i = 0; i < vr->n_tg; i++) {
+			if (vr->tg[i].agent == g->agent)
+				vr_mark_set(vr, a->conf->name,
+				    vr->tg[i].route, 0);
+		}
 	}
+	/* said under the status line too, should the view be left */
+	ui_message(vr->v.ui, c->outcome != ACTION_APPLIED, "%s: %s: %s",
+	    a->conf->name, vr_act_verb(vr->act), action_describe(c, out,
+	    sizeof(out)));
 	/* show the change (and its audit row) without waiting a period */
 	fleet_refresh_agent(a);
 }
@@ -428,35 +452,48 @@ vr_action_done(struct fleet_agent *a, const struct fetch_resp *r, void *arg)
 static void
 vr_apply(struct view_routes *vr, int force)
 {
-	struct fleet	*fl = ui_fleet(vr->v.ui);
-	char		*body, *path;
-	int		 i;
+	struct fleet		*fl = ui_fleet(vr->v.ui);
+	struct fleet_change	 fc;
+	struct vr_group		*g;
+	const char		**names;
+	char			*body, *path;
+	const char		*what = vr->act == VR_UNDRAIN ? "undrain" :
+				    "drain";
+	int			 i, k, n, seen;
 
 	vr->force = force;
 	vr->mode = VR_RESULTS;
 	vr->pending = 0;
+	memset(&fc, 0, sizeof(fc));
+	fc.undrain = vr->act == VR_UNDRAIN;
+	fc.reason = vr->reason.buf;
+	fc.ttl_ms = vr->act == VR_UNDRAIN ? -1 : vr->ttl_ms;
+	fc.maint = vr->act == VR_MAINT;
+	fc.force = force;
+	vr->grp = xcalloc((size_t)vr->n_tg + 1, sizeof(*vr->grp));
 	for (i = 0; i < vr->n_tg; i++) {
-		struct vr_target *t = &vr->tg[i];
-
-		if (vr->act == VR_UNDRAIN)
-			body = fleet_undrain_body(vr->reason.buf);
-		else
-			body = fleet_drain_body(vr->reason.buf, vr->ttl_ms,
-			    vr->act == VR_MAINT, force);
-		path = fleet_path("routes", t->route, vr->act == VR_UNDRAIN ?
-		    "undrain" : "drain");
-		t->req = fleet_request(&fl->agents[t->agent], path, body,
-		    vr_action_done, t);
+		for (seen = 0, k = 0; k < vr->n_grp; k++)
+			seen |= vr->grp[k].agent == vr->tg[i].agent;
+		if (seen)
+			continue;
+		g = &vr->grp[vr->n_grp++];
+		g->vr = vr;
+		g->agent = vr->tg[i].agent;
+		names = vr_agent_routes(vr, g->agent, &n);
+		/* one route: its own endpoint, which every agent has */
+		if (n == 1) {
+			path = fleet_path("routes", names[0], what);
+			body = fleet_change_body(&fc, NULL, 0);
+		} else {
+			xasprintf(&path, "/v1/routes/%s", what);
+			body = fleet_change_body(&fc, names, n);
+		}
+		free(names);
+		vr->pending++;
+		g->act = action_start(&fl->agents[g->agent], path, body, NULL,
+		    vr_group_done, g);
 		free(path);
 		free(body);
-		if (t->req == NULL) {
-			t->done = 1;
-			snprintf(t->msg, sizeof(t->msg), "not sent: %s",
-			    fleet_agent_reason(&fl->agents[t->agent])[0] ?
-			    fleet_agent_reason(&fl->agents[t->agent]) :
-			    "the agent is not connected");
-		} else
-			vr->pending++;
 	}
 }
 
@@ -477,7 +514,7 @@ vr_form_check(struct view_routes *vr)
 		    "longer than 500 bytes");
 		return -1;
 	}
-	vr->ttl_ms = 0;
+	vr->ttl_ms = -1;
 	if (vr->act != VR_UNDRAIN && vr->ttl.len > 0) {
 		if (parse_duration_ms(vr->ttl.buf, &vr->ttl_ms, err,
 		    sizeof(err)) == -1 || vr->ttl_ms < 1000 ||
@@ -540,12 +577,14 @@ vr_form_key(struct view_routes *vr, int key)
 static int
 vr_confirm_key(struct view_routes *vr, int key)
 {
+	if (vr_is_enter(key)) {
+		/* a change this size is applied by a deliberate key only */
+		ui_message(vr->v.ui, 0, "press y to apply, Esc to cancel");
+		return VIEW_HANDLED | VIEW_REDRAW;
+	}
 	switch (key) {
 	case 'y':
 	case 'Y':
-	case '\r':
-	case '\n':
-	case UI_FKEY(KEY_ENTER):
 		vr_apply(vr, 0);
 		break;
 	case 'f':
@@ -598,18 +637,57 @@ vr_draw_form(struct view_routes *vr, int y, int x, int h, int w)
 		    "Tab next field   Enter continue   Esc cancel");
 }
 
-/* What each (agent, pool) keeps after the change: the confirmation. */
+/* Bytes of s that fill cols columns (the agent text is mostly ASCII). */
+static size_t
+vr_bytes(const char *s, int cols)
+{
+	size_t	i = 0;
+	int	c = 0;
+
+	while (s[i] != '\0' && c < cols) {
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		c++;
+	}
+	return i;
+}
+
+/* Draws m from column ind on, on up to 3 lines: the agent's words whole. */
+static void
+vr_draw_wrapped(int *rowp, int x, int ind, int w, int end, int attr,
+    const char *m)
+{
+	int	n, lines = 0;
+
+	do {
+		n = lines < 2 ? (int)vr_bytes(m, w - ind) : (int)strlen(m);
+		ui_putf((*rowp)++, x + ind, w - ind, attr, "%.*s", n, m);
+		m += n;
+	} while (*m != '\0' && *rowp < end && ++lines < 3 && w - ind > 10);
+}
+
+/*
+ * What each (agent, pool) keeps after the change, counted as the agent
+ * will count it when it decides (shared/pool.c) from its last status.
+ */
 static void
 vr_draw_pools(struct view_routes *vr, int *rowp, int x, int end, int w)
 {
 	struct ui			*ui = vr->v.ui;
 	struct fleet			*fl = ui_fleet(ui);
 	const struct model_pool		*p;
-	int				 i, k, j, delta, after, seen;
+	struct pool_member		*m;
+	struct pool_outcome		 po;
+	const char			**names;
+	char				 d[300];
+	int				 i, k, j, n, seen, drain, trips;
 
+	drain = vr->act != VR_UNDRAIN;
 	for (i = 0; i < vr->n_tg && *rowp < end; i++) {
 		const struct vr_target *t = &vr->tg[i];
-		const struct model_status *st = fl->agents[t->agent].status;
+		const struct fleet_agent *a = &fl->agents[t->agent];
+		const struct model_status *st = a->status;
 
 		if (t->pool == NULL)
 			continue;
@@ -627,36 +705,25 @@ vr_draw_pools(struct view_routes *vr, int *rowp, int x, int end, int w)
 		}
 		if (p == NULL) {
 			ui_putf((*rowp)++, x, w, A_NORMAL, "  %-16s pool %s: "
-			    "not reported by the agent",
-			    fl->agents[t->agent].conf->name, t->pool);
+			    "not reported by the agent", a->conf->name,
+			    t->pool);
 			continue;
 		}
-		for (delta = 0, j = i; j < vr->n_tg; j++) {
-			const struct vr_target *u = &vr->tg[j];
-
-			if (u->agent != t->agent || u->pool == NULL ||
-			    strcmp(u->pool, t->pool) != 0)
-				continue;
-			if (vr->act != VR_UNDRAIN && u->from == MODEL_ACTIVE)
-				delta--;
-			else if (vr->act == VR_UNDRAIN &&
-			    u->from != MODEL_ACTIVE)
-				delta++;
-		}
-		after = (int)p->active + delta;
-		if (vr->act != VR_UNDRAIN && after < p->min_active)
-			ui_putf((*rowp)++, x, w, ui_attr(ui, UI_C_BAD),
-			    "  %-16s pool %s keeps %d of %" PRId64 " active "
-			    "(now %" PRId64 ", min_active %" PRId64 "): "
-			    "REFUSED (409) unless forced",
-			    fl->agents[t->agent].conf->name, p->name, after,
-			    p->routes, p->active, p->min_active);
-		else
-			ui_putf((*rowp)++, x, w, A_NORMAL, "  %-16s pool %s "
-			    "keeps %d of %" PRId64 " active (now %" PRId64
-			    ", min_active %" PRId64 ")",
-			    fl->agents[t->agent].conf->name, p->name, after,
-			    p->routes, p->active, p->min_active);
+		names = vr_agent_routes(vr, t->agent, &n);
+		m = model_pool_members(st, names, n);
+		pool_count(m, (size_t)st->n_routes, p->name, drain, &po);
+		trips = pool_trips(&po, (int)p->min_active, drain);
+		pool_describe(&po, p->name, (int)p->min_active, d, sizeof(d));
+		free(m);
+		free(names);
+		if (trips)
+			snprintf(d + strlen(d), sizeof(d) - strlen(d),
+			    ": REFUSED (409) unless forced");
+		/* wrapped, not cut: the refusal is at the end of the words */
+		ui_putf(*rowp, x, w, trips ? ui_attr(ui, UI_C_BAD) :
+		    (int)A_NORMAL, "  %-16s", a->conf->name);
+		vr_draw_wrapped(rowp, x, 19, w, end, trips ? ui_attr(ui,
+		    UI_C_BAD) : (int)A_NORMAL, d);
 	}
 }
 
@@ -675,13 +742,15 @@ vr_draw_confirm(struct view_routes *vr, int y, int x, int h, int w)
 		nagents += !dup;
 	}
 	ttl[0] = '\0';
-	if (vr->ttl_ms > 0)
+	if (vr->ttl_ms > 0 && vr->act != VR_UNDRAIN)
 		snprintf(ttl, sizeof(ttl), ", for %s", parse_fmt_duration(
 		    vr->ttl_ms, d, sizeof(d)));
 	ui_putf(row++, x, w, ui_attr(ui, UI_C_BAR), " %s %d route%s on %d "
 	    "agent%s%s, reason \"%s\"", vr_act_verb(vr->act), vr->n_tg,
 	    vr->n_tg == 1 ? "" : "s", nagents, nagents == 1 ? "" : "s", ttl,
 	    vr->reason.buf);
+	ui_put(row++, x, w, ui_attr(ui, UI_C_DIM), " applied per agent: each "
+	    "agent's routes all or none");
 	for (i = 0; i < vr->n_tg && row < end - 2; i++) {
 		const struct vr_target *t = &vr->tg[i];
 
@@ -706,24 +775,8 @@ vr_draw_confirm(struct view_routes *vr, int y, int x, int h, int w)
 			    "  (no route in a pool)");
 	}
 	ui_put(y + h - 1, x, w, A_BOLD, vr->act == VR_UNDRAIN ?
-	    " y/Enter apply   e edit   n/Esc cancel" :
-	    " y/Enter apply   f apply with force   e edit   n/Esc cancel");
-}
-
-/* Bytes of s that fill cols columns (the agent text is mostly ASCII). */
-static size_t
-vr_bytes(const char *s, int cols)
-{
-	size_t	i = 0;
-	int	c = 0;
-
-	while (s[i] != '\0' && c < cols) {
-		i++;
-		while (((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		c++;
-	}
-	return i;
+	    " y apply   e edit   n/Esc cancel" :
+	    " y apply   f apply with force   e edit   n/Esc cancel");
 }
 
 static void
@@ -731,35 +784,68 @@ vr_draw_results(struct view_routes *vr, int y, int x, int h, int w)
 {
 	struct ui	*ui = vr->v.ui;
 	struct fleet	*fl = ui_fleet(ui);
-	int		 row = y, end = y + h - 1, i, nok = 0;
+	char		 out[1024], line[300];
+	int		 row = y, end = y + h - 1, i, k, attr, napplied = 0;
 
-	for (i = 0; i < vr->n_tg; i++)
-		nok += vr->tg[i].ok;
-	ui_putf(row++, x, w, ui_attr(ui, UI_C_BAR), " %s%s: %d of %d done, "
-	    "%d refused or failed", vr_act_verb(vr->act), vr->force ?
-	    " (forced)" : "", vr->n_tg - vr->pending, vr->n_tg,
-	    vr->n_tg - vr->pending - nok);
-	for (i = 0; i < vr->n_tg && row < end; i++) {
-		const struct vr_target *t = &vr->tg[i];
-		const char *m = t->msg;
-		int attr = !t->done ? (int)A_NORMAL : t->ok ?
-		    ui_attr(ui, UI_C_OK) : ui_attr(ui, UI_C_BAD);
-		int n, ind = 2 + 17 + 21 + 9, lines = 0;
+	for (i = 0; i < vr->n_grp; i++)
+		napplied += vr->grp[i].act->outcome == ACTION_APPLIED;
+	ui_putf(row++, x, w, ui_attr(ui, UI_C_BAR), " %s%s: %d of %d agent%s "
+	    "answered for, %d applied; each agent's routes all or none",
+	    vr_act_verb(vr->act), vr->force ? " (forced)" : "",
+	    vr->n_grp - vr->pending, vr->n_grp, vr->n_grp == 1 ? "" : "s",
+	    napplied);
+	for (i = 0; i < vr->n_grp && row < end; i++) {
+		const struct vr_group *g = &vr->grp[i];
+		const struct action *c = g->act;
 
-		ui_putf(row, x, w, attr, "  %-16s %-20s %-8s",
-		    fl->agents[t->agent].conf->name, t->route, !t->done ?
-		    "..." : t->ok ? "ok:" : "REFUSED:");
-		/* an agent's refusal is shown whole, on up to 3 lines */
-		do {
-			n = lines < 2 ? (int)vr_bytes(m, w - ind) :
-			    (int)strlen(m);
-			ui_putf(row++, x + ind, w - ind, attr, "%.*s", n, m);
-			m += n;
-		} while (*m != '\0' && row < end && ++lines < 3 &&
-		    w - ind > 10);
+		attr = c->outcome == ACTION_APPLIED ? ui_attr(ui, UI_C_OK) :
+		    c->outcome == ACTION_PENDING ? ui_attr(ui, UI_C_WARN) :
+		    ui_attr(ui, UI_C_BAD);
+		ui_putf(row, x, w, attr | A_BOLD, "  %s:",
+		    fl->agents[g->agent].conf->name);
+		vr_draw_wrapped(&row, x, 4 + ui_width(
+		    fl->agents[g->agent].conf->name), w, end, attr,
+		    action_describe(c, out, sizeof(out)));
+		for (k = 0; k < vr->n_tg && row < end; k++) {
+			const struct vr_target *t = &vr->tg[k];
+			const struct model_action_route *ar = NULL;
+			int j;
+
+			if (t->agent != g->agent)
+				continue;
+			for (j = 0; c->has_result && j < c->result.n_routes;
+			    j++) {
+				if (strcmp(c->result.routes[j].route.name,
+				    t->route) == 0)
+					ar = &c->result.routes[j];
+			}
+			if (ar != NULL && ar->changed)
+				snprintf(line, sizeof(line), "applied: now %s, "
+				    "effective %s%s", model_rstate_str(
+				    ar->route.state), model_effective_str(
+				    ar->route.effective), ar->route.forced ?
+				    ", forced" : "");
+			else if (ar != NULL)
+				snprintf(line, sizeof(line), "applied (no "
+				    "change): already %s", model_rstate_str(
+				    ar->route.state));
+			else if (c->outcome == ACTION_NOT_APPLIED)
+				snprintf(line, sizeof(line), "not applied");
+			else if (c->outcome == ACTION_APPLIED)
+				snprintf(line, sizeof(line), "applied");
+			else
+				snprintf(line, sizeof(line), "outcome unknown");
+			if (ar != NULL && ar->audit_id > 0)
+				snprintf(line + strlen(line), sizeof(line) -
+				    strlen(line), ", audit #%" PRId64,
+				    ar->audit_id);
+			ui_putf(row++, x, w, attr, "    %-16s %-20s %s",
+			    fl->agents[t->agent].conf->name, t->route, line);
+		}
 	}
 	ui_put(y + h - 1, x, w, A_BOLD, vr->pending > 0 ?
-	    " waiting for the agents ..." : " any key: back to the routes");
+	    " waiting for the agents ... (Esc: back to the list; the "
+	    "outcome is still told)" : " any key: back to the routes");
 }
 
 static void
@@ -808,11 +894,12 @@ vr_key(struct view *v, int key)
 	case VR_CONFIRM:
 		return vr_confirm_key(vr, key);
 	case VR_RESULTS:
-		if (vr->pending == 0 || key == UI_ESC) {
-			vr->mode = VR_LIST;
-			if (vr->pending == 0)
-				vr_targets_free(vr);
-		}
+		/* while outcomes are awaited, the other keys stay global */
+		if (vr->pending > 0 && key != UI_ESC)
+			return 0;
+		vr->mode = VR_LIST;
+		if (vr->pending == 0)
+			vr_targets_free(vr);
 		return VIEW_HANDLED | VIEW_REDRAW;
 	case VR_LIST:
 		break;
@@ -855,6 +942,10 @@ vr_key(struct view *v, int key)
 			    vr->act));
 			return VIEW_HANDLED | VIEW_REDRAW;
 		}
+		/* a fresh form each time: no reason carried over by mistake */
+		ui_input_set(&vr->reason, "");
+		ui_input_set(&vr->ttl, "");
+		vr->ttl_ms = -1;
 		vr->field = 0;
 		vr->form_err[0] = '\0';
 		vr->mode = VR_FORM;
@@ -877,7 +968,7 @@ vr_hint(struct view *v)
 	case VR_FORM:
 		return " <tab> next field  <enter> continue  <esc> cancel";
 	case VR_CONFIRM:
-		return " <y> apply  <f> force  <e> edit  <n> cancel";
+		return " <y> apply  <f> force  <e> edit  <esc> cancel";
 	case VR_RESULTS:
 		return vr->pending > 0 ? " waiting for the agents  <esc> "
 		    "back to the list" : " any key: back to the list";

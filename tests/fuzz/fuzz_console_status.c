@@ -149,7 +149,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 6:
 		if (model_parse_action(s, n, &a, err, sizeof(err)) == 0) {
-			check_route(&a.route);
+			for (i = 0; i < a.n_routes; i++)
+				check_route(&a.routes[i].route);
+			if (a.n_routes < 1 || a.batch == NULL)
+				abort();
 			model_action_free(&a);
 		}
 		break;

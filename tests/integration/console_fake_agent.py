@@ -5,9 +5,22 @@ It speaks the JSON contract of /work/notes/api-contract.md from canned data,
 and can misbehave on purpose: --mode badjson|huge|hugestream|slow|ctype|
 types|http500|hang.  It is loopback-only and prints "ready PORT" once it listens.
 
+Route changes follow contract9.md: single and batch drain/undrain, the
+pool guard on the whole set, Idempotency-Key (stored 200 and 409 outcomes,
+replays, 422 on a mismatch), X-Vantage-Deadline checked just before the
+commit (412 deadline_passed), and GET /v1/requests/KEY?deadline= (200, 404
+not_applied, 425).  --no-lookup answers the lookup 404 not_found, as an
+agent without it would.  A test makes the next N changes hang:
+
+  POST /fake/hang {"ms": 5000, "when": "before"|"after", "count": 1}
+
+"before" sleeps before the commit (so the deadline check refuses a late
+one), "after" commits and then sleeps before it answers (a lost answer).
+
   console_fake_agent.py --port N --name web-01 --probes api=up,db=down
       --routes web-eu:web,web-us:web --pool web:2 [--token T] [--skew MS]
       [--viewer] [--caller NAME] [--broken-chain] [--audit-rows N]
+      [--no-lookup]
 """
 import argparse
 import hashlib
@@ -47,12 +60,17 @@ class State:
                 "pool": pool or None, "probe": None, "forced": False}
         self.audit = []
         self.prev = "0" * 64
+        self.outcomes = {}      # key -> (request, status, body)
+        self.hang = []          # [when, ms] per coming change
+        self.batches = 0
 
-    def add_audit(self, actor, operator, action, target, detail, result):
+    def add_audit(self, actor, operator, action, target, detail, result,
+                  key="", batch=""):
         row = {"id": len(self.audit) + 1, "t_ms": now_ms(), "actor": actor,
                "role": "operator", "operator": operator,
                "source": "127.0.0.1", "action": action, "target": target,
-               "detail": detail, "result": result}
+               "detail": detail, "result": result, "key": key,
+               "batch": batch}
         h = hashlib.sha256((self.prev + json.dumps(row, sort_keys=True))
                            .encode()).hexdigest()
         row["hash"] = h
@@ -91,7 +109,12 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "fake-vantaged/0.1"
 
     def log_message(self, fmt, *args):
-        sys.stderr.write("%s %s\n" % (self.command, self.path))
+        extra = ""
+        if self.command == "POST":
+            extra = " key=%s deadline=%s t=%d" % (
+                self.headers.get("Idempotency-Key"),
+                self.headers.get("X-Vantage-Deadline"), now_ms())
+        sys.stderr.write("%s %s%s\n" % (self.command, self.path, extra))
 
     def send(self, code, obj, ctype="application/json"):
         body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
@@ -100,7 +123,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Vantage-Time", str(now_ms() + ARGS.skew))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass    # the console gave up on us (a test's hang)
 
     def error(self, code, c, msg):
         self.send(code, {"error": {"code": c, "message": msg}})
@@ -207,6 +233,31 @@ class Handler(BaseHTTPRequestHandler):
                                        "more": len(sel) > limit,
                                        "next": rows[-1]["id"] if rows
                                        else None})
+            if len(parts) == 3 and parts[:2] == ["v1", "requests"] and \
+                    not ARGS.no_lookup:
+                got = S.outcomes.get(parts[2])
+                if got is not None:
+                    return self.send(200, {"key": parts[2],
+                                           "status": got[1],
+                                           "outcome": got[2]})
+                dl = q.get("deadline")
+                if dl is not None and not dl.isdigit():
+                    return self.error(400, "bad_request", "bad deadline")
+                if dl is not None and now_ms() > int(dl):
+                    return self.error(404, "not_applied",
+                                      "no request with this key was "
+                                      "applied, and its deadline has passed")
+                self.send_response(425)
+                body = json.dumps({"error": {
+                    "code": "deadline_pending",
+                    "message": "the deadline is still ahead",
+                    "now_ms": now_ms()}}).encode()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Retry-After", "1")
+                self.end_headers()
+                self.wfile.write(body)
+                return
             if u.path == "/v1/audit/verify":
                 if ARGS.broken_chain:
                     return self.send(200, {"ok": False, "rows": len(S.audit),
@@ -260,58 +311,177 @@ class Handler(BaseHTTPRequestHandler):
         parts = [urllib.parse.unquote(p) for p in u.path.split("/")[1:]]
         n = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(n)
+        if u.path == "/fake/hang":
+            b = json.loads(raw)
+            with LOCK:
+                S.hang += [[b.get("when", "before"), b["ms"]]] * \
+                    b.get("count", 1)
+            return self.send(200, {"ok": True})
         if self.misbehave() or not self.auth():
             return
         try:
             body = json.loads(raw)
         except ValueError:
             return self.error(400, "bad_request", "body is not JSON")
+        if not isinstance(body, dict):
+            return self.error(400, "bad_request", "body is not an object")
         if ARGS.viewer:
             return self.error(403, "forbidden",
                               "role viewer may not change routes")
+        key = self.headers.get("Idempotency-Key")
+        if key is not None and not (
+                1 <= len(key) <= 64 and
+                all(0x21 <= ord(ch) <= 0x7e for ch in key)):
+            return self.error(400, "bad_request", "bad Idempotency-Key")
+        dl = self.headers.get("X-Vantage-Deadline")
+        if dl is not None and not dl.isdigit():
+            return self.error(400, "bad_request", "bad X-Vantage-Deadline")
+        if len(parts) == 3 and parts[:2] == ["v1", "routes"] and \
+                parts[2] in ("drain", "undrain"):
+            what, names, single = parts[2], body.get("routes"), False
+            if not isinstance(names, list) or not names or \
+                    len(names) > 256 or len(set(names)) != len(names) or \
+                    not all(isinstance(x, str) for x in names):
+                return self.error(400, "bad_request",
+                                  "routes: 1 to 256 distinct names")
+        elif len(parts) == 4 and parts[:2] == ["v1", "routes"] and \
+                parts[3] in ("drain", "undrain"):
+            what, names, single = parts[3], [parts[2]], True
+        else:
+            return self.error(404, "not_found", "no such endpoint")
+        with LOCK:
+            hang = S.hang.pop(0) if S.hang else None
+        if hang and hang[0] == "before":
+            time.sleep(hang[1] / 1000)
         op = self.headers.get("X-Vantage-Operator", "")
         with LOCK:
-            if len(parts) != 4 or parts[:2] != ["v1", "routes"]:
-                return self.error(404, "not_found", "no such endpoint")
-            r = S.routes.get(parts[2])
-            if r is None:
-                return self.error(404, "not_found",
-                                  "route '%s' is not defined" % parts[2])
-            reason = body.get("reason")
-            if not isinstance(reason, str) or not reason:
-                return self.error(400, "bad_request", "reason is required")
-            if parts[3] == "drain":
-                mode = body.get("mode", "drain")
-                force = body.get("force", False)
-                pool = r["pool"]
-                if pool and r["state"] == "active" and not force:
-                    rs = [x for x in S.routes.values() if x["pool"] == pool]
-                    act = sum(x["state"] == "active" for x in rs)
-                    if act - 1 < S.pools.get(pool, 0):
-                        S.add_audit("tester", op, "drain", r["name"], reason,
-                                    "refused")
-                        return self.error(
-                            409, "pool_guard",
-                            "pool %s would keep %d active route, min_active "
-                            "is %d (use force)" % (pool, act - 1,
-                                                   S.pools[pool]))
-                r.update(state="draining" if mode == "drain" else "maint",
-                         effective="drain" if mode == "drain" else "maint",
-                         reason=reason, actor="tester", operator=op,
-                         since_ms=now_ms(), forced=bool(force),
-                         expires_ms=now_ms() + body["ttl_s"] * 1000
-                         if body.get("ttl_s") else None)
-                aid = S.add_audit("tester", op, "drain", r["name"], reason,
-                                  "forced" if force else "ok")
-            elif parts[3] == "undrain":
-                r.update(state="active", effective="ready", reason=reason,
-                         actor="tester", operator=op, since_ms=now_ms(),
-                         expires_ms=None, forced=False)
-                aid = S.add_audit("tester", op, "undrain", r["name"], reason,
-                                  "ok")
+            req = (self.command, u.path, raw)
+            if key is not None and key in S.outcomes:
+                got = S.outcomes[key]
+                if got[0] != req:
+                    return self.error(422, "idempotency_mismatch",
+                                      "this key was used for another "
+                                      "request")
+                out = dict(got[2])
+                if got[1] == 200:
+                    out["replayed"] = True
+                return self.send(got[1], out)
+            code, out = self.change(what, names, single, body, op, key or "",
+                                    dl)
+            if key is not None and code in (200, 409):
+                S.outcomes[key] = (req, code, out)
+        if hang and hang[0] == "after":
+            time.sleep(hang[1] / 1000)
+        return self.send(code, out)
+
+    def change(self, what, names, single, body, op, key, dl):
+        """One transaction under LOCK: (status, body)."""
+        for x in names:
+            if x not in S.routes:
+                return 404, {"error": {"code": "not_found",
+                                       "message": "route '%s' is not "
+                                       "defined" % x}}
+        update = body.get("update", False) is True
+        reason = body.get("reason")
+        if reason is not None and (not isinstance(reason, str) or
+                                   not reason):
+            return 400, {"error": {"code": "bad_request",
+                                   "message": "bad reason"}}
+        if reason is None and not (update and what == "drain"):
+            return 400, {"error": {"code": "bad_request",
+                                   "message": "reason is required"}}
+        mode = body.get("mode", "drain")
+        state = "draining" if mode == "drain" else "maint"
+        force = body.get("force", False) is True
+        ttl = body.get("ttl_s")
+        rs = [S.routes[x] for x in names]
+        # what each route becomes, or why not
+        plan = []
+        for r in rs:
+            if what == "undrain":
+                plan.append(r["state"] != "active")
+                continue
+            if r["state"] == "active":
+                plan.append(True)
+            elif r["state"] == state:
+                same = (reason is None or reason == r["reason"]) and (
+                    ttl is None or (ttl == 0 and r["expires_ms"] is None))
+                if not same and not update:
+                    return 409, {"error": {
+                        "code": "needs_update",
+                        "message": "route %s is already %s (reason \"%s\"); "
+                        "add \"update\":true to change it" % (
+                            r["name"], r["state"], r["reason"])}}
+                plan.append(not same)
             else:
-                return self.error(404, "not_found", "no such endpoint")
-            return self.send(200, {"route": r, "audit_id": aid})
+                plan.append(True)
+        forced = False
+        if what == "drain":
+            for pool in sorted({r["pool"] for r in rs if r["pool"]}):
+                mem = [x for x in S.routes.values() if x["pool"] == pool]
+                now = sum(x["state"] == "active" for x in mem)
+                sel = [x for x in rs if x["pool"] == pool]
+                after = now - sum(x["state"] == "active" for x in sel)
+                weak = after < now
+                m = S.pools.get(pool, 0)
+                if weak and after < m:
+                    if not force:
+                        for x in rs:
+                            S.add_audit("tester", op, what, x["name"],
+                                        reason or "", "refused", key)
+                        return 409, {"error": {
+                            "code": "pool_guard",
+                            "message": "pool %s would keep %d of %d "
+                            "routes taking traffic (now %d, min_active "
+                            "%d) (use force)" % (pool, after, len(mem),
+                                                 now, m)}}
+                    forced = True
+        if dl is not None and now_ms() > int(dl):
+            for x in rs:
+                S.add_audit("tester", op, what, x["name"], reason or "",
+                            "refused", key)
+            return 412, {"error": {"code": "deadline_passed",
+                                   "message": "the request's deadline has "
+                                   "passed; nothing was changed",
+                                   "now_ms": now_ms()}}
+        S.batches += 1
+        batch = "b%d" % S.batches
+        ids, out = [], []
+        t = now_ms()
+        for r, ch in zip(rs, plan):
+            if ch and what == "undrain":
+                r.update(state="active", effective="ready", reason=reason,
+                         actor="tester", operator=op, since_ms=t,
+                         expires_ms=None, forced=False)
+            elif ch and r["state"] == state:
+                if reason is not None:
+                    r["reason"] = reason
+                if ttl is not None:
+                    r["expires_ms"] = t + ttl * 1000 if ttl else None
+            elif ch:
+                was = r["state"]
+                r.update(state=state,
+                         effective="drain" if mode == "drain" else "maint",
+                         reason=reason if reason is not None
+                         else r["reason"], actor="tester", operator=op,
+                         since_ms=t, forced=forced and was == "active")
+                if ttl is not None:
+                    r["expires_ms"] = t + ttl * 1000 if ttl else None
+                elif was == "active":
+                    r["expires_ms"] = None
+            if ch:
+                r.update(key=key or None, batch=batch)
+            ids.append(S.add_audit("tester", op, what, r["name"],
+                                   reason or r["reason"],
+                                   ("forced" if forced else "ok") if ch
+                                   else "unchanged", key, batch))
+            out.append(dict(r, changed=ch))
+        if single:
+            return 200, {"route": out[0], "audit_id": ids[0],
+                         "changed": plan[0], "replayed": False,
+                         "batch": batch}
+        return 200, {"batch": batch, "changed": any(plan), "replayed": False,
+                     "audit_ids": ids, "routes": out}
 
 
 def main():
@@ -329,6 +499,7 @@ def main():
     p.add_argument("--caller", default="tester")
     p.add_argument("--audit-rows", type=int, default=0)
     p.add_argument("--broken-chain", action="store_true")
+    p.add_argument("--no-lookup", action="store_true")
     ARGS = p.parse_args()
     S = State(ARGS)
     for i in range(ARGS.audit_rows):

@@ -52,7 +52,11 @@ expect_rc 2 "$T/o" v drain h1
 expect_rc 2 "$T/o" v drain h1 web-a
 assert_match "--reason is required" "$(cat "$T/o.err")" "drain without reason"
 expect_rc 2 "$T/o" v status --reason x
-expect_rc 2 "$T/o" v drain h1 web-a --reason x --json
+expect_rc 2 "$T/o" v drain h1 web-a --reason x --verify
+expect_rc 2 "$T/o" v drain h1 web-a --reason x --ttl 5m --no-ttl
+expect_rc 2 "$T/o" v drain h1 web-a web-a --reason x
+assert_match "named twice" "$(cat "$T/o.err")" "a route twice"
+expect_rc 2 "$T/o" v drain h1 web-a --reason x --timeout soon
 expect_rc 2 "$T/o" v drain h1 web-a --reason x --ttl soon
 expect_rc 2 "$T/o" v undrain h1 web-a --reason x --force
 expect_rc 2 "$T/o" v --bogus status
@@ -121,6 +125,27 @@ assert_eq "web 2 1" "$(jq -r '.pools[0] | "\(.name) \(.active) \(.min_active)"' 
     "$T/o")" "pools"
 
 # --- drain, undrain ---------------------------------------------------
+# several routes of one agent: one request, all or nothing
+expect_rc 1 "$T/o" v drain h1 web-a web-b --reason "both"
+assert_match "h1: drain web-b: not applied \(refused: HTTP 409 pool_guard: pool web would keep 0 of 2" \
+    "$(cat "$T/o.err")" "a refused batch, per route"
+assert_eq "active active" "$(curl -sf -H "Authorization: Bearer $TOKEN" \
+    "http://127.0.0.1:$P1/v1/routes" | jq -r '[.routes[] |
+    select(.pool == "web") | .state] | join(" ")')" "nothing of it applied"
+expect_rc 0 "$T/o" v drain h1 web-a web-b --reason "both" --force --json
+assert_eq "applied web-a:applied:true:true web-b:applied:true:true" \
+    "$(jq -r '"\(.outcome) " + ([.routes[] |
+    "\(.name):\(.outcome):\(.changed):\(.forced)"] | join(" "))' "$T/o")" \
+    "--json of a forced batch"
+expect_rc 0 "$T/o" v drain h1 web-a web-b --reason "both" --force
+assert_match "applied \(no change\): route web-b is already draining" \
+    "$(cat "$T/o")" "a no-op batch"
+expect_rc 1 "$T/o" v drain h1 web-a --reason "other"
+assert_match "409 needs_update" "$(cat "$T/o.err")" "needs_update"
+expect_rc 0 "$T/o" v drain h1 web-a --update --ttl 10m
+assert_match "route web-a is now draining" "$(cat "$T/o")" "--update"
+expect_rc 0 "$T/o" v undrain h1 web-a web-b --reason "both done"
+assert_match "route web-b is now active" "$(cat "$T/o")" "batch undrain"
 expect_rc 0 "$T/o" env USER=carol "$VANTAGE" -c "$T/v.conf" drain h1 web-a \
     --reason "deploy 7" \
     --ttl 30m

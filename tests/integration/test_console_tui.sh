@@ -83,9 +83,15 @@ keys Tab
 type_text '45m'
 keys Enter
 wait_screen 5 'drain 1 route on 1 agent, for 45m'
-wait_screen 5 'h1 +pool front keeps 1 of 2 active'
+wait_screen 5 "applied per agent: each agent's routes all or none"
+wait_screen 5 'h1 +pool front would keep 1 of 2 routes taking traffic \(now 2, min_active 1\)'
+# Enter applies nothing: only y does
+keys Enter
+wait_screen 5 'press y to apply, Esc to cancel'
+screen | grep -q 'drain 1 route on 1 agent' || fail "Enter left the confirmation"
 keys y
-wait_screen 10 'ok: +now draining'
+wait_screen 10 'h1: +applied'
+wait_screen 5 'h1 +web2 +applied: now draining'
 st=$(curl -sf -H "Authorization: Bearer $TOKEN" \
     "http://127.0.0.1:$P1/v1/routes" | jq -r '.routes[] |
     select(.name == "web2") | "\(.state) \(.actor) \(.operator) \(.reason)"')
@@ -108,9 +114,10 @@ wait_screen 5 'h1 +web2 +draining'
 keys g Space d
 type_text 'one too many'
 keys Enter
-wait_screen 5 'pool front keeps 0 of 2 active .*REFUSED \(409\) unless forced'
+wait_screen 5 'pool front would keep 0 of 2 routes taking traffic .*REFUSED \(409\) unless forced'
 keys y
-wait_screen 10 'REFUSED: +HTTP 409 pool_guard'
+wait_screen 10 'h1: +not applied \(refused: HTTP 409 pool_guard'
+wait_screen 5 'h1 +web +not applied'
 keys x
 
 # --- a dead agent, while keys keep working ------------------------------

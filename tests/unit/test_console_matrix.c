@@ -199,16 +199,47 @@ test_bodies(void **state)
 	char	*s;
 
 	(void)state;
-	s = fleet_drain_body("deploy \"42\"\n", 90 * 60000, 0, 1);
+	static const char *const two[] = { "web-a", "web \"b\"" };
+	struct fleet_change	 fc;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.reason = "deploy \"42\"\n";
+	fc.ttl_ms = 90 * 60000;
+	fc.force = 1;
+	s = fleet_change_body(&fc, NULL, 0);
 	assert_string_equal(s, "{\"reason\":\"deploy \\\"42\\\"\\n\","
 	    "\"ttl_s\":5400,\"mode\":\"drain\",\"force\":true}");
 	free(s);
-	s = fleet_drain_body("x", 0, 1, 0);
+	/* no ttl given: absent; --no-ttl: 0 (removes an expiry) */
+	memset(&fc, 0, sizeof(fc));
+	fc.reason = "x";
+	fc.ttl_ms = -1;
+	fc.maint = 1;
+	s = fleet_change_body(&fc, NULL, 0);
 	assert_string_equal(s, "{\"reason\":\"x\",\"mode\":\"maint\","
 	    "\"force\":false}");
 	free(s);
-	s = fleet_undrain_body("done");
-	assert_string_equal(s, "{\"reason\":\"done\"}");
+	fc.ttl_ms = 0;
+	fc.maint = 0;
+	fc.update = 1;
+	s = fleet_change_body(&fc, two, 2);
+	assert_string_equal(s, "{\"routes\":[\"web-a\",\"web \\\"b\\\"\"],"
+	    "\"reason\":\"x\",\"ttl_s\":0,\"mode\":\"drain\",\"force\":false,"
+	    "\"update\":true}");
+	free(s);
+	/* an update may keep the reason */
+	fc.reason = NULL;
+	fc.ttl_ms = 60000;
+	s = fleet_change_body(&fc, NULL, 0);
+	assert_string_equal(s, "{\"update\":true,\"ttl_s\":60,\"mode\":"
+	    "\"drain\",\"force\":false}");
+	free(s);
+	memset(&fc, 0, sizeof(fc));
+	fc.undrain = 1;
+	fc.reason = "done";
+	fc.ttl_ms = -1;
+	s = fleet_change_body(&fc, two, 1);
+	assert_string_equal(s, "{\"routes\":[\"web-a\"],\"reason\":\"done\"}");
 	free(s);
 	s = fleet_path("routes", "web eu/1", "drain");
 	assert_string_equal(s, "/v1/routes/web%20eu%2F1/drain");

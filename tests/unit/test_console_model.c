@@ -271,8 +271,11 @@ test_audit_verify_action_error(void **state)
 	model_verify_free(&v);
 	assert_int_equal(model_parse_action(act, strlen(act), &a, err,
 	    sizeof(err)), 0);
-	assert_int_equal(a.route.state, MODEL_MAINT);
-	assert_int_equal(a.audit_id, 9);
+	assert_int_equal(a.n_routes, 1);
+	assert_int_equal(a.routes[0].route.state, MODEL_MAINT);
+	assert_int_equal(a.routes[0].audit_id, 9);
+	/* an agent before batches: what it answered, it changed */
+	assert_true(a.routes[0].changed);
 	model_action_free(&a);
 	assert_int_equal(model_parse_error(er, strlen(er), code, sizeof(code),
 	    msg, sizeof(msg)), 0);
