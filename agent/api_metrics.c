@@ -184,6 +184,10 @@ metrics_build(struct probe **ps, int n)
 	metrics_family(&b, "vantage_store_queue_rows", "gauge", "Results "
 	    "waiting for the store's writer.");
 	buf_printf(&b, "vantage_store_queue_rows %" PRIu64 "\n", ss.queued);
+	metrics_family(&b, "vantage_store_queue_max_rows", "gauge", "Results "
+	    "the queue holds before it drops the oldest ([agent] queue_max).");
+	buf_printf(&b, "vantage_store_queue_max_rows %" PRIu64 "\n",
+	    ss.queue_max);
 	metrics_family(&b, "vantage_store_rows_written_total", "counter",
 	    "Results committed to the database.");
 	buf_printf(&b, "vantage_store_rows_written_total %" PRIu64 "\n",

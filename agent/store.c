@@ -14,6 +14,13 @@
  * Durability.  WAL with synchronous=NORMAL: a commit survives a crash of
  * the process; a power cut may lose the last batches.  Route and audit
  * writers use store_connect(), which asks for synchronous=FULL.
+ *
+ * A disk that cannot be written.  Results wait in a ring of compact rows
+ * bounded by queue_max; when it is full the oldest go, counted and said
+ * once a minute.  A failed commit is retried every second, and the WAL
+ * is checkpointed and truncated after a failed commit on a full disk and
+ * every 10 s, so it cannot hold on to the room a small file system needs.
+ * Only a missing database file is created (store_check_file).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1336,6 +1343,7 @@ store_get_stats(struct store *s, struct store_stats *out)
 	*out = s->stats;
 	out->enqueued = s->enq;
 	out->queued = s->ring.len + s->batch_n;
+	out->queue_max = s->queue_max;
 	pthread_mutex_unlock(&s->mu);
 }
 

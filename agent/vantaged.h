@@ -374,6 +374,7 @@ void		 resolve_cancel(struct resolve_req *);
 struct store_stats {
 	uint64_t	 enqueued;	/* rows appended, ever */
 	uint64_t	 queued;	/* rows waiting for the writer */
+	uint64_t	 queue_max;	/* store_set_queue_max() */
 	uint64_t	 written;
 	uint64_t	 batches;	/* committed transactions */
 	uint64_t	 errors;	/* failed transactions (logged once) */

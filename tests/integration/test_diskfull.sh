@@ -6,7 +6,8 @@
 # vantage_store_dropped_total (= enqueued - written - queued) and said in
 # one log line, and memory stays bounded.  Once the filler is gone,
 # writing resumes within 5 s by itself, drains are accepted again and the
-# WAL is small.  Last, a zero-length vantage.db is refused at start.
+# WAL is small; a reload applies a new queue_max.  Last, a zero-length
+# vantage.db is refused at start.
 . "$(dirname "$0")/lib.sh"
 
 QMAX=4000
@@ -174,6 +175,14 @@ wal_small() {
 	[ "$sz" -le $((1536 * 1024)) ]
 }
 wait_for 15 wal_small || fail "expected the WAL <= 1.5 MB after recovery, got $(stat -c %s "$DB-wal") bytes"
+# a reload applies a new queue_max
+scrape && assert_eq "$QMAX" "$(awk '$1 == "vantage_store_queue_max_rows" { print $2 }' "$T/metrics.txt")" "queue_max before the reload"
+sed -i "s/^queue_max = $QMAX\$/queue_max = 3000/" "$T/a.conf"
+kill -HUP "$PID_agent"
+qmax_is() {
+	scrape && [ "$(awk '$1 == "vantage_store_queue_max_rows" { print $2 }' "$T/metrics.txt")" = "$1" ]
+}
+wait_for 10 qmax_is 3000 || fail "expected queue_max 3000 after SIGHUP, got $(awk '$1 == "vantage_store_queue_max_rows" { print $2 }' "$T/metrics.txt")"
 stop_agent agent
 check=$(sql "$DB" "PRAGMA integrity_check")
 assert_eq ok "$check" "integrity_check after the full disk"
