@@ -184,13 +184,27 @@ metrics_build(struct probe **ps, int n)
 	metrics_family(&b, "vantage_store_queue_rows", "gauge", "Results "
 	    "waiting for the store's writer.");
 	buf_printf(&b, "vantage_store_queue_rows %" PRIu64 "\n", ss.queued);
+	metrics_family(&b, "vantage_store_queue_max_rows", "gauge", "Results "
+	    "the queue holds before it drops the oldest ([agent] queue_max).");
+	buf_printf(&b, "vantage_store_queue_max_rows %" PRIu64 "\n",
+	    ss.queue_max);
 	metrics_family(&b, "vantage_store_rows_written_total", "counter",
 	    "Results committed to the database.");
 	buf_printf(&b, "vantage_store_rows_written_total %" PRIu64 "\n",
 	    ss.written);
+	metrics_family(&b, "vantage_store_rows_enqueued_total", "counter",
+	    "Results handed to the store.");
+	buf_printf(&b, "vantage_store_rows_enqueued_total %" PRIu64 "\n",
+	    ss.enqueued);
+	/* Two names, one value: dashboards know the first, the issue
+	 * tracker and vantaged(8) the second. */
 	metrics_family(&b, "vantage_store_rows_dropped_total", "counter",
-	    "Results lost (queue full or write given up).");
+	    "Results lost (oldest of a full queue, or write given up).");
 	buf_printf(&b, "vantage_store_rows_dropped_total %" PRIu64 "\n",
+	    ss.dropped);
+	metrics_family(&b, "vantage_store_dropped_total", "counter",
+	    "Same as vantage_store_rows_dropped_total.");
+	buf_printf(&b, "vantage_store_dropped_total %" PRIu64 "\n",
 	    ss.dropped);
 	api_snap_set(&metrics_snap, api_snap_new(&b, 0, 0));
 }

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ enum key_kind {
 	K_DUR_POS,	/* int64_t ms, > 0 */
 	K_INT,		/* int, 0..1e6 */
 	K_INT_POS,	/* int, 1..1e6 */
+	K_ROWS,		/* int64_t, 1000..1e8: a count of results */
 	K_BOOL,		/* int */
 	K_RANGE,	/* struct parse_range */
 	K_RATE,		/* struct parse_rate */
@@ -58,6 +60,10 @@ enum key_kind {
 	K_NAME,		/* char *, a name of another section */
 	K_CIDRS		/* char *, blank-separated address blocks */
 };
+
+#define CONF_QUEUE_MIN		1000		/* [agent] queue_max */
+#define CONF_QUEUE_MAX		100000000
+#define CONF_QUEUE_FLOOR	10000		/* the derived one, at least */
 
 struct conf_key {
 	enum conf_section	 sec;
@@ -80,6 +86,7 @@ static const struct conf_key conf_keys[] = {
 	AG("name", K_STR, name),
 	AG("data_dir", K_PATH, data_dir),
 	AG("retention", K_DUR_POS, retention_ms),
+	AG("queue_max", K_ROWS, queue_max),
 
 	AP("listen", K_LISTEN, api_listen),
 	AP("tls_cert", K_PATH, tls_cert),
@@ -484,6 +491,14 @@ conf_handler(void *user, const char *section, const char *name,
 			*(int *)((char *)base + k->off) = (int)v;
 		break;
 	}
+	case K_ROWS: {
+		long v;
+
+		if (parse_long(value, CONF_QUEUE_MIN, CONF_QUEUE_MAX, &v, err,
+		    sizeof(err)) == 0)
+			*(int64_t *)((char *)base + k->off) = v;
+		break;
+	}
 	case K_BOOL:
 		(void)parse_bool(value, (int *)((char *)base + k->off), err,
 		    sizeof(err));
@@ -696,6 +711,26 @@ conf_check_dups(struct conf_parse *cp, const char *what,
 	free(v_);							\
 } while (0)
 
+/*
+ * Without queue_max: room for twice the results all probes produce in 60
+ * seconds, at least CONF_QUEUE_FLOOR, so the store rides out a minute
+ * of a full or stalled disk before it drops any.  vantaged.conf(5) says
+ * the same.
+ */
+static int64_t
+conf_queue_default(const struct config *c)
+{
+	double	per_min = 0;
+	int	i;
+
+	for (i = 0; i < c->n_probes; i++)
+		per_min += 60000.0 / (double)c->probes[i]->interval_ms;
+	per_min = ceil(2 * per_min);
+	if (per_min < CONF_QUEUE_FLOOR)
+		return CONF_QUEUE_FLOOR;
+	return per_min > CONF_QUEUE_MAX ? CONF_QUEUE_MAX : (int64_t)per_min;
+}
+
 static void
 conf_finish(struct conf_parse *cp)
 {
@@ -743,6 +778,8 @@ conf_finish(struct conf_parse *cp)
 	}
 	(void)host;
 	(void)port;
+	if (c->queue_max == 0)
+		c->queue_max = conf_queue_default(c);
 	if (c->name == NULL) {
 		char hn[256];
 

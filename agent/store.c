@@ -14,8 +14,16 @@
  * Durability.  WAL with synchronous=NORMAL: a commit survives a crash of
  * the process; a power cut may lose the last batches.  Route and audit
  * writers use store_connect(), which asks for synchronous=FULL.
+ *
+ * A disk that cannot be written.  Results wait in a ring of compact rows
+ * bounded by queue_max; when it is full the oldest go, counted and said
+ * once a minute.  A failed commit is retried every second, and the WAL
+ * is checkpointed and truncated after a failed commit on a full disk and
+ * every 10 s, so it cannot hold on to the room a small file system needs.
+ * Only a missing database file is created (store_check_file).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -29,22 +37,28 @@
 
 #include <sqlite3.h>
 
+#include "hash.h"
 #include "vantaged.h"
 
 #define STORE_BUSY_MS		5000	/* busy_timeout of every connection */
 #define STORE_BATCH_ROWS	2000	/* rows per transaction, at most */
 #define STORE_BATCH_US		100000	/* the oldest queued row waits this */
-#define STORE_QUEUE_MAX		200000	/* rows held in memory; more dropped */
-#define STORE_RETRY_MIN_US	500000	/* first pause after a failed commit */
-#define STORE_RETRY_MAX_US	30000000
+#define STORE_QUEUE_DEFAULT	200000	/* queue_max until told otherwise */
+#define STORE_QUEUE_LIMIT	100000000 /* the largest queue_max taken */
+#define STORE_RING_KEEP		8192	/* an empty ring larger is freed */
+#define STORE_RETRY_US		1000000	/* pause after a failed commit */
 #define STORE_PERM_TRIES	3	/* tries when waiting cannot help */
 #define STORE_MAINT_US		10000000 /* rollups and retention this often */
+#define STORE_DROP_LOG_US	60000000 /* one "queue full" line a minute */
 #define STORE_TRIM_ROWS		5000	/* rows per retention DELETE */
 #define STORE_YIELD_US		2000	/* pause between maintenance chunks */
 #define STORE_GRACE_MS		60000	/* a bucket rolls up this long after */
 #define STORE_ROLLUP_KEEP	10	/* rollups outlive raw rows 10 times */
-#define STORE_WAL_PAGES		1000	/* auto-checkpoint threshold */
-#define STORE_WAL_LIMIT		(8 * 1024 * 1024) /* WAL size after reset */
+#define STORE_WAL_PAGES		256	/* auto-checkpoint threshold (1 MB) */
+#define STORE_WAL_LIMIT		(1024 * 1024) /* WAL size after reset */
+#define STORE_CKPT_BUSY_MS	200	/* a TRUNCATE checkpoint waits this */
+#define STORE_NO_US		UINT32_MAX	/* a phase that did not happen */
+#define STORE_NO_CERT		INT16_MIN	/* no certificate seen */
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -137,23 +151,61 @@ enum store_op {
 	OP_COUNT
 };
 
-/* A queued result, smaller than struct probe_result (no inline error). */
+/*
+ * A queued result: 40 bytes, where struct probe_result takes 300, so a
+ * long outage can queue minutes of results in little memory.  Durations
+ * are 32-bit microseconds, clamped to 71 minutes (no run lasts that long:
+ * timeouts are at most the interval, and the stored figure is only ever
+ * shown); code and cert_days are clamped to 16 bits (HTTP status, exit
+ * status and rcode fit; certificates past 89 years show as 89 years).
+ * The error text is an index into the refcounted strings (store_strs):
+ * a failing probe repeats the same error at every run.
+ */
 struct store_row {
-	int64_t		 probe_id;
 	int64_t		 t_ms;
-	int64_t		 latency_us;
-	int64_t		 phase_us[4];	/* dns, connect, tls, ttfb; < 0: none */
-	char		*error;		/* NULL when empty */
-	int		 status;
-	int		 code;
-	int		 cert_days;
-	int		 has_cert;
+	uint32_t	 probe_id;	/* checked by store_probe_id() */
+	uint32_t	 latency_us;
+	uint32_t	 phase_us[4];	/* dns, connect, tls, ttfb; STORE_NO_US */
+	uint32_t	 err : 30;	/* store_strs index; 0: no error */
+	uint32_t	 status : 2;	/* store_status_code() */
+	int16_t		 code;		/* < 0: none */
+	int16_t		 cert_days;	/* STORE_NO_CERT: none */
+};
+_Static_assert(sizeof(struct store_row) == 40, "store_row grew");
+
+/*
+ * The queue: a ring, so dropping the oldest result when it is full costs
+ * as little as appending.  It grows by doubling up to queue_max and is
+ * freed when it empties after an outage.
+ */
+struct store_ring {
+	struct store_row	*v;
+	size_t			 cap;
+	size_t			 head;		/* the oldest row */
+	size_t			 len;
 };
 
-struct store_queue {
-	struct store_row	*v;
-	size_t			 len;
-	size_t			 cap;
+/*
+ * Error texts of queued rows, each held once with a count of the rows
+ * that use it.  Indices fit the rows' 30-bit field: every live string
+ * belongs to a queued row, and the queue holds at most STORE_QUEUE_LIMIT
+ * plus one batch; freed slots are reused first.
+ */
+struct store_str {
+	char		*s;		/* NULL: a free slot */
+	uint32_t	 hash;
+	uint32_t	 refs;
+	uint32_t	 next;		/* bucket chain, or free list; 0: end */
+};
+
+struct store_strs {
+	struct store_str	*v;		/* [0] unused: 0 is "none" */
+	uint32_t		 n;		/* slots used, with [0] */
+	uint32_t		 cap;
+	uint32_t		 free;		/* a free slot, 0: none */
+	uint32_t		 live;
+	uint32_t		*bkt;
+	uint32_t		 nbkt;		/* 0 or a power of two */
 };
 
 /* A probe row as cached by store_probe_ids_begin(). */
@@ -186,9 +238,11 @@ struct store {
 	pthread_cond_t		 cv_done;	/* wakes flush/maintain */
 
 	/* under mu */
-	struct store_queue	 in;		/* appended, not yet taken */
-	size_t			 work_left;	/* taken, not yet committed */
-	int64_t			 in_first_us;	/* when in became non-empty */
+	struct store_ring	 ring;		/* appended, not yet taken */
+	struct store_strs	 strs;		/* error texts of queued rows */
+	size_t			 queue_max;	/* ring + batch, at most */
+	size_t			 batch_n;	/* taken, not yet committed */
+	int64_t			 in_first_us;	/* when ring became non-empty */
 	uint64_t		 enq;		/* rows accepted, ever */
 	uint64_t		 done;		/* rows committed or given up */
 	unsigned		 flush_waiters;
@@ -196,17 +250,20 @@ struct store {
 	int			 failing;
 	int			 retry_now;	/* a waiter wants a retry now */
 	int64_t			 retry_at_us;
-	int64_t			 retry_delay_us;
 	uint64_t		 maint_req;
 	uint64_t		 maint_done;
 	int			 stop;
 	int			 running;	/* the writer thread is alive */
 	int64_t			 next_maint_us;
+	uint64_t		 drop_unsaid;	/* dropped since the last line */
+	size_t			 drop_queued;	/* queued at the last drop */
+	int64_t			 drop_say_us;	/* next "queue full" line */
 	struct store_stats	 stats;
 	uint64_t		 warned[OP_COUNT][4];	/* primary codes */
 
-	/* writer only */
-	struct store_queue	 work;		/* rows being committed */
+	/* writer only: batch_n rows taken from the ring's head */
+	struct store_row	*batch;		/* STORE_BATCH_ROWS */
+	const char		**batch_err;	/* their error texts */
 	int			 perm_tries;
 	int64_t			 wm[2];		/* per level; INT64_MIN: none */
 	int64_t			 late_min;	/* earliest row behind a wm */
@@ -218,6 +275,8 @@ struct store {
 };
 
 static void	store_drain_once(struct store *);
+static void	store_say_drops(struct store *, int64_t);
+static void	store_strs_free(struct store_strs *);
 
 static int64_t
 store_floor(int64_t t, int64_t size)
@@ -294,17 +353,6 @@ store_sleep_us(int64_t us)
 	ts.tv_nsec = (us % 1000000) * 1000;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-}
-
-static void
-store_queue_free_rows(struct store_row *v, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].error);
-		v[i].error = NULL;
-	}
 }
 
 /* ---------------------------------------------------------------- */
@@ -593,11 +641,69 @@ store_meta_load(struct store *s, int lvl, char *err, size_t errlen)
 
 static void *store_writer(void *);
 
+/*
+ * Only a missing database is created.  SQLite takes an empty file for a
+ * new database, and one lost to a crashed copy or a full disk would
+ * silently become one: every drain forgotten, every route active again.
+ * The check reads the main file only: its WAL cannot stand in for the
+ * header, and a 0-byte main file is refused whatever lies beside it.
+ */
+static int
+store_check_file(const char *path, char *err, size_t errlen)
+{
+	static const char	 magic[16] = "SQLite format 3";
+	struct stat		 sb;
+	char			 head[16];
+	ssize_t			 n;
+	int			 fd;
+
+	/* O_NONBLOCK: a FIFO in its place must not hang the start. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		snprintf(err, errlen, "database %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		goto fail;
+	}
+	if (sb.st_size == 0) {
+		snprintf(err, errlen, "database %s is empty (0 bytes), not a "
+		    "vantage database: move it away to start with a new one "
+		    "(routes would come back active)", path);
+		goto fail;
+	}
+	while ((n = pread(fd, head, sizeof(head), 0)) == -1 && errno == EINTR)
+		;
+	if (n == -1) {
+		snprintf(err, errlen, "cannot read database %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (n < (ssize_t)sizeof(head) || memcmp(head, magic,
+	    sizeof(magic)) != 0) {
+		snprintf(err, errlen, "database %s has no SQLite header, not a "
+		    "vantage database: move it away to start with a new one "
+		    "(routes would come back active)", path);
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
 struct store *
 store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 {
 	struct store		*s = NULL;
-	struct stat		 sb;
 	pthread_condattr_t	 ca;
 	int			 i, cur, rc, flags;
 
@@ -608,7 +714,10 @@ store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->retention_ms = retention_ms;
-	s->retry_delay_us = STORE_RETRY_MIN_US;
+	s->queue_max = STORE_QUEUE_DEFAULT;
+	s->batch = xreallocarray(NULL, STORE_BATCH_ROWS, sizeof(*s->batch));
+	s->batch_err = xreallocarray(NULL, STORE_BATCH_ROWS,
+	    sizeof(*s->batch_err));
 	s->late_min = INT64_MAX;
 	for (i = 0; i < STORE_NLEVELS; i++)
 		s->wm[i] = INT64_MIN;
@@ -626,10 +735,8 @@ store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 
 	if (store_mkparent(path, err, errlen) == -1)
 		goto fail;
-	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file", path);
+	if (store_check_file(path, err, errlen) == -1)
 		goto fail;
-	}
 	/* Each connection is used by one thread at a time. */
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX;
@@ -700,16 +807,18 @@ store_close(struct store *s)
 		pthread_join(s->thread, NULL);
 		s->thread_started = 0;
 	}
-	left = s->in.len + s->work_left;
+	if (s->sync_init) {
+		s->drop_say_us = 0;	/* the last minute's drops, now */
+		store_say_drops(s, clock_mono_us());
+	}
+	left = s->ring.len + s->batch_n;
 	if (left > 0)
 		log_warnx("database %s: %zu results could not be written and "
 		    "are lost", s->path, left);
-	store_queue_free_rows(s->in.v, s->in.len);
-	if (s->work_left > 0)
-		store_queue_free_rows(s->work.v + (s->work.len - s->work_left),
-		    s->work_left);
-	free(s->in.v);
-	free(s->work.v);
+	free(s->ring.v);
+	store_strs_free(&s->strs);
+	free(s->batch);
+	free(s->batch_err);
 
 	store_finalize(s->st, ST_COUNT);
 	store_finalize(s->mst, MST_COUNT);
@@ -787,7 +896,8 @@ store_probe_id(struct store *s, const char *name, const char *type,
 		key.name = (char *)name;
 		hit = bsearch(&key, s->idc, s->n_idc, sizeof(*s->idc),
 		    store_idc_cmp);
-		if (hit != NULL && strcmp(hit->type, type) == 0) {
+		if (hit != NULL && strcmp(hit->type, type) == 0 &&
+		    hit->id > 0 && hit->id <= UINT32_MAX) {
 			*id = hit->id;
 			pthread_mutex_unlock(&s->main_mu);
 			return 0;
@@ -819,6 +929,14 @@ store_probe_id(struct store *s, const char *name, const char *type,
 	if (tries == 2) {
 		snprintf(err, errlen, "database %s: probe %s vanished after "
 		    "insertion", s->path, name);
+		goto fail_msg;
+	}
+	/* Queued rows keep the id in 32 bits (struct store_row). */
+	if (*id <= 0 || *id > UINT32_MAX) {
+		snprintf(err, errlen, "database %s: probe %s has id %" PRId64
+		    ", out of range 1..%" PRIu32, s->path, name, *id,
+		    UINT32_MAX);
+		*id = 0;
 		goto fail_msg;
 	}
 	/* A probe whose type changed keeps its history under its name. */
@@ -910,51 +1028,266 @@ store_probe_ids_end(struct store *s)
 /* ---------------------------------------------------------------- */
 /* The queue: appenders on any thread, the writer drains it. */
 
+/* Grows the bucket array so chains stay about one string long. */
+static void
+store_strs_rehash(struct store_strs *t)
+{
+	uint32_t	 i, b, nb = t->nbkt == 0 ? 64 : t->nbkt * 2;
+
+	free(t->bkt);
+	t->bkt = xcalloc(nb, sizeof(*t->bkt));
+	t->nbkt = nb;
+	for (i = 1; i < t->n; i++) {
+		if (t->v[i].s == NULL)
+			continue;
+		b = t->v[i].hash & (nb - 1);
+		t->v[i].next = t->bkt[b];
+		t->bkt[b] = i;
+	}
+}
+
+/* A reference to text (hash h), added when new.  Called with mu held. */
+static uint32_t
+store_str_ref(struct store_strs *t, const char *text, uint32_t h)
+{
+	uint32_t	 i;
+
+	if (t->nbkt > 0) {
+		for (i = t->bkt[h & (t->nbkt - 1)]; i != 0; i = t->v[i].next) {
+			if (t->v[i].hash == h && strcmp(t->v[i].s, text) == 0) {
+				t->v[i].refs++;
+				return i;
+			}
+		}
+	}
+	if (t->live >= t->nbkt)
+		store_strs_rehash(t);
+	if (t->free != 0) {
+		i = t->free;
+		t->free = t->v[i].next;
+	} else {
+		if (t->n == 0)
+			t->n = 1;	/* [0] means no error */
+		if (t->n >= t->cap) {
+			t->cap = t->cap == 0 ? 64 : t->cap * 2;
+			t->v = xreallocarray(t->v, t->cap, sizeof(*t->v));
+		}
+		i = t->n++;
+	}
+	t->v[i].s = xstrdup(text);
+	t->v[i].hash = h;
+	t->v[i].refs = 1;
+	t->v[i].next = t->bkt[h & (t->nbkt - 1)];
+	t->bkt[h & (t->nbkt - 1)] = i;
+	t->live++;
+	return i;
+}
+
+/* Drops one reference; the last one frees the text.  With mu held. */
+static void
+store_str_unref(struct store_strs *t, uint32_t i)
+{
+	uint32_t	*pp;
+
+	if (i == 0 || --t->v[i].refs > 0)
+		return;
+	for (pp = &t->bkt[t->v[i].hash & (t->nbkt - 1)]; *pp != i;
+	    pp = &t->v[*pp].next)
+		;
+	*pp = t->v[i].next;
+	free(t->v[i].s);
+	t->v[i].s = NULL;
+	t->v[i].next = t->free;
+	t->free = i;
+	t->live--;
+}
+
+static void
+store_strs_free(struct store_strs *t)
+{
+	uint32_t	i;
+
+	for (i = 1; i < t->n; i++)
+		free(t->v[i].s);
+	free(t->v);
+	free(t->bkt);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct store_row *
+store_ring_at(struct store_ring *q, size_t k)
+{
+	size_t	i = q->head + k;
+
+	return &q->v[i >= q->cap ? i - q->cap : i];
+}
+
+/*
+ * Room for one more row.  The rows from head to the old end move to the
+ * new end, so a wrapped ring stays in order.  Called with mu held.
+ */
+static void
+store_ring_grow(struct store_ring *q, size_t max)
+{
+	size_t	ncap, tail;
+
+	ncap = q->cap == 0 ? 256 : q->cap * 2;
+	if (ncap > max)
+		ncap = max;
+	if (ncap <= q->cap)
+		ncap = q->cap + 1;	/* queue_max lowered below a batch */
+	q->v = xreallocarray(q->v, ncap, sizeof(*q->v));
+	if (q->head + q->len > q->cap) {
+		tail = q->cap - q->head;
+		memmove(q->v + ncap - tail, q->v + q->head,
+		    tail * sizeof(*q->v));
+		q->head = ncap - tail;
+	}
+	q->cap = ncap;
+}
+
+/* Drops the oldest queued row, for the newest.  Called with mu held. */
+static void
+store_drop_oldest(struct store *s)
+{
+	struct store_ring	*q = &s->ring;
+
+	store_str_unref(&s->strs, q->v[q->head].err);
+	if (++q->head == q->cap)
+		q->head = 0;
+	q->len--;
+	s->done++;
+	s->stats.dropped++;
+	s->drop_unsaid++;
+	s->drop_queued = q->len + 1 + s->batch_n;	/* with the new one */
+}
+
+/*
+ * Rows the writer takes at once: at most half of queue_max, so that a
+ * full queue always has a row in the ring to drop for a new one.
+ */
+static size_t
+store_batch_max(const struct store *s)
+{
+	size_t	n = s->queue_max / 2;
+
+	return n < STORE_BATCH_ROWS ? (n > 0 ? n : 1) : STORE_BATCH_ROWS;
+}
+
+/*
+ * Moves the oldest rows into the writer's batch, with their error texts
+ * resolved now: the strings table may be reallocated by an append while
+ * the writer binds, the strings themselves stay until released.  Called
+ * with mu held.
+ */
+static void
+store_take(struct store *s)
+{
+	struct store_ring	*q = &s->ring;
+	size_t			 n, k, first;
+
+	n = q->len < store_batch_max(s) ? q->len : store_batch_max(s);
+	first = q->cap - q->head < n ? q->cap - q->head : n;
+	memcpy(s->batch, q->v + q->head, first * sizeof(*s->batch));
+	memcpy(s->batch + first, q->v, (n - first) * sizeof(*s->batch));
+	for (k = 0; k < n; k++)
+		s->batch_err[k] = s->batch[k].err != 0 ?
+		    s->strs.v[s->batch[k].err].s : NULL;
+	q->head += n;
+	if (q->head >= q->cap)
+		q->head -= q->cap;
+	q->len -= n;
+	s->batch_n = n;
+	if (q->len == 0) {
+		q->head = 0;
+		/* An outage's worth of memory goes back once it is over. */
+		if (q->cap > STORE_RING_KEEP) {
+			free(q->v);
+			q->v = NULL;
+			q->cap = 0;
+		}
+	}
+}
+
+/* The batch is committed or given up.  Called with mu held. */
+static void
+store_release_batch(struct store *s)
+{
+	size_t	k;
+
+	for (k = 0; k < s->batch_n; k++)
+		store_str_unref(&s->strs, s->batch[k].err);
+	s->done += s->batch_n;
+	s->batch_n = 0;
+}
+
+static uint32_t
+store_clamp_us(int64_t us)
+{
+	if (us < 0)
+		return STORE_NO_US;
+	return us < STORE_NO_US ? (uint32_t)us : STORE_NO_US - 1;
+}
+
+static int16_t
+store_clamp16(int v, int lo)
+{
+	return v < lo ? (int16_t)lo : v > INT16_MAX ? INT16_MAX : (int16_t)v;
+}
+
 void
 store_append(struct store *s, int64_t probe_id, const struct probe_result *r)
 {
 	struct store_row	 row;
+	char			 etext[PROBE_ERR_LEN + 1];
+	uint32_t		 h = 0;
 	size_t			 elen;
+	int			 k;
+	const int64_t		 ph[4] = { r->dns_us, r->connect_us, r->tls_us,
+				    r->ttfb_us };
 
 	if (s == NULL)
 		return;
-	row.probe_id = probe_id;
+	memset(&row, 0, sizeof(row));
+	row.probe_id = (uint32_t)probe_id;
 	row.t_ms = r->t_ms;
-	row.latency_us = r->latency_us;
-	row.phase_us[0] = r->dns_us;
-	row.phase_us[1] = r->connect_us;
-	row.phase_us[2] = r->tls_us;
-	row.phase_us[3] = r->ttfb_us;
-	row.status = store_status_code(r->status);
-	row.code = r->code;
-	row.has_cert = r->has_cert;
-	row.cert_days = r->cert_days;
-	row.error = NULL;
-	/* Copied outside the lock, and only when there is an error. */
+	row.latency_us = store_clamp_us(r->latency_us < 0 ? 0 : r->latency_us);
+	for (k = 0; k < 4; k++)
+		row.phase_us[k] = store_clamp_us(ph[k]);
+	row.status = (uint32_t)store_status_code(r->status);
+	row.code = r->code < 0 ? -1 : store_clamp16(r->code, 0);
+	row.cert_days = r->has_cert ? store_clamp16(r->cert_days,
+	    INT16_MIN + 1) : STORE_NO_CERT;
+	/* Hashed outside the lock, and only when there is an error. */
 	if ((elen = strnlen(r->error, sizeof(r->error))) > 0) {
-		row.error = xmalloc(elen + 1);
-		memcpy(row.error, r->error, elen);
-		row.error[elen] = '\0';
+		memcpy(etext, r->error, elen);
+		etext[elen] = '\0';
+		h = hash_fnv1a(etext);
 	}
 
 	pthread_mutex_lock(&s->mu);
-	if (s->in.len + s->work_left >= STORE_QUEUE_MAX || s->stop) {
+	s->enq++;
+	/* Ids past 32 bits are refused by store_probe_id(), this is 0. */
+	if (s->stop || probe_id < 0 || probe_id > UINT32_MAX) {
+		s->done++;
 		s->stats.dropped++;
 		pthread_mutex_unlock(&s->mu);
-		free(row.error);
 		return;
 	}
-	if (s->in.len == s->in.cap) {
-		s->in.cap = s->in.cap == 0 ? 256 : s->in.cap * 2;
-		s->in.v = xreallocarray(s->in.v, s->in.cap, sizeof(*s->in.v));
-	}
-	s->in.v[s->in.len++] = row;
-	s->enq++;
+	/* Full: the oldest result goes, the newest says more. */
+	if (s->ring.len > 0 && s->ring.len + s->batch_n >= s->queue_max)
+		store_drop_oldest(s);
+	if (s->ring.len == s->ring.cap)
+		store_ring_grow(&s->ring, s->queue_max);
+	if (elen > 0)
+		row.err = store_str_ref(&s->strs, etext, h);
+	s->ring.len++;
+	*store_ring_at(&s->ring, s->ring.len - 1) = row;
 	/* Wake the writer to arm its 100 ms timer, or for a full batch. */
-	if (s->in.len == 1) {
+	if (s->ring.len == 1) {
 		s->in_first_us = clock_mono_us();
 		pthread_cond_signal(&s->cv_writer);
-	} else if (s->in.len == STORE_BATCH_ROWS)
+	} else if (s->ring.len == store_batch_max(s))
 		pthread_cond_signal(&s->cv_writer);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -1008,7 +1341,9 @@ store_get_stats(struct store *s, struct store_stats *out)
 {
 	pthread_mutex_lock(&s->mu);
 	*out = s->stats;
-	out->queued = s->in.len + s->work_left;
+	out->enqueued = s->enq;
+	out->queued = s->ring.len + s->batch_n;
+	out->queue_max = s->queue_max;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -1017,6 +1352,32 @@ store_set_retention(struct store *s, int64_t retention_ms)
 {
 	pthread_mutex_lock(&s->mu);
 	s->retention_ms = retention_ms;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * A lower bound applies at once: the oldest rows in the ring beyond it
+ * are dropped and counted.  A batch in the writer's hand taken under the
+ * old bound may be larger than the new one; the ring then keeps half the
+ * bound, so the newest results stay, until that batch is done.
+ */
+void
+store_set_queue_max(struct store *s, size_t n)
+{
+	size_t	keep;
+
+	if (n < 2)
+		n = 2;		/* one row being written, one to drop */
+	if (n > STORE_QUEUE_LIMIT)
+		n = STORE_QUEUE_LIMIT;
+	pthread_mutex_lock(&s->mu);
+	s->queue_max = n;
+	keep = n > s->batch_n ? n - s->batch_n : n / 2;
+	if (s->ring.len > keep) {
+		while (s->ring.len > keep)
+			store_drop_oldest(s);
+		s->drop_queued = s->ring.len + s->batch_n;
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -1042,12 +1403,11 @@ store_rollback(struct store *s)
 }
 
 /*
- * Commits rows in one transaction.  On failure the transaction is rolled
- * back and msg says why; the caller keeps the rows.
+ * Commits the batch in one transaction.  On failure the transaction is
+ * rolled back and msg says why; the batch stays for a retry.
  */
 static int
-store_commit(struct store *s, const struct store_row *rows, size_t n,
-    uint64_t *added, char *msg, size_t msglen)
+store_commit(struct store *s, uint64_t *added, char *msg, size_t msglen)
 {
 	sqlite3_stmt		*st = s->st[ST_INSERT];
 	const struct store_row	*r;
@@ -1059,14 +1419,14 @@ store_commit(struct store *s, const struct store_row *rows, size_t n,
 	wm = s->wm[0] > s->wm[1] ? s->wm[0] : s->wm[1];
 	if ((rc = store_run(s->st[ST_BEGIN])) != SQLITE_OK)
 		goto fail;
-	for (i = 0; i < n; i++) {
-		r = &rows[i];
+	for (i = 0; i < s->batch_n; i++) {
+		r = &s->batch[i];
 		sqlite3_bind_int64(st, 1, r->probe_id);
 		sqlite3_bind_int64(st, 2, r->t_ms);
 		sqlite3_bind_int(st, 3, r->status);
 		sqlite3_bind_int64(st, 4, r->latency_us);
 		for (k = 0; k < 4; k++) {
-			if (r->phase_us[k] < 0)
+			if (r->phase_us[k] == STORE_NO_US)
 				sqlite3_bind_null(st, 5 + k);
 			else
 				sqlite3_bind_int64(st, 5 + k, r->phase_us[k]);
@@ -1075,12 +1435,13 @@ store_commit(struct store *s, const struct store_row *rows, size_t n,
 			sqlite3_bind_null(st, 9);
 		else
 			sqlite3_bind_int(st, 9, r->code);
-		if (r->has_cert)
+		if (r->cert_days != STORE_NO_CERT)
 			sqlite3_bind_int(st, 10, r->cert_days);
 		else
 			sqlite3_bind_null(st, 10);
-		if (r->error != NULL)
-			sqlite3_bind_text(st, 11, r->error, -1, SQLITE_STATIC);
+		if (s->batch_err[i] != NULL)
+			sqlite3_bind_text(st, 11, s->batch_err[i], -1,
+			    SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, 11);
 		if ((rc = store_run(st)) != SQLITE_OK)
@@ -1106,74 +1467,106 @@ fail:
 	return rc;
 }
 
+/*
+ * Checkpoints the whole WAL into the database and truncates it to zero
+ * bytes.  The auto-checkpoint runs only after a commit takes the WAL past
+ * STORE_WAL_PAGES: on a file system with less room than that no commit
+ * gets there, and the WAL would keep what it holds until the disk is
+ * full for good.  Readers are waited for briefly; when one stays, the
+ * checkpoint does what it can (a later one finishes).  Writer only.
+ */
+static void
+store_wal_truncate(struct store *s)
+{
+	int	rc;
+
+	sqlite3_busy_timeout(s->db, STORE_CKPT_BUSY_MS);
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_debug("database %s: wal_checkpoint(TRUNCATE): %s",
+		    s->path, sqlite3_errmsg(s->db));
+}
+
 /* Whether queued rows should be committed now.  Called with mu held. */
 static int
 store_due(struct store *s, int64_t now)
 {
-	if (s->work_left == 0 && s->in.len == 0)
+	if (s->batch_n == 0 && s->ring.len == 0)
 		return 0;
 	/* Closing after a failed flush: no more waiting on a broken disk. */
 	if (s->failing)
 		return s->retry_now || (!s->stop && now >= s->retry_at_us);
-	if (s->work_left > 0 || s->stop || s->flush_waiters > 0 ||
+	if (s->batch_n > 0 || s->stop || s->flush_waiters > 0 ||
 	    s->maint_req != s->maint_done)
 		return 1;
-	return s->in.len >= STORE_BATCH_ROWS ||
+	return s->ring.len >= store_batch_max(s) ||
 	    now - s->in_first_us >= STORE_BATCH_US;
 }
 
 /*
- * Commits the rows taken from the queue, taking the queue first when
- * nothing is in hand, in transactions of at most STORE_BATCH_ROWS rows.
- * Stops after the first failure; the rows stay for a retry.
+ * Says how many results a full queue dropped, once a minute at most and
+ * within a minute of the drops.  Writer only; takes mu.
+ */
+static void
+store_say_drops(struct store *s, int64_t now)
+{
+	uint64_t	n;
+	size_t		queued;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->drop_unsaid == 0 || now < s->drop_say_us) {
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	n = s->drop_unsaid;
+	queued = s->drop_queued;
+	s->drop_unsaid = 0;
+	s->drop_say_us = now + STORE_DROP_LOG_US;
+	pthread_mutex_unlock(&s->mu);
+	log_warnx("database %s: queue full (%zu results), dropped %" PRIu64
+	    " oldest results in the last minute", s->path, queued, n);
+}
+
+/*
+ * Commits queued rows in batches of at most STORE_BATCH_ROWS taken from
+ * the ring's head.  Stops after the first failure; the batch in hand
+ * stays for a retry in STORE_RETRY_US, newer rows wait in the ring.
  */
 static void
 store_drain_once(struct store *s)
 {
-	struct store_queue	 tmp;
-	struct store_row	*rows;
 	char			 msg[256];
 	uint64_t		 added;
-	size_t			 n, off;
-	int			 rc, warn, transient, dropped;
+	int			 rc, warn, transient, dropped, full;
 
 	pthread_mutex_lock(&s->mu);
-	if (s->work_left == 0) {
-		tmp = s->work;
-		s->work = s->in;
-		s->in = tmp;
-		s->in.len = 0;
-		s->work_left = s->work.len;
-	}
-	while (s->work_left > 0) {
-		off = s->work.len - s->work_left;
-		n = s->work_left < STORE_BATCH_ROWS ? s->work_left :
-		    STORE_BATCH_ROWS;
-		rows = s->work.v + off;
+	for (;;) {
+		if (s->batch_n == 0) {
+			if (s->ring.len == 0)
+				break;
+			store_take(s);
+		}
 		pthread_mutex_unlock(&s->mu);
 
-		rc = store_commit(s, rows, n, &added, msg, sizeof(msg));
+		rc = store_commit(s, &added, msg, sizeof(msg));
 
 		pthread_mutex_lock(&s->mu);
 		if (rc == SQLITE_OK) {
-			s->work_left -= n;
-			s->done += n;
 			s->stats.written += added;
 			s->stats.batches++;
+			store_release_batch(s);
 			s->perm_tries = 0;
 			if (s->failing) {
 				log_info("database %s: writing again after "
 				    "%" PRIu64 " failed commits", s->path,
 				    s->stats.errors);
 				s->failing = 0;
-				s->retry_delay_us = STORE_RETRY_MIN_US;
 				memset(s->warned[OP_WRITE], 0,
 				    sizeof(s->warned[OP_WRITE]));
 			}
 			pthread_cond_broadcast(&s->cv_done);
-			pthread_mutex_unlock(&s->mu);
-			store_queue_free_rows(rows, n);
-			pthread_mutex_lock(&s->mu);
 			continue;
 		}
 
@@ -1181,18 +1574,16 @@ store_drain_once(struct store *s)
 		s->fail_gen++;
 		s->failing = 1;
 		s->retry_now = 0;
-		s->retry_at_us = clock_mono_us() + s->retry_delay_us;
-		s->retry_delay_us = store_min(s->retry_delay_us * 2,
-		    STORE_RETRY_MAX_US);
+		s->retry_at_us = clock_mono_us() + STORE_RETRY_US;
 		warn = store_first_warning(s, OP_WRITE, rc);
 		transient = store_transient(rc);
+		full = (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR;
 		dropped = 0;
 		if (!transient && ++s->perm_tries >= STORE_PERM_TRIES) {
-			s->work_left -= n;
-			s->done += n;
-			s->stats.dropped += n;
+			s->stats.dropped += s->batch_n;
+			dropped = s->batch_n;
+			store_release_batch(s);
 			s->perm_tries = 0;
-			dropped = 1;
 		}
 		/* Said before waking flushers, so they return to a log that
 		 * already tells why. */
@@ -1201,13 +1592,15 @@ store_drain_once(struct store *s)
 			    s->path, msg, transient ? "; keeping them queued "
 			    "and retrying" : "");
 		if (dropped)
-			log_warnx("database %s: gave up %zu results after %d "
-			    "failed commits: %s", s->path, n, STORE_PERM_TRIES,
-			    msg);
+			log_warnx("database %s: gave up %d results after %d "
+			    "failed commits: %s", s->path, dropped,
+			    STORE_PERM_TRIES, msg);
 		pthread_cond_broadcast(&s->cv_done);
 		pthread_mutex_unlock(&s->mu);
-		if (dropped)
-			store_queue_free_rows(rows, n);
+		/* A WAL that filled the disk gives its room back once the
+		 * database can take its pages (see store_wal_truncate). */
+		if (full)
+			store_wal_truncate(s);
 		return;
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -1581,6 +1974,11 @@ store_writer(void *arg)
 			store_drain_once(s);
 			pthread_mutex_lock(&s->mu);
 		}
+		if (s->drop_unsaid > 0 && clock_mono_us() >= s->drop_say_us) {
+			pthread_mutex_unlock(&s->mu);
+			store_say_drops(s, clock_mono_us());
+			pthread_mutex_lock(&s->mu);
+		}
 		if (s->maint_req != s->maint_done) {
 			req = s->maint_req;
 			pthread_mutex_unlock(&s->mu);
@@ -1600,15 +1998,20 @@ store_writer(void *arg)
 		if (now >= s->next_maint_us) {
 			pthread_mutex_unlock(&s->mu);
 			store_maint_run(s);
+			/* The WAL stays small even when no auto-checkpoint
+			 * completes (long readers, a nearly full disk). */
+			store_wal_truncate(s);
 			pthread_mutex_lock(&s->mu);
 			s->next_maint_us = clock_mono_us() + STORE_MAINT_US;
 			continue;
 		}
 		wake = s->next_maint_us;
-		if (s->failing && (s->in.len > 0 || s->work_left > 0))
+		if (s->failing && (s->ring.len > 0 || s->batch_n > 0))
 			wake = store_min(wake, s->retry_at_us);
-		else if (s->in.len > 0)
+		else if (s->ring.len > 0)
 			wake = store_min(wake, s->in_first_us + STORE_BATCH_US);
+		if (s->drop_unsaid > 0)
+			wake = store_min(wake, s->drop_say_us);
 		store_timedwait(s, wake);
 	}
 	s->running = 0;

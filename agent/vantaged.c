@@ -206,6 +206,10 @@ vantaged_reload(char *err, size_t errlen)
 		}
 	}
 	probe_engine_apply(nc);
+	if (vd->store != NULL) {
+		store_set_retention(vd->store, nc->retention_ms);
+		store_set_queue_max(vd->store, (size_t)nc->queue_max);
+	}
 	vd->conf = nc;
 	config_free(old);
 	log_info("reloaded %s: %d probes, %d routes",
@@ -439,6 +443,7 @@ main(int argc, char **argv)
 	free(dbpath);
 	if (vd->store == NULL)
 		fatalx("%s", err);
+	store_set_queue_max(vd->store, (size_t)vd->conf->queue_max);
 	t_store = clock_mono_us();
 	if (probe_engine_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);

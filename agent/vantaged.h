@@ -103,6 +103,7 @@ struct config {
 	char			*name;
 	char			*data_dir;
 	int64_t			 retention_ms;
+	int64_t			 queue_max;	/* set, or from the probes */
 	/* [api] */
 	char			*api_listen[CONF_MAX_LISTEN];
 	int			 n_api_listen;
@@ -376,11 +377,14 @@ void		 resolve_cancel(struct resolve_req *);
 /* store.c: SQLite, the writer thread, migrations, retention, rollups. */
 
 struct store_stats {
+	uint64_t	 enqueued;	/* rows appended, ever */
 	uint64_t	 queued;	/* rows waiting for the writer */
+	uint64_t	 queue_max;	/* store_set_queue_max() */
 	uint64_t	 written;
 	uint64_t	 batches;	/* committed transactions */
 	uint64_t	 errors;	/* failed transactions (logged once) */
-	uint64_t	 dropped;	/* rows lost: queue full, or given up */
+	uint64_t	 dropped;	/* rows lost: oldest of a full queue,
+					 * or given up */
 	uint64_t	 trimmed;	/* rows deleted by retention */
 };
 
@@ -400,6 +404,8 @@ void		 store_append(struct store *, int64_t probe_id,
 void		 store_flush(struct store *);
 void		 store_get_stats(struct store *, struct store_stats *);
 void		 store_set_retention(struct store *, int64_t retention_ms);
+/* Results held in memory at most; beyond, the oldest are dropped. */
+void		 store_set_queue_max(struct store *, size_t);
 /* Runs rollups and retention now (tests; the writer does it by itself). */
 void		 store_maintain(struct store *);
 /*

@@ -124,7 +124,43 @@ test_full_config(void **state)
 	assert_string_equal(c->routes[0]->on_drain[2], "two words");
 	assert_null(c->routes[0]->on_drain[3]);
 	assert_int_equal(c->pools[0]->min_active, 2);
+	/* no queue_max: 2 x (6 + 2 results a minute), at least 10000 */
+	assert_int_equal(c->queue_max, 10000);
 	config_free(c);
+}
+
+/* [agent] queue_max: explicit, derived from the probes, and refused. */
+static void
+test_queue_max(void **state)
+{
+	char		 err[2048];
+	struct config	*c;
+	struct buf	 b;
+	int		 i;
+
+	c = load("[agent]\nqueue_max = 5000\n", err, sizeof(err));
+	if (c == NULL)
+		fail_msg("refused: %s", err);
+	assert_int_equal(c->queue_max, 5000);
+	config_free(c);
+
+	/* 2,000 probes at 1 s and 10 at 100 ms: 2 x (120000 + 6000) */
+	buf_init(&b);
+	for (i = 0; i < 2010; i++)
+		buf_printf(&b, "[probe \"p%d\"]\ntype = tcp\ntarget = h:1\n"
+		    "interval = %s\n", i, i < 2000 ? "1s" : "100ms");
+	c = load(b.data, err, sizeof(err));
+	buf_free(&b);
+	if (c == NULL)
+		fail_msg("refused: %s", err);
+	if (c->queue_max != 252000)
+		fail_msg("derived queue_max: expected 252000, got %lld",
+		    (long long)c->queue_max);
+	config_free(c);
+
+	expect_error("[agent]\nname = a\nqueue_max = 999\n", 3, "queue_max");
+	expect_error("[agent]\nqueue_max = 100000001\n", 2, "queue_max");
+	expect_error("[agent]\nqueue_max = lots\n", 2, "queue_max");
 }
 
 static void
@@ -231,6 +267,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_errors_name_lines),
+		cmocka_unit_test(test_queue_max),
 		cmocka_unit_test(test_builtin_config),
 		cmocka_unit_test(test_durations_and_sizes),
 		cmocka_unit_test(test_split_argv),

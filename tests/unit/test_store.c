@@ -2,8 +2,9 @@
  * test_store.c - store.c against real database files (WAL needs a file,
  * so each test gets its own mkdtemp directory): batching and NULLs,
  * rollups, retention, migrations and refusal of newer schemas, reopening,
- * bad paths, and commits that fail while another connection holds the
- * write lock (rows must stay queued and be written afterwards).
+ * bad paths, empty and foreign files refused, and commits that fail while
+ * another connection holds the write lock (rows must stay queued and be
+ * written afterwards; a full queue drops its oldest rows and counts them).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -691,7 +692,7 @@ test_bad_paths(void **state)
 	close(fd);
 	snprintf(q, sizeof(q), "%s/vantage.db", p);
 	open_fails(q, "is not a directory");
-	open_fails(p, "not a database");
+	open_fails(p, "has no SQLite header");
 	open_fails(f->dir, "not a regular file");
 
 	/* an unwritable directory (root writes anywhere: not testable) */
@@ -783,6 +784,216 @@ test_failed_commits_kept(void **state)
 	sqlite3_close(hold);
 }
 
+/*
+ * A full queue drops its oldest results, one per new one, and counts
+ * each: queue_max 100, 1,000 appended while another connection holds the
+ * write lock.  The 100 kept are committed afterwards with their error
+ * texts (three distinct ones, shared by many rows), the drops are said
+ * in one line, and nothing is left allocated (the ASan build checks).
+ */
+static void
+test_queue_drops_oldest(void **state)
+{
+	static const char	*errs[3] = { "connect: refused",
+				    "timeout after 3s", "" };
+	struct fx		*f = *state;
+	struct probe_result	 r;
+	struct store_stats	 ss;
+	int64_t			 a, t, k;
+	sqlite3			*hold, *db;
+	sqlite3_stmt		*st;
+	const int		 n = 1000, qmax = 100;
+	char			 want[256];
+	int			 i, rows;
+
+	f->s = open_ok(f);
+	store_set_queue_max(f->s, qmax);
+	a = probe_id(f->s, "web", "http");
+	hold = reader(f, 0);
+	q_exec(hold, "BEGIN IMMEDIATE");
+
+	t = clock_wall_ms() - HOUR_MS;
+	for (i = 0; i < n; i++) {
+		r = res(t + i, PROBE_FAIL, 1000 + i);
+		snprintf(r.error, sizeof(r.error), "%s", errs[i % 3]);
+		store_append(f->s, a, &r);
+	}
+	store_get_stats(f->s, &ss);
+	if (ss.enqueued != (uint64_t)n || ss.queued != (uint64_t)qmax ||
+	    ss.dropped != (uint64_t)(n - qmax) || ss.written != 0)
+		fail_msg("while blocked: expected enqueued %d queued %d "
+		    "dropped %d written 0, got %llu %llu %llu %llu", n, qmax,
+		    n - qmax, (unsigned long long)ss.enqueued,
+		    (unsigned long long)ss.queued,
+		    (unsigned long long)ss.dropped,
+		    (unsigned long long)ss.written);
+
+	q_exec(hold, "ROLLBACK");
+	sqlite3_close(hold);
+	store_flush(f->s);
+	store_get_stats(f->s, &ss);
+	assert_int_equal(ss.queued, 0);
+	assert_int_equal(ss.written, qmax);
+	assert_int_equal(ss.dropped, n - qmax);
+	assert_int_equal(ss.enqueued, ss.written + ss.dropped);
+
+	db = reader(f, 1);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result"), qmax);
+	/* the writer's first batch (the oldest, at most qmax / 2) was in
+	 * hand when the queue filled; every later row kept is the newest */
+	k = q_int(db, "SELECT count(*) FROM result WHERE t_ms >= %lld",
+	    (long long)(t + n - qmax / 2));
+	if (k != qmax / 2)
+		fail_msg("newest %d rows: expected all stored, got %lld",
+		    qmax / 2, (long long)k);
+	assert_int_equal(q_int(db, "SELECT max(t_ms) FROM result"), t + n - 1);
+	/* each kept row has its own error text, or none */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT t_ms, error, "
+	    "latency_us FROM result ORDER BY t_ms", -1, &st, NULL), SQLITE_OK);
+	rows = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char	*e = (const char *)sqlite3_column_text(st, 1);
+		int64_t		 tm = sqlite3_column_int64(st, 0);
+
+		i = (int)(tm - t);
+		if (strcmp(e != NULL ? e : "", errs[i % 3]) != 0)
+			fail_msg("row %d: expected error \"%s\", got \"%s\"", i,
+			    errs[i % 3], e != NULL ? e : "(null)");
+		assert_int_equal(sqlite3_column_int64(st, 2), 1000 + i);
+		rows++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(rows, qmax);
+	sqlite3_close(db);
+
+	store_close(f->s);
+	f->s = NULL;
+	snprintf(want, sizeof(want), "database %s: queue full (%d results), "
+	    "dropped %d oldest results in the last minute", f->path, qmax,
+	    n - qmax);
+	if (log_count(want) != 1)
+		fail_msg("expected one line \"%s\", got:\n%s", want, log_text);
+	assert_int_equal(log_count("queue full"), 1);
+}
+
+/* A lower queue_max applies at once, the oldest going first. */
+static void
+test_queue_max_lowered(void **state)
+{
+	struct fx		*f = *state;
+	struct probe_result	 r;
+	struct store_stats	 ss;
+	int64_t			 a, t;
+	sqlite3			*hold, *db;
+	int			 i;
+
+	f->s = open_ok(f);
+	store_set_queue_max(f->s, 5000);
+	a = probe_id(f->s, "web", "http");
+	hold = reader(f, 0);
+	q_exec(hold, "BEGIN IMMEDIATE");
+	t = clock_wall_ms() - HOUR_MS;
+	for (i = 0; i < 3000; i++) {
+		r = res(t + i, PROBE_OK, 10);
+		store_append(f->s, a, &r);
+	}
+	store_set_queue_max(f->s, 1000);
+	store_get_stats(f->s, &ss);
+	if (ss.queued > 1000 + 2000 || ss.queued + ss.dropped != 3000)
+		fail_msg("after lowering: expected queued <= 1000 plus the "
+		    "batch in hand and queued + dropped = 3000, got %llu + %llu",
+		    (unsigned long long)ss.queued,
+		    (unsigned long long)ss.dropped);
+	q_exec(hold, "ROLLBACK");
+	sqlite3_close(hold);
+	store_flush(f->s);
+	db = reader(f, 1);
+	assert_int_equal(q_int(db, "SELECT max(t_ms) FROM result"), t + 2999);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result"),
+	    3000 - (int64_t)ss.dropped);
+	sqlite3_close(db);
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	int	fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void
+open_refused(const char *path, const char *want)
+{
+	char		 err[512] = "";
+	struct store	*s;
+
+	s = store_open(path, HOUR_MS, err, sizeof(err));
+	if (s != NULL) {
+		store_close(s);
+		fail_msg("store_open %s: expected \"%s\", it opened", path,
+		    want);
+	}
+	if (strcmp(err, want) != 0)
+		fail_msg("store_open %s:\nexpected \"%s\"\ngot      \"%s\"",
+		    path, want, err);
+}
+
+/*
+ * Only a missing database is created.  An empty file (even with a WAL
+ * beside it), a short one and one with another header are refused and
+ * left as they are.
+ */
+static void
+test_empty_or_foreign_refused(void **state)
+{
+	struct fx	*f = *state;
+	struct stat	 sb;
+	char		 dir[160], wal[160], want[512], head[16];
+	int		 fd;
+
+	snprintf(dir, sizeof(dir), "%s/data", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, sizeof(dir), "%s/data/sub", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+
+	write_file(f->path, "", 0);
+	snprintf(want, sizeof(want), "database %s is empty (0 bytes), not a "
+	    "vantage database: move it away to start with a new one (routes "
+	    "would come back active)", f->path);
+	open_refused(f->path, want);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	write_file(wal, "0123456789abcdef0123456789abcdef", 32);
+	open_refused(f->path, want);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(unlink(wal), 0);
+
+	snprintf(want, sizeof(want), "database %s has no SQLite header, not a "
+	    "vantage database: move it away to start with a new one (routes "
+	    "would come back active)", f->path);
+	write_file(f->path, "SQLite format", 13);
+	open_refused(f->path, want);
+	write_file(f->path, "SQLite format 2\0 and then some pages", 36);
+	open_refused(f->path, want);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_size, 36);
+
+	/* missing: created, with the header */
+	assert_int_equal(unlink(f->path), 0);
+	f->s = open_ok(f);
+	store_close(f->s);
+	f->s = NULL;
+	assert_true((fd = open(f->path, O_RDONLY)) >= 0);
+	assert_int_equal(read(fd, head, sizeof(head)), (ssize_t)sizeof(head));
+	close(fd);
+	assert_memory_equal(head, "SQLite format 3", 16);
+	f->s = open_ok(f);
+}
+
 int
 main(void)
 {
@@ -808,6 +1019,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commits_kept,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_drops_oldest,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_max_lowered,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_or_foreign_refused,
 		    setup, teardown),
 	};
 
