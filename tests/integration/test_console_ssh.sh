@@ -93,7 +93,7 @@ CFLAGS_T="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined
     $(pkg-config --cflags libcurl libcjson libssh2 inih openssl ncursesw)"
 # shellcheck disable=SC2086,SC2046
 cc $CFLAGS_T -o "$T/driver" "$T/driver.c" "$TOP/console/tunnel.c" \
-    "$TOP/shared/buf.c" "$TOP/shared/log.c" "$TOP/shared/parse.c" \
+    "$TOP/shared/buf.c" "$TOP/shared/log.c" "$TOP/shared/text.c" "$TOP/shared/parse.c" \
     $(pkg-config --libs libssh2 openssl) -lpthread >"$T/cc.log" 2>&1 ||
     fail "cannot build the tunnel driver: $(head -5 "$T/cc.log")"
 
