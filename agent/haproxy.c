@@ -55,6 +55,7 @@ static struct ha_listener	 ha_listeners[CONF_MAX_LISTEN];
 static int			 ha_nlisteners;
 static struct ha_conn		*ha_conns;
 static int			 ha_nconns;
+static int			 ha_max_conns = HA_MAX_CONNS;
 /* a reloaded config's sockets, until the reload is known accepted */
 static struct config		*ha_pending;
 static int			 ha_pending_fds[CONF_MAX_LISTEN];
@@ -243,7 +244,7 @@ ha_accept(int fd, uint32_t events, void *arg)
 			}
 			return;
 		}
-		if (ha_nconns >= HA_MAX_CONNS) {
+		if (ha_nconns >= ha_max_conns) {
 			log_debug("haproxy: %d checks open, closing a new one",
 			    ha_nconns);
 			close(cfd);
@@ -268,6 +269,14 @@ ha_accept(int fd, uint32_t events, void *arg)
 }
 
 /* A bound, listening, non-blocking socket for addr, or -1 + err. */
+/* A lower cap when descriptors are scarce (vantaged.c's fd budget). */
+int
+haproxy_limit_conns(int n)
+{
+	ha_max_conns = n < 1 ? 1 : n < HA_MAX_CONNS ? n : HA_MAX_CONNS;
+	return ha_max_conns;
+}
+
 static int
 ha_listen(const char *addr, char *err, size_t errlen)
 {
