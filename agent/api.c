@@ -5,6 +5,14 @@
  * limits (headers, body, connections, idle time, per-client rate);
  * authentication (auth.c) and the audit of refused mutating requests.
  *
+ * libmicrohttpd's idle timeout restarts on every byte, so a client that
+ * drips a header line every few seconds would hold its connection for
+ * ever.  Each connection therefore carries its own deadline (struct
+ * api_conn): request headers complete within [api] header_timeout of the
+ * accept (or of the previous answer, plus the keep-alive time), or a
+ * sweeper thread shuts the socket down and libmicrohttpd, seeing EOF,
+ * frees the connection in its own thread.
+ *
  * Nothing here runs on the probe loop but api_tick() and the wake-up
  * eventfd: the API threads read the probe engine's data only through
  * snapshots (struct api_snap) the loop publishes, so a slow client or a
@@ -34,11 +42,26 @@
 
 #define API_CONN_MEMORY		(32 * 1024)	/* request line + headers */
 #define API_CONN_TIMEOUT_S	30		/* idle keep-alive */
-#define API_PER_IP_CONN		64
-#define API_CONN_LIMIT		1000
+#define API_CONN_LIMIT		1000		/* per listener, at most */
+/*
+ * One address may hold this share of a listener: 1/32, so it takes 32
+ * addresses, not 16 (1000 / 64), to fill the listener for the rest.
+ */
+#define API_PER_IP_SHARE	32
+#define API_PER_IP_MIN		4
 #define API_POOL_THREADS	2
 #define API_RATE_CLIENTS	4096
-#define API_TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define API_SWEEP_US		250000		/* header deadline precision */
+/*
+ * Mozilla "intermediate": forward-secret key exchange and AEAD ciphers
+ * only in TLS 1.2 (no CBC, no SHA-1 MACs, no RSA key transport), every
+ * TLS 1.3 suite.  DHE is only chosen when DH parameters are set, which
+ * libmicrohttpd does not do by default: in practice ECDHE.
+ */
+#define API_TLS_PRIORITIES	"SECURE128:-VERS-ALL:+VERS-TLS1.3:" \
+	"+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:" \
+	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:" \
+	"+ECDHE-RSA:+DHE-RSA"
 #define API_STATUS_MAX		600
 #define API_DROP_MAX		(1024 * 1024)	/* then the connection goes */
 
@@ -57,6 +80,7 @@ struct api_ctx {
 	int		 calls;		/* access handler calls so far */
 	int		 done;		/* a response is queued */
 	int		 too_large;	/* body over API_BODY_MAX */
+	int		 close;		/* answer with Connection: close */
 	size_t		 dropped;	/* body bytes dropped since */
 	struct buf	 body;
 	char		*query;		/* raw query string or NULL */
@@ -66,6 +90,21 @@ struct api_ctx {
 struct api_tls {
 	char		*cert_path, *key_path, *ca_path;
 	char		*cert, *key, *ca;	/* PEM text for libmicrohttpd */
+	char		*priorities;		/* [api] tls_ciphers */
+};
+
+/*
+ * One TCP connection, from accept to close (MHD_OPTION_NOTIFY_CONNECTION),
+ * on api_conns under api_conns_mtx.  The sweeper reads fd only under the
+ * mutex, and libmicrohttpd closes fd only after the CLOSED notice took
+ * the entry off the list: a shutdown() never hits a reused descriptor.
+ */
+struct api_conn {
+	struct api_conn	*next, *prev;
+	int		 fd;
+	int		 in_request;	/* headers complete, not answered yet */
+	int		 shut;		/* the sweeper shut it down */
+	uint64_t	 deadline_us;	/* headers by then, or shut down */
 };
 
 static struct MHD_Daemon	*api_daemons[CONF_MAX_LISTEN];
@@ -74,6 +113,17 @@ static int			 api_n_daemons;
 static struct api_tls		 api_tls;
 static int			 api_wake_fd = -1;
 static int			 api_running;
+static unsigned int		 api_conn_limit = API_CONN_LIMIT;
+
+static pthread_mutex_t		 api_conns_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t		 api_sweep_cond = PTHREAD_COND_INITIALIZER;
+static struct api_conn		*api_conns;
+static pthread_t		 api_sweeper;
+static int			 api_sweeping;	/* the thread runs */
+static int			 api_sweep_stop;
+static uint64_t			 api_header_timeout_us =
+				    API_HEADER_TIMEOUT_MS * 1000ULL;
+static _Atomic uint64_t		 api_n_header_timeouts;
 
 /* Credentials: read by every request, replaced by a reload. */
 static pthread_rwlock_t		 api_auth_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -466,6 +516,14 @@ api_send(struct MHD_Connection *conn, struct api_ctx *ctx,
 	if (status == 405 && rep->allow[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 		    rep->allow);
+	/*
+	 * libmicrohttpd closes after a response that says so.  A 400 to a
+	 * request with a body too: a body that is not what it claims to be
+	 * leaves in doubt where the next request starts.
+	 */
+	if (ctx->close || (status == 400 && ctx->body.len > 0))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
 	if (MHD_queue_response(conn, (unsigned int)status, resp) != MHD_YES)
 		log_debug("api: cannot queue a %d response", status);
 	MHD_destroy_response(resp);
@@ -608,6 +666,213 @@ send:
 	buf_free(&rep.body);
 }
 
+/* ---------------------------------------------------------------- */
+/* connection deadlines */
+
+static struct api_conn *
+api_conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo	*ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+api_notify_conn(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode what)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct api_conn			*c;
+
+	switch (what) {
+	case MHD_CONNECTION_NOTIFY_STARTED:
+		c = xcalloc(1, sizeof(*c));
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		c->fd = ci != NULL ? ci->connect_fd : -1;
+		pthread_mutex_lock(&api_conns_mtx);
+		c->deadline_us = clock_mono_us() + api_header_timeout_us;
+		c->next = api_conns;
+		if (api_conns != NULL)
+			api_conns->prev = c;
+		api_conns = c;
+		pthread_mutex_unlock(&api_conns_mtx);
+		*socket_ctx = c;
+		break;
+	case MHD_CONNECTION_NOTIFY_CLOSED:
+		if ((c = *socket_ctx) == NULL)
+			break;
+		pthread_mutex_lock(&api_conns_mtx);
+		if (c->prev != NULL)
+			c->prev->next = c->next;
+		else
+			api_conns = c->next;
+		if (c->next != NULL)
+			c->next->prev = c->prev;
+		pthread_mutex_unlock(&api_conns_mtx);
+		free(c);
+		*socket_ctx = NULL;
+		break;
+	}
+}
+
+/*
+ * The request line is in: a kept-alive connection's next request gets
+ * header_timeout from here, or what is left of its idle time if less.
+ */
+static void
+api_conn_request_line(struct MHD_Connection *conn)
+{
+	struct api_conn	*c;
+	uint64_t	 d;
+
+	if ((c = api_conn_of(conn)) == NULL)
+		return;
+	pthread_mutex_lock(&api_conns_mtx);
+	d = clock_mono_us() + api_header_timeout_us;
+	if (d < c->deadline_us)
+		c->deadline_us = d;
+	pthread_mutex_unlock(&api_conns_mtx);
+}
+
+/* Headers complete (first access handler call) or the answer is out. */
+static void
+api_conn_in_request(struct MHD_Connection *conn, int in)
+{
+	struct api_conn	*c;
+
+	if ((c = api_conn_of(conn)) == NULL)
+		return;
+	pthread_mutex_lock(&api_conns_mtx);
+	c->in_request = in;
+	if (!in)
+		c->deadline_us = clock_mono_us() + API_CONN_TIMEOUT_S *
+		    1000000ULL;
+	pthread_mutex_unlock(&api_conns_mtx);
+}
+
+/*
+ * libmicrohttpd 0.9.75 cannot close a connection from another thread,
+ * but shutdown() makes its next read see EOF, and it cleans up as for a
+ * client that went away.
+ */
+static void *
+api_sweep(void *arg)
+{
+	struct api_conn	*c;
+	struct timespec	 ts;
+	uint64_t	 now;
+	unsigned int	 n;
+
+	pthread_mutex_lock(&api_conns_mtx);
+	while (!api_sweep_stop) {
+		now = clock_mono_us();
+		n = 0;
+		for (c = api_conns; c != NULL; c = c->next) {
+			if (c->in_request || c->shut || c->fd == -1 ||
+			    now < c->deadline_us)
+				continue;
+			(void)shutdown(c->fd, SHUT_RDWR);
+			c->shut = 1;
+			n++;
+		}
+		if (n > 0) {
+			atomic_fetch_add_explicit(&api_n_header_timeouts, n,
+			    memory_order_relaxed);
+			log_debug("api: closed %u connections without request "
+			    "headers after %llu ms", n, (unsigned long long)
+			    (api_header_timeout_us / 1000));
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += API_SWEEP_US * 1000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&api_sweep_cond, &api_conns_mtx, &ts);
+	}
+	pthread_mutex_unlock(&api_conns_mtx);
+	return NULL;
+}
+
+uint64_t
+api_header_timeouts(void)
+{
+	return atomic_load_explicit(&api_n_header_timeouts,
+	    memory_order_relaxed);
+}
+
+/* ---------------------------------------------------------------- */
+/* framing */
+
+struct api_framing {
+	int		 n_len, n_te, n_host;
+	const char	*len, *te;
+};
+
+static enum MHD_Result
+api_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct api_framing	*f = cls;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->n_len++;
+		f->len = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->n_te++;
+		f->te = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		f->n_host++;
+	return MHD_YES;
+}
+
+/*
+ * libmicrohttpd 0.9.75 takes the first Content-Length, lets
+ * Transfer-Encoding win over it, reads an unknown coding until EOF and
+ * has no Host check but a strict mode that answers in HTML.  Any framing
+ * two parsers could read differently (a proxy in front, a log behind) is
+ * refused here, and the connection closed, since where the next request
+ * starts is unknown.
+ */
+static int
+api_framing_bad(struct MHD_Connection *conn, const char *version, char *why,
+    size_t len)
+{
+	struct api_framing	 f;
+	size_t			 i;
+
+	memset(&f, 0, sizeof(f));
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, api_framing_header,
+	    &f);
+	if (f.n_len > 0 && f.n_te > 0)
+		snprintf(why, len, "both Content-Length and "
+		    "Transfer-Encoding");
+	else if (f.n_len > 1)
+		snprintf(why, len, "more than one Content-Length");
+	else if (f.n_te > 1 || (f.n_te == 1 && strcasecmp(f.te, "chunked") !=
+	    0))
+		snprintf(why, len, "Transfer-Encoding other than \"chunked\"");
+	else if (f.n_host > 1)
+		snprintf(why, len, "more than one Host");
+	else if (f.n_host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)
+		snprintf(why, len, "no Host header (required in HTTP/1.1)");
+	else if (f.n_len == 1) {
+		for (i = 0; f.len[i] != '\0'; i++) {
+			if (f.len[i] < '0' || f.len[i] > '9')
+				break;
+		}
+		if (i == 0 || f.len[i] != '\0') {
+			snprintf(why, len, "Content-Length is not a number");
+			return 1;
+		}
+		return 0;
+	} else
+		return 0;
+	return 1;
+}
+
 static enum MHD_Result
 api_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -616,6 +881,7 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 	struct api_ctx		*ctx = *con_cls;
 	struct api_reply	 rep;
 	const char		*cl;
+	char			 why[128];
 	int			 big = 0;
 
 	if (ctx == NULL) {
@@ -623,6 +889,16 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = ctx;
 	}
 	if (ctx->calls++ == 0) {
+		api_conn_in_request(conn, 1);
+		if (api_framing_bad(conn, version, why, sizeof(why))) {
+			memset(&rep, 0, sizeof(rep));
+			buf_init(&rep.body);
+			api_error(&rep, 400, "bad_request", "%s", why);
+			ctx->close = 1;
+			api_send(conn, ctx, &rep);
+			buf_free(&rep.body);
+			return MHD_YES;
+		}
 		/*
 		 * Answer on a later call even when the answer is known:
 		 * libmicrohttpd 0.9.75 closes the connection after a response
@@ -676,6 +952,7 @@ api_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	struct api_ctx	*ctx;
 	const char	*q;
 
+	api_conn_request_line(conn);
 	ctx = xcalloc(1, sizeof(*ctx));
 	if ((q = strchr(uri, '?')) != NULL)
 		ctx->query = xstrdup(q + 1);
@@ -688,6 +965,7 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct api_ctx	*ctx = *con_cls;
 
+	api_conn_in_request(conn, 0);
 	if (ctx == NULL)
 		return;
 	buf_free(&ctx->body);
@@ -718,6 +996,14 @@ api_mhd_log(void *cls, const char *fmt, va_list ap)
 /* lifecycle */
 
 /* One libmicrohttpd daemon on addr with the agent's limits. */
+static unsigned int
+api_per_ip_limit(void)
+{
+	unsigned int	n = api_conn_limit / API_PER_IP_SHARE;
+
+	return n < API_PER_IP_MIN ? API_PER_IP_MIN : n;
+}
+
 static struct MHD_Daemon *
 api_mhd_start(unsigned int flags, const struct sockaddr *addr,
     struct MHD_OptionItem *tls)
@@ -727,10 +1013,11 @@ api_mhd_start(unsigned int flags, const struct sockaddr *addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)API_POOL_THREADS,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)API_PER_IP_CONN,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, api_per_ip_limit(),
+	    MHD_OPTION_CONNECTION_LIMIT, api_conn_limit,
 	    MHD_OPTION_URI_LOG_CALLBACK, api_uri, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, api_notify_conn, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
 	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
@@ -765,7 +1052,7 @@ api_daemon_start(const char *spec, char *err, size_t errlen)
 		tls[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY,
 		    0, api_tls.key };
 		tls[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES,
-		    0, (void *)API_TLS_PRIORITIES };
+		    0, api_tls.priorities };
 		if (api_tls.ca != NULL)
 			tls[n++] = (struct MHD_OptionItem){
 			    MHD_OPTION_HTTPS_MEM_TRUST, 0, api_tls.ca };
@@ -810,6 +1097,7 @@ api_auth_load(const struct config *c, char *err, size_t errlen)
 {
 	struct auth	*a = auth_new();
 
+	auth_set_max_lifetime(a, c->jwt_max_lifetime_ms / 1000);
 	if (c->tokens != NULL && auth_load_tokens(a, c->tokens, err,
 	    errlen) == -1)
 		goto fail;
@@ -836,6 +1124,7 @@ api_tls_free(void)
 		explicit_bzero(api_tls.key, strlen(api_tls.key));
 	free(api_tls.key);
 	free(api_tls.ca);
+	free(api_tls.priorities);
 	memset(&api_tls, 0, sizeof(api_tls));
 }
 
@@ -848,6 +1137,8 @@ api_tls_load(const struct config *c, char *err, size_t errlen)
 		return 0;
 	api_tls.cert_path = xstrdup(c->tls_cert);
 	api_tls.key_path = xstrdup(c->tls_key);
+	api_tls.priorities = xstrdup(c->tls_ciphers != NULL ? c->tls_ciphers :
+	    API_TLS_PRIORITIES);
 	if ((api_tls.cert = auth_read_file(c->tls_cert, 0, &len, err,
 	    errlen)) == NULL)
 		return -1;
@@ -872,6 +1163,37 @@ api_conf_set(const struct config *c)
 	api_rate_per_sec = c->rate.per_sec;
 	api_rate_burst = c->rate.burst;
 	pthread_mutex_unlock(&api_conf_mtx);
+	pthread_mutex_lock(&api_conns_mtx);
+	api_header_timeout_us = (uint64_t)c->header_timeout_ms * 1000;
+	pthread_mutex_unlock(&api_conns_mtx);
+}
+
+int
+api_tls_priority_check(const char *s, char *err, size_t errlen)
+{
+	gnutls_priority_t	 p;
+	const char		*pos = NULL;
+	int			 rc;
+
+	if ((rc = gnutls_priority_init(&p, s, &pos)) < 0) {
+		if (pos != NULL && rc == GNUTLS_E_INVALID_REQUEST)
+			snprintf(err, errlen, "GnuTLS does not take '%.40s'",
+			    pos);
+		else
+			snprintf(err, errlen, "%s", gnutls_strerror(rc));
+		return -1;
+	}
+	gnutls_priority_deinit(p);
+	return 0;
+}
+
+unsigned int
+api_set_conn_limit(unsigned int n)
+{
+	api_conn_limit = n < API_CONN_LIMIT ? n : API_CONN_LIMIT;
+	if (api_conn_limit < API_PER_IP_MIN)
+		api_conn_limit = API_PER_IP_MIN;
+	return api_conn_limit;
 }
 
 /*
@@ -916,6 +1238,16 @@ api_start(struct config *c, char *err, size_t errlen)
 	if (api_probes_start(err, errlen) == -1)
 		goto fail;
 	api_running = 1;
+	api_sweep_stop = 0;
+	if ((errno = pthread_create(&api_sweeper, NULL, api_sweep, NULL)) !=
+	    0) {
+		snprintf(err, errlen, "pthread_create: %s", strerror(errno));
+		goto fail;
+	}
+	api_sweeping = 1;
+	log_debug("api: %u connections per listener, %u per address, "
+	    "headers within %lld ms", api_conn_limit, api_per_ip_limit(),
+	    (long long)c->header_timeout_ms);
 	for (i = 0; i < c->n_api_listen; i++) {
 		api_daemons[i] = api_daemon_start(c->api_listen[i], err,
 		    errlen);
@@ -946,6 +1278,14 @@ api_stop(void)
 		api_listen[i] = NULL;
 	}
 	api_n_daemons = 0;
+	if (api_sweeping) {
+		pthread_mutex_lock(&api_conns_mtx);
+		api_sweep_stop = 1;
+		pthread_cond_signal(&api_sweep_cond);
+		pthread_mutex_unlock(&api_conns_mtx);
+		pthread_join(api_sweeper, NULL);
+		api_sweeping = 0;
+	}
 	if (api_running) {
 		api_probes_stop();
 		api_status_stop();
@@ -993,9 +1333,11 @@ api_reconfigure(struct config *c, char *err, size_t errlen)
 		same = strcmp(c->api_listen[i], api_listen[i]) == 0;
 	if (!same || !api_same_str(c->tls_cert, api_tls.cert_path) ||
 	    !api_same_str(c->tls_key, api_tls.key_path) ||
-	    !api_same_str(c->client_ca, api_tls.ca_path))
-		log_warnx("api: [api] listen, tls_cert, tls_key or client_ca "
-		    "changed: restart vantaged to apply them");
+	    !api_same_str(c->client_ca, api_tls.ca_path) ||
+	    (api_tls.cert != NULL && !api_same_str(c->tls_ciphers != NULL ?
+	    c->tls_ciphers : API_TLS_PRIORITIES, api_tls.priorities)))
+		log_warnx("api: [api] listen, tls_cert, tls_key, client_ca or "
+		    "tls_ciphers changed: restart vantaged to apply them");
 	return 0;
 }
 

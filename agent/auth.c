@@ -10,7 +10,9 @@
  *    by the token: "none" and a token that names another algorithm are
  *    refused before libjwt sees them (libjwt 1.10 would otherwise accept
  *    an HS256 token signed with the RSA public key as secret).  exp is
- *    required, nbf honoured, both with AUTH_LEEWAY_S of clock skew.
+ *    required and at most [api] jwt_max_lifetime ahead, nbf honoured,
+ *    both with AUTH_LEEWAY_S of clock skew.  A header or claims object
+ *    that repeats a key is refused before the signature is looked at.
  *
  * A loaded struct auth is read-only, so the API threads share it; a
  * reload builds a new one and api.c swaps the pointer.
@@ -34,6 +36,7 @@
 #include <openssl/pem.h>
 
 #include "hash.h"
+#include "json.h"
 #include "vantaged.h"
 
 #define AUTH_FILE_MAX		(1024 * 1024)
@@ -53,6 +56,7 @@ struct auth {
 	size_t			 keylen;
 	jwt_alg_t		 alg;
 	const char		*alg_name;	/* "HS256" ... or NULL */
+	int64_t			 max_lifetime_s;	/* exp at most now + this */
 };
 
 const char *
@@ -87,6 +91,10 @@ auth_result_str(enum auth_result r)
 		return "JWT sub claim missing or not a clean name";
 	case AUTH_JWT_ROLE:
 		return "JWT role claim missing or not viewer, operator or admin";
+	case AUTH_JWT_DUPLICATE:
+		return "JWT header or claims repeat a key";
+	case AUTH_JWT_LIFETIME:
+		return "JWT exp further ahead than jwt_max_lifetime";
 	}
 	return "?";
 }
@@ -108,7 +116,16 @@ auth_role_parse(const char *s, enum api_role *role)
 struct auth *
 auth_new(void)
 {
-	return xcalloc(1, sizeof(struct auth));
+	struct auth	*a = xcalloc(1, sizeof(struct auth));
+
+	a->max_lifetime_s = AUTH_MAX_LIFETIME_S;
+	return a;
+}
+
+void
+auth_set_max_lifetime(struct auth *a, int64_t seconds)
+{
+	a->max_lifetime_s = seconds;
 }
 
 void
@@ -487,30 +504,69 @@ auth_b64url(const char *s, size_t n, unsigned char *out, size_t outlen,
 	return 0;
 }
 
-/* The "alg" of the JOSE header, read before anything is verified. */
-static int
-auth_jwt_header_alg(const char *tok, char *alg, size_t alglen)
+/*
+ * One base64url segment of a JWT as a JSON object.  Parsed here, before
+ * anything is verified, because libjwt (jansson) takes the last of two
+ * equal keys where cJSON takes the first: {"alg":"RS256","alg":"HS256"}
+ * would pass the algorithm check on one and be verified with the other.
+ * So a repeated key, or anything after the object, refuses the token.
+ */
+static enum auth_result
+auth_jwt_segment(const char *seg, size_t n, cJSON **out)
 {
-	unsigned char	 hdr[1024];
-	const char	*dot = strchr(tok, '.');
-	const cJSON	*it;
+	unsigned char	*raw;
+	char		 err[128];
+	size_t		 len;
 	cJSON		*j;
-	size_t		 n;
-	int		 rc = -1;
+	enum auth_result r = AUTH_JWT_MALFORMED;
 
-	if (dot == NULL || auth_b64url(tok, (size_t)(dot - tok), hdr,
-	    sizeof(hdr), &n) == -1)
-		return -1;
-	if ((j = cJSON_ParseWithLength((const char *)hdr, n)) == NULL)
-		return -1;
-	it = cJSON_GetObjectItemCaseSensitive(j, "alg");
-	if (cJSON_IsObject(j) && cJSON_IsString(it) && strlen(it->valuestring)
-	    < alglen) {
-		strlcpy_v(alg, it->valuestring, alglen);
-		rc = 0;
+	*out = NULL;
+	raw = xmalloc(n);	/* base64 only shrinks */
+	if (auth_b64url(seg, n, raw, n, &len) == -1 ||
+	    (j = json_parse_object((const char *)raw, len, err,
+	    sizeof(err))) == NULL)
+		goto done;
+	if (json_unique_keys(j, err, sizeof(err)) == -1) {
+		cJSON_Delete(j);
+		r = AUTH_JWT_DUPLICATE;
+		goto done;
 	}
-	cJSON_Delete(j);
-	return rc;
+	*out = j;
+	r = AUTH_OK;
+done:
+	OPENSSL_cleanse(raw, n);
+	free(raw);
+	return r;
+}
+
+/* The "alg" of the JOSE header; the claims must be sound JSON too. */
+static enum auth_result
+auth_jwt_precheck(const char *tok, char *alg, size_t alglen)
+{
+	const char	*dot1, *dot2;
+	const cJSON	*it;
+	cJSON		*hdr = NULL, *claims = NULL;
+	enum auth_result r;
+
+	if ((dot1 = strchr(tok, '.')) == NULL ||
+	    (dot2 = strchr(dot1 + 1, '.')) == NULL)
+		return AUTH_JWT_MALFORMED;
+	if ((r = auth_jwt_segment(tok, (size_t)(dot1 - tok), &hdr)) !=
+	    AUTH_OK)
+		goto done;
+	if ((r = auth_jwt_segment(dot1 + 1, (size_t)(dot2 - dot1 - 1),
+	    &claims)) != AUTH_OK)
+		goto done;
+	it = cJSON_GetObjectItemCaseSensitive(hdr, "alg");
+	if (!cJSON_IsString(it) || strlen(it->valuestring) >= alglen) {
+		r = AUTH_JWT_MALFORMED;
+		goto done;
+	}
+	strlcpy_v(alg, it->valuestring, alglen);
+done:
+	cJSON_Delete(hdr);
+	cJSON_Delete(claims);
+	return r;
 }
 
 static enum auth_result
@@ -525,8 +581,8 @@ auth_jwt(const struct auth *a, const char *tok, int64_t now,
 
 	if (a->key == NULL)
 		return AUTH_JWT_DISABLED;
-	if (auth_jwt_header_alg(tok, alg, sizeof(alg)) == -1)
-		return AUTH_JWT_MALFORMED;
+	if ((r = auth_jwt_precheck(tok, alg, sizeof(alg))) != AUTH_OK)
+		return r;
 	if (strcmp(alg, a->alg_name) != 0)
 		return AUTH_JWT_ALG;
 	if (jwt_decode(&jwt, tok, a->key, (int)a->keylen) != 0 || jwt == NULL)
@@ -550,6 +606,12 @@ auth_jwt(const struct auth *a, const char *tok, int64_t now,
 	}
 	if (exp->valuedouble + AUTH_LEEWAY_S < (double)now) {
 		r = AUTH_JWT_EXPIRED;
+		goto done;
+	}
+	/* a stolen token must not be good for a year */
+	if (exp->valuedouble > (double)now + (double)a->max_lifetime_s +
+	    AUTH_LEEWAY_S) {
+		r = AUTH_JWT_LIFETIME;
 		goto done;
 	}
 	if (nbf != NULL && (!cJSON_IsNumber(nbf) ||

@@ -58,7 +58,8 @@ enum key_kind {
 	K_ARGV,		/* char ** */
 	K_TYPE,		/* const struct probe_type * */
 	K_NAME,		/* char *, a name of another section */
-	K_CIDRS		/* char *, blank-separated address blocks */
+	K_CIDRS,	/* char *, blank-separated address blocks */
+	K_TLS_PRIO	/* char *, a GnuTLS priority string */
 };
 
 #define CONF_QUEUE_MIN		1000		/* [agent] queue_max */
@@ -96,6 +97,9 @@ static const struct conf_key conf_keys[] = {
 	AP("jwt_key", K_PATH, jwt_key),
 	AP("rate", K_RATE, rate),
 	AP("metrics_public", K_BOOL, metrics_public),
+	AP("header_timeout", K_DUR_POS, header_timeout_ms),
+	AP("jwt_max_lifetime", K_DUR_POS, jwt_max_lifetime_ms),
+	AP("tls_ciphers", K_TLS_PRIO, tls_ciphers),
 
 	HA("listen", K_LISTEN, haproxy_listen),
 	HA("allow", K_CIDRS, haproxy_allow),
@@ -443,6 +447,11 @@ conf_handler(void *user, const char *section, const char *name,
 	}
 	err[0] = '\0';
 	switch (k->kind) {
+	case K_TLS_PRIO:
+		/* a typo must show at -n, not as a failed start */
+		if (api_tls_priority_check(value, err, sizeof(err)) == -1)
+			break;
+		/* FALLTHROUGH */
 	case K_STR:
 	case K_PATH:
 	case K_NAME:
@@ -826,6 +835,8 @@ config_load(const char *path, char *err, size_t errlen)
 	c->retention_ms = 14LL * 86400000;
 	c->rate.per_sec = 20;
 	c->rate.burst = 40;
+	c->header_timeout_ms = API_HEADER_TIMEOUT_MS;
+	c->jwt_max_lifetime_ms = AUTH_MAX_LIFETIME_S * 1000LL;
 
 	memset(&cp, 0, sizeof(cp));
 	cp.conf = c;
@@ -906,6 +917,7 @@ config_free(struct config *c)
 	free(c->client_ca);
 	free(c->tokens);
 	free(c->jwt_key);
+	free(c->tls_ciphers);
 	for (i = 0; i < c->n_haproxy_listen; i++)
 		free(c->haproxy_listen[i]);
 	for (i = 0; i < c->n_probes; i++)

@@ -370,6 +370,14 @@ ha_accept(int fd, uint32_t events, void *arg)
 	}
 }
 
+/* A lower cap when descriptors are scarce (vantaged.c's fd budget). */
+int
+haproxy_limit_conns(int n)
+{
+	ha_max_conns = n < 1 ? 1 : n < HA_MAX_CONNS ? n : HA_MAX_CONNS;
+	return ha_max_conns;
+}
+
 /* A bound, listening, non-blocking socket for addr, or -1 + err. */
 static int
 ha_listen(const char *addr, char *err, size_t errlen)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -61,6 +62,66 @@ static char		 reload_err[1024];
 static int		 sd_enabled;	/* NOTIFY_SOCKET is set */
 static uint64_t		 watchdog_us;
 static uint64_t		 status_gen = (uint64_t)-1;
+
+/*
+ * Descriptors.  The soft RLIMIT_NOFILE goes up to the hard one; a reserve
+ * is kept for the probes (a socket and a resolver or TLS descriptor each)
+ * and for the agent's own (database and WAL, epoll, eventfds, journald,
+ * libmicrohttpd's listen socket and per-thread epoll and eventfd), and the
+ * API listeners and the agent-check listener share the rest.  So a flood
+ * of connections is refused at the listeners and never makes a probe fail
+ * with "Too many open files".
+ */
+#define FD_RESERVE_AGENT	64
+#define FD_PER_PROBE		2
+#define FD_PER_API_LISTENER	8
+#define FD_BUDGET_MAX		1000000	/* RLIM_INFINITY counts as this */
+
+static int		 fd_probes_reserved;
+
+static void
+fd_budget(const struct config *c)
+{
+	struct rlimit	rl;
+	long		cur, was, reserve, avail, ha = 0, api;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return;
+	}
+	was = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > FD_BUDGET_MAX ?
+	    FD_BUDGET_MAX : (long)rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_warn("setrlimit RLIMIT_NOFILE to %llu",
+			    (unsigned long long)rl.rlim_max);
+			rl.rlim_cur = (rlim_t)was;
+		}
+	}
+	cur = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > FD_BUDGET_MAX ?
+	    FD_BUDGET_MAX : (long)rl.rlim_cur;
+	/* a reload may add probes: twice today's count, at least 16 */
+	fd_probes_reserved = c->n_probes * 2 < 16 ? 16 : c->n_probes * 2;
+	reserve = FD_RESERVE_AGENT + FD_PER_PROBE * fd_probes_reserved +
+	    FD_PER_API_LISTENER * c->n_api_listen + c->n_haproxy_listen;
+	avail = cur - reserve;
+	if (avail < 16) {
+		log_warnx("only %ld file descriptors (RLIMIT_NOFILE) for %d "
+		    "probes: raise the limit (LimitNOFILE= in the unit)",
+		    cur, c->n_probes);
+		avail = 16;
+	}
+	if (c->n_haproxy_listen > 0)
+		ha = haproxy_limit_conns((int)(avail / 4));
+	api = (avail - ha) / (c->n_api_listen > 0 ? c->n_api_listen : 1);
+	api = api_set_conn_limit((unsigned int)(api < INT32_MAX ? api :
+	    INT32_MAX));
+	log_debug("file descriptors: limit %ld (was %ld), %ld kept for %d "
+	    "probes and the agent, at most %ld API connections per listener, "
+	    "%ld agent checks", cur, was, reserve, fd_probes_reserved, api,
+	    ha);
+}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -194,6 +255,11 @@ vantaged_reload(char *err, size_t errlen)
 			sd_notify(0, "READY=1");
 		return -1;
 	}
+	/* the listeners' caps were set at start: more probes eat the margin */
+	if (nc->n_probes > fd_probes_reserved)
+		log_warnx("%d probes, file descriptors were set aside for %d: "
+		    "restart vantaged so API connections cannot starve them",
+		    nc->n_probes, fd_probes_reserved);
 	for (i = 0; subsystems[i].name != NULL; i++) {
 		if (subsystems[i].reconfigure != NULL &&
 		    subsystems[i].reconfigure(nc, err, errlen) == -1) {
@@ -447,6 +513,7 @@ main(int argc, char **argv)
 	t_store = clock_mono_us();
 	if (probe_engine_init(err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	fd_budget(vd->conf);
 	for (s = 0; subsystems[s].name != NULL; s++) {
 		int64_t t0 = clock_mono_us();
 

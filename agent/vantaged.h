@@ -114,6 +114,9 @@ struct config {
 	char			*jwt_key;
 	struct parse_rate	 rate;
 	int			 metrics_public;	/* /metrics without token */
+	int64_t			 header_timeout_ms;	/* request headers by then */
+	int64_t			 jwt_max_lifetime_ms;
+	char			*tls_ciphers;	/* GnuTLS priorities or NULL */
 	/* [haproxy] */
 	char			*haproxy_listen[CONF_MAX_LISTEN];
 	int			 n_haproxy_listen;
@@ -439,6 +442,7 @@ struct MHD_Connection;
 #define API_BODY_MAX		(64 * 1024)	/* larger bodies: 413 */
 #define API_QUERY_MAX		16		/* parameters per request */
 #define API_OPERATOR_MAX	128		/* X-Vantage-Operator bytes */
+#define API_HEADER_TIMEOUT_MS	10000		/* [api] header_timeout default */
 
 /* A decoded query string; keys and values point into the request. */
 struct api_query {
@@ -502,6 +506,10 @@ int		 api_check(const struct config *, char *err, size_t);
 void		 api_stop(void);
 /* Config reload: new tokens, rate, keys (listen changes need restart). */
 int		 api_reconfigure(struct config *, char *err, size_t);
+/* [api] tls_ciphers: 0 when GnuTLS takes the priority string. */
+int		 api_tls_priority_check(const char *, char *err, size_t);
+/* Before api_start(): connections each listener may hold (fd budget). */
+unsigned int	 api_set_conn_limit(unsigned int);
 /* Loop-thread hook: rebuild snapshots when the engine's gens moved. */
 void		 api_tick(void);
 /* Query-string argument or NULL. */
@@ -521,6 +529,8 @@ struct cJSON	*api_body_object(struct api_req *, struct api_reply *,
 void		 api_wake(void);
 /* Responses sent with this HTTP status since start (/metrics). */
 uint64_t	 api_requests(int status);
+/* Connections shut down for not sending their headers in time. */
+uint64_t	 api_header_timeouts(void);
 /* The agent's name as configured now (any thread). */
 void		 api_agent_name(char *, size_t);
 struct api_snap	*api_snap_new(const struct buf *, uint64_t tag, size_t split);
@@ -597,7 +607,9 @@ enum auth_result {
 	AUTH_JWT_EXPIRED,
 	AUTH_JWT_NOT_YET,	/* nbf in the future */
 	AUTH_JWT_SUB,		/* sub missing or not a clean name */
-	AUTH_JWT_ROLE		/* role missing or unknown */
+	AUTH_JWT_ROLE,		/* role missing or unknown */
+	AUTH_JWT_DUPLICATE,	/* a key twice in the header or claims */
+	AUTH_JWT_LIFETIME	/* exp beyond now + jwt_max_lifetime */
 };
 
 struct auth;
@@ -608,9 +620,11 @@ struct auth_who {
 };
 
 #define AUTH_LEEWAY_S	60		/* clock skew allowed for exp/nbf */
+#define AUTH_MAX_LIFETIME_S	86400	/* [api] jwt_max_lifetime default */
 
 struct auth	*auth_new(void);
 void		 auth_free(struct auth *);
+void		 auth_set_max_lifetime(struct auth *, int64_t seconds);
 /* The tokens file: refused when group or others can read it. */
 int		 auth_load_tokens(struct auth *, const char *path, char *err,
 		    size_t);
@@ -926,6 +940,8 @@ int		 haproxy_start(struct config *, char *err, size_t);
 int		 haproxy_reconfigure(struct config *, char *err, size_t);
 void		 haproxy_tick(void);
 void		 haproxy_stop(void);
+/* Before haproxy_start(): at most n checks open; returns the limit set. */
+int		 haproxy_limit_conns(int n);
 /*
  * Reads the route name from what an agent-check sent so far: 1 and the
  * name in name (NUL-terminated) when a whole line is there, 0 when more

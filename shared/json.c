@@ -56,7 +56,8 @@ json_has_nul_escape(const char *text, size_t len)
 cJSON *
 json_parse_object(const char *text, size_t len, char *err, size_t errlen)
 {
-	cJSON	*j;
+	cJSON		*j;
+	const char	*end = NULL;
 
 	if (len > 0 && json_has_nul_escape(text, len)) {
 		snprintf(err, errlen, "JSON strings must not contain NUL "
@@ -67,10 +68,24 @@ json_parse_object(const char *text, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "empty body, expected a JSON object");
 		return NULL;
 	}
-	j = cJSON_ParseWithLength(text, len);
+	j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (j == NULL) {
 		snprintf(err, errlen, "malformed JSON");
 		return NULL;
+	}
+	/*
+	 * cJSON stops after the first value: '{"a":1}{"a":2}' or '{} x'
+	 * would be taken for its first object while a proxy or a log reads
+	 * the whole body.
+	 */
+	for (; end < text + len; end++) {
+		if (*end != ' ' && *end != '\t' && *end != '\n' &&
+		    *end != '\r') {
+			snprintf(err, errlen, "unexpected data after the JSON "
+			    "object");
+			cJSON_Delete(j);
+			return NULL;
+		}
 	}
 	if (!cJSON_IsObject(j)) {
 		snprintf(err, errlen, "expected a JSON object");
@@ -205,6 +220,45 @@ json_get_object(const cJSON *obj, const char *key, int required,
 	return 1;
 }
 
+/*
+ * cJSON keeps every copy of a repeated key and its getters return the
+ * first, while other parsers (jansson in libjwt, most proxies) take the
+ * last: {"reason":"a","reason":"b"} means two things at once.
+ */
+static const char *
+json_dup_in(const cJSON *obj, int depth)
+{
+	const cJSON	*c, *d;
+	const char	*k;
+
+	if (depth > JSON_MAX_DEPTH)
+		return "(nested too deeply)";
+	for (c = obj->child; c != NULL; c = c->next) {
+		if (cJSON_IsObject(obj) && c->string != NULL) {
+			for (d = obj->child; d != c; d = d->next) {
+				if (d->string != NULL &&
+				    strcmp(c->string, d->string) == 0)
+					return c->string;
+			}
+		}
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+		    (k = json_dup_in(c, depth + 1)) != NULL)
+			return k;
+	}
+	return NULL;
+}
+
+int
+json_unique_keys(const cJSON *j, char *err, size_t errlen)
+{
+	const char	*k;
+
+	if ((k = json_dup_in(j, 0)) == NULL)
+		return 0;
+	snprintf(err, errlen, "duplicate field '%.64s'", k);
+	return -1;
+}
+
 int
 json_only_keys(const cJSON *obj, const char *const *allowed, char *err,
     size_t errlen)
@@ -212,18 +266,9 @@ json_only_keys(const cJSON *obj, const char *const *allowed, char *err,
 	const cJSON	*c;
 	size_t		 i;
 
+	if (json_unique_keys(obj, err, errlen) == -1)
+		return -1;
 	for (c = obj->child; c != NULL; c = c->next) {
-		const cJSON	*d;
-
-		/* {"reason":"a","reason":"b"}: which one was meant? */
-		for (d = obj->child; d != c; d = d->next) {
-			if (c->string != NULL && d->string != NULL &&
-			    strcmp(c->string, d->string) == 0) {
-				snprintf(err, errlen, "duplicate field '%s'",
-				    c->string);
-				return -1;
-			}
-		}
 		for (i = 0; allowed[i] != NULL; i++) {
 			if (c->string != NULL && strcmp(c->string,
 			    allowed[i]) == 0)

@@ -17,7 +17,10 @@
 #define JSON_REQUIRED	1
 #define JSON_OPTIONAL	0
 
-/* Parses text (not necessarily NUL-terminated) that must be an object. */
+/*
+ * Parses text (not necessarily NUL-terminated) that must be one object,
+ * with nothing but white space after it.
+ */
 cJSON	*json_parse_object(const char *text, size_t len, char *err, size_t);
 int	 json_get_str(const cJSON *, const char *key, int required,
 	    size_t maxlen, const char **out, char *err, size_t);
@@ -29,7 +32,9 @@ int	 json_get_array(const cJSON *, const char *key, int required,
 	    const cJSON **out, char *err, size_t);
 int	 json_get_object(const cJSON *, const char *key, int required,
 	    const cJSON **out, char *err, size_t);
-/* Refuses keys not in allowed (NULL-terminated). */
+/* Refuses a key repeated in any object, at any depth. */
+int	 json_unique_keys(const cJSON *, char *err, size_t);
+/* Refuses keys not in allowed (NULL-terminated) and repeated keys. */
 int	 json_only_keys(const cJSON *, const char *const *allowed, char *err,
 	    size_t);
 

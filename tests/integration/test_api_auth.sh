@@ -48,7 +48,9 @@ openssl genrsa -out "$T/other.pem" 2048 2>/dev/null ||
 cat >"$T/mkjwt.py" <<'EOF'
 # mkjwt.py ALG KEYFILE [claim=value ...]: prints a JWT.  Numbers are
 # relative to now when they start with + or -.  ALG "none" signs nothing;
-# "confuse" signs HS256 with the bytes of KEYFILE (a public key).
+# "confuse" signs HS256 with the bytes of KEYFILE (a public key);
+# "dup-alg" and "dup-role" sign HS256 with KEYFILE but repeat "alg" in the
+# header or "role" in the claims (the last one says admin).
 import base64, hashlib, hmac, json, sys, time
 import jwt
 alg, keyfile = sys.argv[1], sys.argv[2]
@@ -63,7 +65,18 @@ for kv in sys.argv[3:]:
         claims[k] = v
 def b64(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-if alg in ("none", "confuse"):
+if alg in ("dup-alg", "dup-role"):
+    h = '{"alg":"HS256","typ":"JWT"}'
+    p = json.dumps(claims)
+    if alg == "dup-alg":
+        h = '{"alg":"RS256","alg":"HS256","typ":"JWT"}'
+    else:
+        p = p[:-1] + ', "role": "admin"}'
+    h, p = b64(h.encode()), b64(p.encode())
+    key = open(keyfile, "rb").read().strip()
+    sig = b64(hmac.new(key, (h + "." + p).encode(), hashlib.sha256).digest())
+    print(h + "." + p + "." + sig)
+elif alg in ("none", "confuse"):
     h = b64(json.dumps({"alg": "none" if alg == "none" else "HS256",
                         "typ": "JWT"}).encode())
     p = b64(json.dumps(claims).encode())
@@ -286,6 +299,14 @@ jwt_expect 401 "HS256 JWT with an unknown role" \
     "$(mkjwt HS256 "$T/hs.key" role=root)"
 jwt_expect 401 "HS256 JWT without sub" "$(mkjwt HS256 "$T/hs.key" sub=DEL)"
 jwt_expect 401 "RS256 JWT against an HS256 key" "$(mkjwt RS256 "$T/rsa.pem")"
+# libjwt reads the last of two equal keys, the pre-check the first
+jwt_expect 401 "JWT header with alg twice" "$(mkjwt dup-alg "$T/hs.key")"
+jwt_expect 401 "JWT claims with role twice" "$(mkjwt dup-role "$T/hs.key")"
+assert_match 'repeat a key' "$(cat "$T/body")" "duplicate role refusal"
+jwt_expect 200 "HS256 JWT valid for 23 h" "$(mkjwt HS256 "$T/hs.key" exp=+82800)"
+jwt_expect 401 "HS256 JWT valid for 25 h (jwt_max_lifetime 24h)" \
+    "$(mkjwt HS256 "$T/hs.key" exp=+90000)"
+assert_match 'jwt_max_lifetime' "$(cat "$T/body")" "lifetime refusal"
 tok=$(mkjwt HS256 "$T/hs.key")
 jwt_expect 401 "HS256 JWT with a flipped signature byte" \
     "${tok%?}$(if [ "${tok: -1}" = A ]; then echo B; else echo A; fi)"

@@ -70,7 +70,61 @@ if [ $have_v6 = 1 ]; then
 else
 	echo "no IPv6 loopback on this machine: [::1] part skipped"
 fi
+
+# --- cipher suites --------------------------------------------------------
+# suite PORT ARGS...: the suite the handshake settled on, or "refused"
+suite() {
+	local port=$1 out
+	shift
+	out=$(timeout 10 openssl s_client -connect "127.0.0.1:$port" \
+	    -CAfile server-ca.pem "$@" </dev/null 2>&1)
+	if [[ "$out" =~ Cipher\ is\ ([A-Z0-9_-]+) ]] &&
+	    [ "${BASH_REMATCH[1]}" != NONE ]; then
+		echo "${BASH_REMATCH[1]}"
+	else
+		echo refused
+	fi
+}
+for c in AES128-SHA AES256-SHA256 AES128-GCM-SHA256 ECDHE-RSA-AES128-SHA \
+    ECDHE-RSA-AES256-SHA384 DES-CBC3-SHA; do
+	assert_eq refused "$(suite "$p4" -tls1_2 -cipher "$c@SECLEVEL=0")" \
+	    "TLS 1.2 with $c only"
+done
+for c in ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 \
+    ECDHE-RSA-CHACHA20-POLY1305; do
+	assert_eq "$c" "$(suite "$p4" -tls1_2 -cipher "$c")" "TLS 1.2 with $c"
+done
+for c in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 \
+    TLS_CHACHA20_POLY1305_SHA256; do
+	assert_eq "$c" "$(suite "$p4" -tls1_3 -ciphersuites "$c")" \
+	    "TLS 1.3 with $c"
+done
+assert_eq refused "$(suite "$p4" -tls1_1)" "TLS 1.1"
 stop_agent https
+
+# [api] tls_ciphers replaces the default
+pc=$(free_port)
+agent_conf "$T/ciphers.conf" "$T/data-ciphers" "$pc"
+cat >>"$T/ciphers.conf" <<EOC
+tls_cert = $T/agent.pem
+tls_key = $T/agent.key
+tokens = $T/tokens
+tls_ciphers = NORMAL:-VERS-ALL:+VERS-TLS1.2:+RSA:+AES-128-CBC:+SHA1
+EOC
+"$VANTAGED" -n -f "$T/ciphers.conf" >/dev/null 2>&1 ||
+    fail "vantaged -n refused a valid tls_ciphers"
+start_agent ciphers "$T/ciphers.conf"
+assert_eq AES128-SHA "$(suite "$pc" -tls1_2 -cipher AES128-SHA@SECLEVEL=0)" \
+    "tls_ciphers allowing AES128-SHA"
+stop_agent ciphers
+printf 'tls_ciphers = NORMAL:+NO-SUCH-THING\n' >>"$T/ciphers.conf"
+sed -i '/^tls_ciphers = NORMAL:-VERS/d' "$T/ciphers.conf"
+line=$(grep -n '^tls_ciphers' "$T/ciphers.conf" | cut -d: -f1)
+rc=0
+out=$("$VANTAGED" -n -f "$T/ciphers.conf" 2>&1) || rc=$?
+assert_eq 1 "$rc" "vantaged -n with a bad tls_ciphers"
+assert_match "ciphers.conf:$line: tls_ciphers: GnuTLS does not take '\+NO-SUCH-THING'" \
+    "$out" "bad tls_ciphers error"
 
 # --- mTLS -----------------------------------------------------------------
 pm=$(free_port)

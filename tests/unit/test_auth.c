@@ -19,6 +19,7 @@
 #include <jwt.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include "hash.h"
@@ -169,7 +170,7 @@ test_tokens_parse(void **state)
 	auth_free(a);
 
 	/* every result has a message (the man page lists them) */
-	for (int r = AUTH_OK; r <= AUTH_JWT_ROLE; r++)
+	for (int r = AUTH_OK; r <= AUTH_JWT_LIFETIME; r++)
 		assert_string_not_equal(auth_result_str((enum auth_result)r),
 		    "?");
 }
@@ -374,6 +375,111 @@ test_jwt_hs256(void **state)
 }
 
 static void
+b64url(const unsigned char *in, size_t n, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_";
+	uint32_t	acc = 0;
+	size_t		i;
+	int		bits = 0;
+
+	for (i = 0; i < n; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			*out++ = a[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0)
+		*out++ = a[(acc << (6 - bits)) & 63];
+	*out = '\0';
+}
+
+/* An HS256 JWT from raw header and claims text, signed with secret. */
+static char *
+rawjwt(const char *hdr, const char *claims, const char *secret)
+{
+	unsigned char	 mac[32];
+	unsigned int	 maclen = sizeof(mac);
+	char		 h[512], p[512], sig[64], *tok;
+
+	b64url((const unsigned char *)hdr, strlen(hdr), h);
+	b64url((const unsigned char *)claims, strlen(claims), p);
+	xasprintf(&tok, "%s.%s", h, p);
+	assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	    (const unsigned char *)tok, strlen(tok), mac, &maclen));
+	b64url(mac, maclen, sig);
+	free(tok);
+	xasprintf(&tok, "%s.%s.%s", h, p, sig);
+	return tok;
+}
+
+static void
+raw_row(const struct auth *a, const char *hdr, const char *claims,
+    enum auth_result want, const char *what)
+{
+	struct auth_who	 who;
+	char		*tok = rawjwt(hdr, claims, hs_secret);
+	enum auth_result got = check_jwt(a, tok, NOW, &who);
+
+	if (got != want)
+		fail_msg("%s: expected '%s', got '%s'", what,
+		    auth_result_str(want), auth_result_str(got));
+	free(tok);
+}
+
+/*
+ * Repeated keys: libjwt (jansson) takes the last, the pre-check and the
+ * claims reader (cJSON) the first, so such a token means two things.
+ */
+static void
+test_jwt_duplicates_lifetime(void **state)
+{
+	struct auth	*a = auth_with_key(hs_secret);
+	struct claims	 c;
+	char		 claims[256];
+
+	snprintf(claims, sizeof(claims), "{\"sub\":\"carol\",\"role\":"
+	    "\"viewer\",\"exp\":%d}", NOW + 300);
+	raw_row(a, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims, AUTH_OK,
+	    "raw token");
+	raw_row(a, "{\"alg\":\"RS256\",\"alg\":\"HS256\"}", claims,
+	    AUTH_JWT_DUPLICATE, "alg twice, the last one right");
+	raw_row(a, "{\"alg\":\"HS256\",\"alg\":\"HS256\"}", claims,
+	    AUTH_JWT_DUPLICATE, "alg twice, the same");
+	raw_row(a, "{\"alg\":\"HS256\",\"x\":{\"k\":1,\"k\":2}}", claims,
+	    AUTH_JWT_DUPLICATE, "a nested key twice in the header");
+	raw_row(a, "{\"alg\":\"HS256\"} x", claims, AUTH_JWT_MALFORMED,
+	    "data after the header object");
+	snprintf(claims, sizeof(claims), "{\"sub\":\"carol\",\"role\":"
+	    "\"viewer\",\"role\":\"admin\",\"exp\":%d}", NOW + 300);
+	raw_row(a, "{\"alg\":\"HS256\"}", claims, AUTH_JWT_DUPLICATE,
+	    "role twice");
+	snprintf(claims, sizeof(claims), "{\"sub\":\"carol\",\"role\":"
+	    "\"viewer\",\"exp\":%d,\"exp\":%d}", NOW + 300, NOW - 3000);
+	raw_row(a, "{\"alg\":\"HS256\"}", claims, AUTH_JWT_DUPLICATE,
+	    "exp twice");
+	/* refused before the signature is looked at */
+	raw_row(a, "{\"alg\":\"HS256\",\"alg\":\"HS256\"}", "{}",
+	    AUTH_JWT_DUPLICATE, "duplicate with any signature");
+
+	c = ok_claims;
+	c.exp = NOW + AUTH_MAX_LIFETIME_S;
+	row(a, JWT_ALG_HS256, hs_secret, &c, AUTH_OK, "exp 24 h ahead");
+	c.exp = NOW + AUTH_MAX_LIFETIME_S + AUTH_LEEWAY_S + 1;
+	row(a, JWT_ALG_HS256, hs_secret, &c, AUTH_JWT_LIFETIME,
+	    "exp past 24 h ahead");
+	auth_set_max_lifetime(a, 3600);
+	c.exp = NOW + 3600;
+	row(a, JWT_ALG_HS256, hs_secret, &c, AUTH_OK, "exp 1 h ahead of 1 h");
+	c.exp = NOW + 7200;
+	row(a, JWT_ALG_HS256, hs_secret, &c, AUTH_JWT_LIFETIME,
+	    "exp 2 h ahead of 1 h");
+	auth_free(a);
+}
+
+static void
 test_jwt_rs256_es256(void **state)
 {
 	struct auth	*a = auth_with_key(K.rsa_pub);
@@ -554,6 +660,7 @@ main(void)
 		cmocka_unit_test(test_hash_equal),
 		cmocka_unit_test(test_secrecy),
 		cmocka_unit_test(test_jwt_hs256),
+		cmocka_unit_test(test_jwt_duplicates_lifetime),
 		cmocka_unit_test(test_jwt_rs256_es256),
 		cmocka_unit_test(test_jwt_keys),
 		cmocka_unit_test(test_ratelimit),

@@ -49,6 +49,23 @@ test_refusals(void **state)
 	assert_int_equal(json_only_keys(j, allowed, err, sizeof(err)), -1);
 	assert_string_equal(err, "duplicate field 'reason'");
 	cJSON_Delete(j);
+	/* at any depth */
+	j = parse("{\"reason\":{\"a\":[{\"k\":1,\"k\":2}]}}", err,
+	    sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(json_unique_keys(j, err, sizeof(err)), -1);
+	assert_string_equal(err, "duplicate field 'k'");
+	cJSON_Delete(j);
+
+	/* cJSON stops after one value: the rest must be white space */
+	assert_null(parse("{\"reason\":\"a\"}{\"reason\":\"b\"}", err,
+	    sizeof(err)));
+	assert_string_equal(err, "unexpected data after the JSON object");
+	assert_null(parse("{} x", err, sizeof(err)));
+	assert_string_equal(err, "unexpected data after the JSON object");
+	j = parse("{\"reason\":\"a\"} \r\n\t", err, sizeof(err));
+	assert_non_null(j);
+	cJSON_Delete(j);
 
 	j = parse("{\"reason\":5,\"ttl_s\":1.5,\"x\":1}", err, sizeof(err));
 	assert_non_null(j);
