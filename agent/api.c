@@ -51,6 +51,8 @@
 #define API_PER_IP_MIN		4
 #define API_POOL_THREADS	2
 #define API_RATE_CLIENTS	4096
+#define API_ANON_RATE		50	/* requests/s without a valid token */
+#define API_ANON_BURST		100
 #define API_SWEEP_US		250000		/* header deadline precision */
 /*
  * Mozilla "intermediate": forward-secret key exchange and AEAD ciphers
@@ -129,6 +131,8 @@ static _Atomic uint64_t		 api_n_header_timeouts;
 static pthread_rwlock_t		 api_auth_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct auth		*api_auth;
 static struct ratelimit		*api_rl;
+/* every caller without a valid credential, together (API_ANON_RATE) */
+static struct ratelimit		*api_rl_anon;
 
 /* Small config values the API threads read (reload may change them). */
 static pthread_mutex_t		 api_conf_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -458,27 +462,24 @@ api_operator_ok(const char *s)
 	return i > 0 && i <= API_OPERATOR_MAX;
 }
 
+/* A refused mutating request, bounded and summed up (audit_refused.c). */
 static void
 api_audit_refusal(const struct api_req *req, int status, const char *why)
 {
-	struct audit_entry	 e;
-	char			 detail[600], err[256];
-	int64_t			 id;
+	struct audit_refusal	r;
 
-	snprintf(detail, sizeof(detail), "%s %s: %d %s", req->method,
-	    req->path, status, why);
-	memset(&e, 0, sizeof(e));
-	e.actor = req->actor != NULL ? req->actor : "";
-	e.role = req->role > ROLE_NONE ? api_role_str(req->role) : "";
-	e.operator_hdr = req->operator_hdr != NULL ? req->operator_hdr : "";
-	e.source = req->source;
-	e.action = "refused";
-	e.target = req->args[0] != NULL ? req->args[0] : "";
-	e.detail = detail;
-	e.result = "refused";
-	if (audit_append(&e, &id, err, sizeof(err)) == -1)
-		log_warnx("api: refused %s from %s not audited: %s", req->path,
-		    req->source, err);
+	memset(&r, 0, sizeof(r));
+	r.source = req->source;
+	r.status = status;
+	r.authenticated = req->role > ROLE_NONE;
+	r.actor = req->actor != NULL ? req->actor : "";
+	r.role = req->role > ROLE_NONE ? api_role_str(req->role) : "";
+	r.operator_hdr = req->operator_hdr;
+	r.method = req->method;
+	r.path = req->path;
+	r.target = req->args[0] != NULL ? req->args[0] : "";
+	r.why = why;
+	audit_refused_note(&r);
 }
 
 static void
@@ -594,9 +595,11 @@ api_serve(struct MHD_Connection *conn, struct api_ctx *ctx, const char *url,
 		api_error(&rep, 429, "rate_limited", "over %g requests/s "
 		    "(burst %ld) from %s; retry in %d s", per_sec, burst, src,
 		    retry);
-		/* one audit row per burst of refusals, not one per request */
+		/* a row for the first of a burst, the rest are counted */
 		if (h != NULL && h->mutating && first)
 			api_audit_refusal(&req, 429, "rate limited");
+		else if (h != NULL && h->mutating)
+			audit_refused_count(src, 429);
 		goto send;
 	}
 	if (api_tls.ca != NULL && api_client_cert(conn, why, sizeof(why)) ==
@@ -642,6 +645,21 @@ api_serve(struct MHD_Connection *conn, struct api_ctx *ctx, const char *url,
 			req.role = who.role;
 			req.actor = who.actor;
 		}
+	}
+	/*
+	 * Callers without a valid credential share one bucket on top of
+	 * their own, so many addresses together cannot crowd out operators.
+	 */
+	if (need > ROLE_NONE && ar != AUTH_OK && !ratelimit_take(api_rl_anon,
+	    "anonymous", clock_mono_us(), &retry, &first)) {
+		rep.retry_after = retry;
+		api_error(&rep, 429, "rate_limited", "over %d unauthenticated "
+		    "requests/s from all addresses together; retry in %d s",
+		    API_ANON_RATE, retry);
+		if (h->mutating)
+			api_audit_refusal(&req, 429, "unauthenticated, over the "
+			    "shared rate");
+		goto send;
 	}
 	if (need > ROLE_NONE && ar != AUTH_OK) {
 		rep.www_authenticate = ar == AUTH_MISSING ?
@@ -1225,6 +1243,7 @@ api_start(struct config *c, char *err, size_t errlen)
 		goto fail;
 	api_rl = ratelimit_new(c->rate.per_sec, (double)c->rate.burst,
 	    API_RATE_CLIENTS);
+	api_rl_anon = ratelimit_new(API_ANON_RATE, API_ANON_BURST, 1);
 	if (api_tls_load(c, err, errlen) == -1)
 		goto fail;
 	if ((api_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
@@ -1302,6 +1321,10 @@ api_stop(void)
 	api_auth = NULL;
 	ratelimit_free(api_rl);
 	api_rl = NULL;
+	ratelimit_free(api_rl_anon);
+	api_rl_anon = NULL;
+	/* the last minute's summaries, while the audit writer still runs */
+	audit_refused_stop();
 }
 
 static int
@@ -1344,6 +1367,13 @@ api_reconfigure(struct config *c, char *err, size_t errlen)
 void
 api_tick(void)
 {
+	static int64_t	next_flush_us;
+	int64_t		now = loop_now_us();
+
 	api_status_tick();
 	api_metrics_tick();
+	if (now >= next_flush_us) {
+		next_flush_us = now + 1000000;
+		audit_refused_flush(clock_wall_ms(), 0);
+	}
 }

@@ -905,6 +905,32 @@ void		 audit_system(struct audit_entry *, const char *source,
  * waits for the disk); a row that cannot be written is logged. */
 void		 audit_post(const struct audit_entry *);
 
+/* audit_refused.c: refused API requests, bounded and summed up. */
+struct audit_refusal {
+	const char	*source;	/* peer address */
+	int		 status;	/* 401, 403, 429 */
+	int		 authenticated;	/* actor, role, operator are true */
+	const char	*actor;
+	const char	*role;
+	const char	*operator_hdr;
+	const char	*method;
+	const char	*path;
+	const char	*target;	/* what the request named, raw */
+	const char	*why;
+};
+/* Any thread: a full row (synchronous) or a count for the summary. */
+void		 audit_refused_note(const struct audit_refusal *);
+/* Any thread: a refusal only counted for its source's summary row. */
+void		 audit_refused_count(const char *source, int status);
+/* Posts the summaries of closed minutes (all: every minute, at stop). */
+void		 audit_refused_flush(int64_t now_ms, int all);
+/* Refusals summed up instead of written as rows, since start. */
+uint64_t	 audit_refused_aggregated(void);
+/* s bounded to keep bytes and escaped, with its length and hash. */
+void		 audit_refused_name(const char *s, size_t keep, char *out,
+		    size_t len);
+void		 audit_refused_stop(void);
+
 struct sqlite3;
 
 /* What a walk over the chain found (GET /v1/audit/verify). */

@@ -69,6 +69,34 @@ audit_append(const struct audit_entry *e, int64_t *id, char *err, size_t len)
 	return 0;
 }
 
+void
+audit_refused_note(const struct audit_refusal *r)
+{
+	(void)r;
+}
+
+void
+audit_refused_flush(int64_t now_ms, int all)
+{
+	(void)now_ms;
+	(void)all;
+}
+
+void	audit_refused_stop(void) {}
+
+void
+audit_refused_count(const char *source, int status)
+{
+	(void)source;
+	(void)status;
+}
+
+int64_t
+loop_now_us(void)
+{
+	return 0;
+}
+
 int
 loop_fd_add(int fd, uint32_t ev, loop_fd_cb cb, void *arg)
 {

@@ -1,4 +1,4 @@
-// LINK: agent/auth.c shared/hash.c shared/log.c shared/text.c shared/buf.c
+// LINK: agent/auth.c shared/json.c shared/hash.c shared/log.c shared/text.c shared/buf.c
 /*
  * fuzz_jwt.c - credential checking (auth.c): the Authorization header
  * against static tokens and JWT keys of every kind, the tokens file
