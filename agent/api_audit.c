@@ -216,11 +216,13 @@ api_audit_verify(struct api_req *req, struct api_reply *rep)
 	}
 	if (v.ok) {
 		buf_printf(&rep->body, "{\"ok\":true,\"rows\":%" PRId64
-		    ",\"head\":\"%s\"}", v.rows, v.head);
+		    ",\"pruned\":%" PRId64 ",\"head\":\"%s\"}", v.rows,
+		    v.pruned, v.head);
 		return;
 	}
-	buf_printf(&rep->body, "{\"ok\":false,\"rows\":%" PRId64 ",\"bad_id\":%"
-	    PRId64 ",\"message\":", v.rows, v.bad_id);
+	buf_printf(&rep->body, "{\"ok\":false,\"rows\":%" PRId64 ",\"pruned\":%"
+	    PRId64 ",\"bad_id\":%" PRId64 ",\"message\":", v.rows, v.pruned,
+	    v.bad_id);
 	buf_add_json_str(&rep->body, v.message);
 	buf_adds(&rep->body, ",\"head\":");
 	buf_add_json_str(&rep->body, v.head);

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <sqlite3.h>
 #include <systemd/sd-journal.h>
@@ -39,6 +40,9 @@
 #define AUDIT_FIELD_MAX		2048	/* longer fields are cut */
 #define AUDIT_NFIELDS		10	/* actor .. result, key, batch */
 #define AUDIT_POST_MAX		10000	/* rows waiting for the poster */
+#define AUDIT_PRUNE_ROWS	1000	/* refused rows per prune transaction */
+#define AUDIT_PRUNE_MIN_US	1000000
+#define AUDIT_PRUNE_MAX_US	600000000	/* 10 min */
 #define AUDIT_ZERO_HASH	\
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -55,6 +59,8 @@ static pthread_mutex_t	 post_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 post_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t	 post_thr;
 static int		 post_started, post_run;
+static int64_t		 prune_after_ms;	/* refused rows kept; 0: always */
+static int64_t		 prune_next_us;
 static struct audit_job	*post_head, **post_tail = &post_head;
 static int		 post_len;
 /* Highest id known committed; a shorter chain lost its tail. */
@@ -155,6 +161,114 @@ audit_job_run(struct audit_job *j)
 	(void)audit_append(&e, NULL, err, sizeof(err));
 }
 
+/* How often refused rows are pruned: a tenth of their retention. */
+static int64_t
+audit_prune_every_us(int64_t keep_ms)
+{
+	int64_t	us = keep_ms * 100;	/* keep_ms / 10, in us */
+
+	if (us < AUDIT_PRUNE_MIN_US)
+		us = AUDIT_PRUNE_MIN_US;
+	if (us > AUDIT_PRUNE_MAX_US)
+		us = AUDIT_PRUNE_MAX_US;
+	return us;
+}
+
+/* Under post_mtx: sleeps until woken, or until until_us (monotonic). */
+static void
+audit_timedwait(int64_t until_us)
+{
+	struct timespec	ts;
+	int64_t		wait_us;
+
+	if (until_us == 0) {
+		pthread_cond_wait(&post_cond, &post_mtx);
+		return;
+	}
+	/* the condition variable counts in CLOCK_REALTIME */
+	wait_us = until_us - clock_mono_us();
+	if (wait_us <= 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_us / 1000000;
+	ts.tv_nsec += (wait_us % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	(void)pthread_cond_timedwait(&post_cond, &post_mtx, &ts);
+}
+
+/*
+ * Deletes refused requests' rows older than cut_ms, leaving tombstones
+ * (id, hash) that keep the chain verifiable; the newest row is never
+ * pruned, since the next row links to it.  Chunks of AUDIT_PRUNE_ROWS in
+ * their own transactions, so route changes are not held up.
+ */
+static void
+audit_prune(int64_t cut_ms)
+{
+	sqlite3_stmt	*st = NULL;
+	char		 sql[512];
+	int		 n, total = 0, rc;
+
+	snprintf(sql, sizeof(sql), "INSERT INTO audit_pruned (id, hash, t_ms) "
+	    "SELECT id, hash, t_ms FROM audit WHERE action = 'refused' AND "
+	    "result = 'refused' AND t_ms < ?1 AND id < (SELECT max(id) FROM "
+	    "audit) ORDER BY id LIMIT %d", AUDIT_PRUNE_ROWS);
+	for (;;) {
+		pthread_mutex_lock(&audit_mtx);
+		if (audit_db == NULL) {
+			pthread_mutex_unlock(&audit_mtx);
+			return;
+		}
+		rc = sqlite3_exec(audit_db, "BEGIN IMMEDIATE", NULL, NULL,
+		    NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_prepare_v2(audit_db, sql, -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, cut_ms);
+			rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK :
+			    SQLITE_ERROR;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		n = rc == SQLITE_OK ? sqlite3_changes(audit_db) : 0;
+		if (rc == SQLITE_OK && n > 0)
+			rc = sqlite3_exec(audit_db, "DELETE FROM audit WHERE id "
+			    "IN (SELECT p.id FROM audit_pruned p JOIN audit a "
+			    "ON a.id = p.id)", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(audit_db, "COMMIT", NULL, NULL,
+			    NULL);
+		if (rc != SQLITE_OK) {
+			log_warnx("audit: cannot prune refused rows: %s",
+			    sqlite3_errmsg(audit_db));
+			(void)sqlite3_exec(audit_db, "ROLLBACK", NULL, NULL,
+			    NULL);
+			pthread_mutex_unlock(&audit_mtx);
+			return;
+		}
+		pthread_mutex_unlock(&audit_mtx);
+		total += n;
+		if (n < AUDIT_PRUNE_ROWS)
+			break;
+	}
+	if (total > 0)
+		log_info("audit: pruned %d refused requests' rows older than "
+		    "audit_refused_retention", total);
+}
+
+void
+audit_set_refused_retention(int64_t ms)
+{
+	pthread_mutex_lock(&post_mtx);
+	prune_after_ms = ms;
+	prune_next_us = clock_mono_us();
+	pthread_cond_signal(&post_cond);
+	pthread_mutex_unlock(&post_mtx);
+}
+
 /* The poster: rows the loop thread asked for, committed in order. */
 static void *
 audit_poster(void *arg)
@@ -174,7 +288,17 @@ audit_poster(void *arg)
 		}
 		if (!post_run)
 			break;
-		pthread_cond_wait(&post_cond, &post_mtx);
+		if (prune_after_ms > 0 && clock_mono_us() >= prune_next_us) {
+			int64_t keep = prune_after_ms;
+
+			prune_next_us = clock_mono_us() + audit_prune_every_us(
+			    keep);
+			pthread_mutex_unlock(&post_mtx);
+			audit_prune(clock_wall_ms() - keep);
+			pthread_mutex_lock(&post_mtx);
+			continue;
+		}
+		audit_timedwait(prune_after_ms > 0 ? prune_next_us : 0);
 	}
 	pthread_mutex_unlock(&post_mtx);
 	return NULL;
@@ -255,6 +379,8 @@ audit_start(struct config *conf, char *err, size_t errlen)
 	audit_high = sqlite3_column_int64(st, 0);
 	pthread_mutex_unlock(&audit_mtx);
 	post_run = 1;
+	prune_after_ms = conf->audit_refused_retention_ms;
+	prune_next_us = clock_mono_us();
 	if (pthread_create(&post_thr, NULL, audit_poster, NULL) != 0) {
 		snprintf(err, errlen, "audit writer thread: %s",
 		    strerror(errno));
@@ -431,6 +557,37 @@ fail:
 	return rc;
 }
 
+/*
+ * Walks the tombstones of pruned rows from *expect up to (not including)
+ * id while they are contiguous: *expect ends at the first id that has
+ * neither a row nor a tombstone (or at id), prev holds the hash of the
+ * last tombstone passed; returns how many were passed.
+ */
+static int64_t
+audit_tombstones(sqlite3 *db, int64_t *expect, int64_t id, char *prev,
+    size_t len)
+{
+	sqlite3_stmt	*st = NULL;
+	int64_t		 n = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, hash FROM audit_pruned WHERE "
+	    "id >= ?1 AND id < ?2 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_int64(st, 1, *expect);
+	sqlite3_bind_int64(st, 2, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 0) != *expect ||
+		    sqlite3_column_type(st, 1) != SQLITE_TEXT ||
+		    sqlite3_column_bytes(st, 1) != HASH_HEX_LEN)
+			break;
+		strlcpy_v(prev, (const char *)sqlite3_column_text(st, 1), len);
+		(*expect)++;
+		n++;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
 static void
 audit_bad(struct audit_verify *v, int64_t id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -489,6 +646,10 @@ audit_verify(sqlite3 *db, struct audit_verify *v, char *err, size_t errlen)
 			ph = "";
 		if (h == NULL)
 			h = "";
+		/* pruned refused rows: their tombstones carry the link */
+		if (id > expect)
+			v->pruned += audit_tombstones(db, &expect, id, prev,
+			    sizeof(prev));
 		if (id != expect) {
 			if (id > expect && expect == id - 1)
 				audit_bad(v, expect, "row %" PRId64 " is "

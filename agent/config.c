@@ -95,6 +95,7 @@ static const struct conf_key conf_keys[] = {
 	AP("client_ca", K_PATH, client_ca),
 	AP("tokens", K_PATH, tokens),
 	AP("jwt_key", K_PATH, jwt_key),
+	AP("audit_refused_retention", K_DUR_POS, audit_refused_retention_ms),
 	AP("rate", K_RATE, rate),
 	AP("metrics_public", K_BOOL, metrics_public),
 	AP("header_timeout", K_DUR_POS, header_timeout_ms),
@@ -833,6 +834,7 @@ config_load(const char *path, char *err, size_t errlen)
 	c = xcalloc(1, sizeof(*c));
 	c->file = path != NULL ? xstrdup(path) : NULL;
 	c->retention_ms = 14LL * 86400000;
+	c->audit_refused_retention_ms = 30LL * 86400000;
 	c->rate.per_sec = 20;
 	c->rate.burst = 40;
 	c->header_timeout_ms = API_HEADER_TIMEOUT_MS;

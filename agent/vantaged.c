@@ -275,6 +275,7 @@ vantaged_reload(char *err, size_t errlen)
 	if (vd->store != NULL) {
 		store_set_retention(vd->store, nc->retention_ms);
 		store_set_queue_max(vd->store, (size_t)nc->queue_max);
+		audit_set_refused_retention(nc->audit_refused_retention_ms);
 	}
 	vd->conf = nc;
 	config_free(old);

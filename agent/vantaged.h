@@ -112,6 +112,7 @@ struct config {
 	char			*client_ca;
 	char			*tokens;
 	char			*jwt_key;
+	int64_t			 audit_refused_retention_ms;
 	struct parse_rate	 rate;
 	int			 metrics_public;	/* /metrics without token */
 	int64_t			 header_timeout_ms;	/* request headers by then */
@@ -897,6 +898,8 @@ struct audit_entry {
 /* Commits one row synchronously (any thread): 0 + id, or -1 + err. */
 int		 audit_append(const struct audit_entry *, int64_t *id,
 		    char *err, size_t);
+/* Refused requests' rows older than this are pruned (tombstoned). */
+void		 audit_set_refused_retention(int64_t ms);
 /* Fills e for a row of the agent's own doing (actor and role "system"). */
 void		 audit_system(struct audit_entry *, const char *source,
 		    const char *action, const char *target, const char *detail,
@@ -937,6 +940,7 @@ struct sqlite3;
 struct audit_verify {
 	int		 ok;
 	int64_t		 rows;		/* rows checked */
+	int64_t		 pruned;	/* tombstones of pruned rows passed */
 	int64_t		 bad_id;	/* first bad row when !ok */
 	char		 head[65];	/* hash of the last good row */
 	char		 message[256];	/* why the chain is broken */

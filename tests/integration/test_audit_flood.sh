@@ -5,6 +5,9 @@
 # operator; 4,000 refused drains from 50 addresses add at most 100 KB of
 # audit rows (a few full rows, then one summary per address and minute),
 # while an operator's drain still goes through; the chain verifies.
+# Then [api] audit_refused_retention: refused rows older than it go,
+# leaving tombstones; accepted changes stay; the chain still verifies,
+# and a deleted accepted row is still found.
 # FLOOD_REQUESTS sets the number of refused requests.
 . "$(dirname "$0")/lib.sh"
 
@@ -95,4 +98,36 @@ full=$(sql "$DB" "SELECT count(*) FROM audit WHERE action = 'refused' AND detail
 start_agent agent "$T/a.conf"
 v=$(curl -s -H "Authorization: Bearer $TOK" "http://127.0.0.1:$api/v1/audit/verify")
 assert_eq true "$(echo "$v" | jq -r .ok)" "audit chain verifies: $v"
+stop_agent agent
+
+# --- retention of refused rows
+sed -i "s|^tokens = .*|&\naudit_refused_retention = 2s|" "$T/a.conf"
+start_agent agent "$T/a.conf"
+for i in $(seq 5); do
+	curl -s -o /dev/null -X POST -d '{"reason":"x"}' \
+	    "http://127.0.0.1:$api/v1/routes/web/drain"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOK" \
+    -d '{"reason":"kept"}' "http://127.0.0.1:$api/v1/routes/web/undrain")
+assert_eq 200 "$code" "an accepted change after the refusals"
+accepted=$(sql "$DB" "SELECT count(*) FROM audit WHERE action != 'refused'")
+pruned_all() {
+	[ "$(sql "$DB" "SELECT count(*) FROM audit WHERE action = 'refused'")" -eq 0 ]
+}
+wait_for 15 pruned_all || fail "refused rows still there: $(sql "$DB" "SELECT count(*) FROM audit WHERE action = 'refused'")"
+assert_eq "$accepted" "$(sql "$DB" "SELECT count(*) FROM audit WHERE action != 'refused'")" \
+    "accepted changes are kept"
+v=$(curl -s -H "Authorization: Bearer $TOK" "http://127.0.0.1:$api/v1/audit/verify")
+assert_eq true "$(echo "$v" | jq -r .ok)" "chain verifies across tombstones: $v"
+[ "$(echo "$v" | jq -r .pruned)" -gt 0 ] || fail "verify passed no tombstone: $v"
+grep -q 'pruned [0-9]* refused' "$T/agent.log" || fail "pruning not logged"
+stop_agent agent
+# an accepted row cannot be deleted, and one deleted behind our back shows
+sql "$DB" "DELETE FROM audit WHERE action = 'drain'" 2>"$T/del.err" &&
+    fail "an accepted row could be deleted"
+victim=$(sql "$DB" "SELECT min(id) FROM audit WHERE action = 'drain'")
+sql "$DB" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = $victim"
+start_agent agent "$T/a.conf"
+v=$(curl -s -H "Authorization: Bearer $TOK" "http://127.0.0.1:$api/v1/audit/verify")
+assert_eq "false $victim" "$(echo "$v" | jq -r '"\(.ok) \(.bad_id)"')" "a deleted accepted row is found: $v"
 stop_agent agent
