@@ -782,8 +782,9 @@ int		 ui_attr(struct ui *, enum ui_color);
 int		 ui_state_attr(struct ui *, enum model_state);
 const char	*ui_glyph(struct ui *, enum ui_glyph);
 /* Writes s at y,x in exactly w columns (cut or padded), control
- * characters and invalid UTF-8 shown as '?'.  Returns columns used by
- * the text itself. */
+ * characters (C0, C1, bidi) and invalid UTF-8 shown escaped ("\x1b",
+ * "\u{202e}") in the DIM colour, never passed to curses.  Returns
+ * columns used by the text itself. */
 int		 ui_put(int y, int x, int w, int attr, const char *s);
 int		 ui_putf(int y, int x, int w, int attr, const char *, ...)
 		    __attribute__((format(printf, 5, 6)));
