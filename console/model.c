@@ -329,7 +329,9 @@ m_list(struct mctx *m, const cJSON *o, int required, const struct m_list *l,
 		good = k;
 		free(names);
 		free(bad);
-		qsort(odd->v, (size_t)odd->n, sizeof(*odd->v), m_cmp_odd);
+		if (odd->n > 1)
+			qsort(odd->v, (size_t)odd->n, sizeof(*odd->v),
+			    m_cmp_odd);
 	}
 	if (good == 0) {
 		free(items);

@@ -178,6 +178,11 @@ va_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 
 	if (r == NULL)
 		return "";
+	/* the marker where every width shows it, the reason in DETAIL */
+	if (r->malformed != NULL && col == VA_ACTOR) {
+		*attr = ui_attr(ui, UI_C_BAD);
+		return "! malformed row";
+	}
 	switch (col) {
 	case VA_TIME:
 		return va_time(r->t_ms, buf, len);

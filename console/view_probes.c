@@ -241,6 +241,10 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 			return a->conf->name;
 		case VP_PROBE:
 			return d->name != NULL ? d->name : "?";
+		case VP_STATE:
+			/* shown at every width, unlike the reason */
+			*attr = ui_attr(ui, UI_C_BAD);
+			return "! malformed";
 		case VP_ERROR:
 			*attr = ui_attr(ui, UI_C_BAD);
 			return model_odd_text(d->reason, buf, len);

@@ -322,6 +322,9 @@ vr_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 			return a->conf->name;
 		case VR_ROUTE:
 			return d->name != NULL ? d->name : "?";
+		case VR_STATE:
+			*attr = ui_attr(ui, UI_C_BAD);
+			return "! malformed";
 		case VR_REASON:
 			*attr = ui_attr(ui, UI_C_BAD);
 			return model_odd_text(d->reason, buf, len);
