@@ -6,7 +6,10 @@
  * until all have answered or failed, and prints a table or, with --json,
  * the stable document vantage(1) describes.  Every refusal or failure
  * says why and exits 1 (relayctl exits non-zero on CTL_FAIL); text from
- * agents is stripped of control characters before it reaches a terminal.
+ * agents has its control characters (C0, C1, bidi) and bad UTF-8 escaped
+ * before it reaches a terminal, in tables, lines and JSON alike.  An odd
+ * row (model.c) is printed where it belongs, marked, with a warning on
+ * stderr, and makes a read exit 1: what was asked is not all there.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "text.h"
 #include "vantage.h"
 
 #define CLI_COLS	12
@@ -28,19 +32,9 @@ struct cli_table {
 const char *
 cli_safe(const char *s, char *buf, size_t len)
 {
-	size_t	i;
-
 	if (len == 0)
 		return "";
-	if (s == NULL)
-		s = "";
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	buf[i] = '\0';
-	return buf;
+	return text_escape(s, buf, len);
 }
 
 static void
@@ -63,6 +57,22 @@ cli_table_row(struct cli_table *t, ...)
 	}
 	va_end(ap);
 	t->rows++;
+}
+
+/* An odd row of a list: agent, what could be read, the marker last. */
+static void
+cli_odd_row(struct cli_table *t, const char *agent, const struct model_odd *d)
+{
+	char	mark[1100], safe[2048];
+	int	i;
+
+	cli_table_row(t, agent, d->name != NULL ? d->name : "?", "", "", "",
+	    "", "", "", "", "", "", "");
+	/* the marker goes in the last column, whichever that is */
+	i = (t->rows - 1) * CLI_COLS + t->cols - 1;
+	free(t->cells[i]);
+	t->cells[i] = xstrdup(cli_safe(model_odd_text(d->reason, mark,
+	    sizeof(mark)), safe, sizeof(safe)));
 }
 
 /* Prints with two blanks between columns; the last column is not padded. */
@@ -119,16 +129,74 @@ cli_time(int64_t ms, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * cJSON escapes C0 controls but writes DEL, C1 and the bidi controls as
+ * they are, and copies bytes that are not UTF-8: written here as \uNNNN
+ * escapes (the same string to a JSON reader) and U+FFFD, so that a JSON
+ * document on a terminal is as safe as a table.
+ */
 static void
 cli_json_print(cJSON *root)
 {
-	char	*s;
+	const unsigned char	*p;
+	char			*s;
+	size_t			 n, k;
+	uint32_t		 cp;
 
 	if ((s = cJSON_Print(root)) == NULL)
 		fatalx("%s: out of memory", __func__);
-	printf("%s\n", s);
+	p = (const unsigned char *)s;
+	n = strlen(s);
+	while (n > 0) {
+		if ((k = text_utf8_next(p, n, &cp)) == 0) {
+			fputs("\\ufffd", stdout);
+			k = 1;
+		} else if (text_is_control(cp) && cp >= 0x7f)
+			printf("\\u%04x", (unsigned)cp);
+		else
+			fwrite(p, 1, k, stdout);
+		p += k;
+		n -= k;
+	}
+	putchar('\n');
 	free(s);
 	cJSON_Delete(root);
+}
+
+/* An odd row on stderr: "vantage: web-01: probes[3]: malformed row: ..." */
+static void
+cli_odd_warn(const char *agent, const char *key, const struct model_odd *d)
+{
+	char	safe[1024];
+
+	fprintf(stderr, "vantage: %s: %s[%d]: malformed row: %s\n", agent,
+	    key, d->index, cli_safe(d->reason, safe, sizeof(safe)));
+}
+
+/* The odd rows of one list: warnings, and with root their JSON rows. */
+static int
+cli_odds(const char *agent, const char *key, const struct model_odds *o,
+    cJSON *arr, int json)
+{
+	cJSON	*ro;
+	int	 i;
+
+	for (i = 0; i < o->n; i++) {
+		if (!json)
+			cli_odd_warn(agent, key, &o->v[i]);
+		if (arr == NULL)
+			continue;
+		ro = cJSON_CreateObject();
+		cJSON_AddStringToObject(ro, "agent", agent);
+		if (o->v[i].name != NULL)
+			cJSON_AddStringToObject(ro, "name", o->v[i].name);
+		else
+			cJSON_AddNullToObject(ro, "name");
+		cJSON_AddNumberToObject(ro, "index", o->v[i].index);
+		cJSON_AddStringToObject(ro, "malformed", o->v[i].reason);
+		cJSON_AddItemToArray(arr, ro);
+	}
+	return o->n > 0;
 }
 
 static void
@@ -221,11 +289,15 @@ cli_status_agent(const struct fleet_agent *a, int64_t now)
 	cJSON_AddNumberToObject(p, "degraded", (double)n[MODEL_DEGRADED]);
 	cJSON_AddNumberToObject(p, "down", (double)n[MODEL_DOWN]);
 	cJSON_AddNumberToObject(p, "unknown", (double)n[MODEL_UNKNOWN]);
+	cJSON_AddNumberToObject(p, "malformed", st != NULL ?
+	    st->odd_probes.n : 0);
 	r = cJSON_AddObjectToObject(o, "routes");
 	cJSON_AddNumberToObject(r, "total", st != NULL ? st->n_routes : 0);
 	cJSON_AddNumberToObject(r, "active", (double)rs[MODEL_ACTIVE]);
 	cJSON_AddNumberToObject(r, "draining", (double)rs[MODEL_DRAINING]);
 	cJSON_AddNumberToObject(r, "maint", (double)rs[MODEL_MAINT]);
+	cJSON_AddNumberToObject(r, "malformed", st != NULL ?
+	    st->odd_routes.n : 0);
 	return o;
 }
 
@@ -255,6 +327,28 @@ cli_status_link(struct fleet *fl, const struct matrix_link *l)
 	return o;
 }
 
+/* Odd rows of the status answers: counted out of the tables, warned of. */
+static int
+cli_status_odds(struct fleet *fl, int json)
+{
+	int64_t	now = fetch_now_ms();
+	int	i, odd = 0;
+
+	for (i = 0; i < fl->n_agents; i++) {
+		struct fleet_agent *a = &fl->agents[i];
+
+		if (a->status == NULL || !fleet_agent_usable(a, now))
+			continue;
+		odd += cli_odds(a->conf->name, "probes",
+		    &a->status->odd_probes, NULL, json);
+		odd += cli_odds(a->conf->name, "routes",
+		    &a->status->odd_routes, NULL, json);
+		odd += cli_odds(a->conf->name, "pools", &a->status->odd_pools,
+		    NULL, json);
+	}
+	return odd > 0;
+}
+
 int
 cli_status(struct fleet *fl, const struct cli_opts *o)
 {
@@ -281,6 +375,7 @@ cli_status(struct fleet *fl, const struct cli_opts *o)
 			cJSON_AddItemToArray(arr, cli_status_link(fl,
 			    &m->links[i]));
 		bad = cli_report_failures(fl, NULL, 1);
+		bad = cli_status_odds(fl, 1) || bad;
 		cli_json_print(root);
 		matrix_free(m);
 		return bad;
@@ -340,7 +435,8 @@ cli_status(struct fleet *fl, const struct cli_opts *o)
 		cli_table_print(&t);
 	}
 	matrix_free(m);
-	return cli_report_failures(fl, NULL, 0);
+	bad = cli_report_failures(fl, NULL, 0);
+	return cli_status_odds(fl, 0) || bad;
 }
 
 /* ---- probes ---- */
@@ -370,7 +466,7 @@ cli_probes(struct fleet *fl, const struct cli_opts *o)
 	cJSON			*root = NULL, *arr = NULL, *po, *s;
 	char			 b1[32], b2[32], b3[32], b5[32], b6[32];
 	int64_t			 now;
-	int			 i, k, bad;
+	int			 i, k, bad, odd = 0;
 
 	fleet_settle(fl);
 	now = fetch_now_ms();
@@ -434,8 +530,13 @@ cli_probes(struct fleet *fl, const struct cli_opts *o)
 			    sizeof(b3)), b5, p->has_last ? p->last.error :
 			    "");
 		}
+		odd += cli_odds(a->conf->name, "probes", &a->status->odd_probes,
+		    arr, o->json);
+		for (k = 0; !o->json && k < a->status->odd_probes.n; k++)
+			cli_odd_row(&t, a->conf->name,
+			    &a->status->odd_probes.v[k]);
 	}
-	bad = cli_report_failures(fl, root, o->json);
+	bad = cli_report_failures(fl, root, o->json) || odd > 0;
 	if (o->json)
 		cli_json_print(root);
 	else
@@ -472,7 +573,7 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 	cJSON			*root = NULL, *arr = NULL, *parr = NULL, *ro;
 	char			 b1[48], b2[48], b3[300];
 	int64_t			 now;
-	int			 i, k, bad, npools = 0;
+	int			 i, k, bad, npools = 0, odd = 0;
 
 	fleet_settle(fl);
 	now = fetch_now_ms();
@@ -514,7 +615,14 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 			    r->expires_ms, now, b2, sizeof(b2)) : "-",
 			    r->actor[0] != '\0' ? b3 : "-", r->reason);
 		}
-		npools += a->status->n_pools;
+		odd += cli_odds(a->conf->name, "routes", &a->status->odd_routes,
+		    arr, o->json);
+		odd += cli_odds(a->conf->name, "pools", &a->status->odd_pools,
+		    parr, o->json);
+		for (k = 0; !o->json && k < a->status->odd_routes.n; k++)
+			cli_odd_row(&t, a->conf->name,
+			    &a->status->odd_routes.v[k]);
+		npools += a->status->n_pools + a->status->odd_pools.n;
 		if (o->json) {
 			for (k = 0; k < a->status->n_pools; k++) {
 				const struct model_pool *p =
@@ -534,7 +642,7 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 			}
 		}
 	}
-	bad = cli_report_failures(fl, root, o->json);
+	bad = cli_report_failures(fl, root, o->json) || odd > 0;
 	if (o->json) {
 		cli_json_print(root);
 		return bad;
@@ -563,6 +671,9 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 				cli_table_row(&t, a->conf->name, p->name, b1,
 				    b2, b3);
 			}
+			for (k = 0; k < a->status->odd_pools.n; k++)
+				cli_odd_row(&t, a->conf->name,
+				    &a->status->odd_pools.v[k]);
 		}
 		cli_table_print(&t);
 	}
@@ -645,8 +756,8 @@ cli_audit(struct fleet *fl, const struct cli_opts *o)
 	struct cli_table	 t;
 	struct cli_arow		*rows;
 	cJSON			*root = NULL, *arr = NULL, *ro;
-	char			 b1[48], b2[32];
-	int			 i, k, n = 0, bad, limit;
+	char			 b1[48], b2[32], mark[1100], safe[2048];
+	int			 i, k, n = 0, bad, limit, odd = 0;
 
 	fleet_settle(fl);
 	fl->want_audit = 1;
@@ -692,19 +803,32 @@ cli_audit(struct fleet *fl, const struct cli_opts *o)
 			cJSON_AddStringToObject(ro, "detail", r->detail);
 			cJSON_AddStringToObject(ro, "result", r->result);
 			cJSON_AddStringToObject(ro, "hash", r->hash);
+			if (r->malformed != NULL)
+				cJSON_AddStringToObject(ro, "malformed",
+				    r->malformed);
 			cJSON_AddItemToArray(arr, ro);
+			odd += r->malformed != NULL;
 			continue;
 		}
-		snprintf(b2, sizeof(b2), "%" PRId64, r->id);
+		if (r->id != VANTAGE_NONE)
+			snprintf(b2, sizeof(b2), "%" PRId64, r->id);
+		else
+			snprintf(b2, sizeof(b2), "-");
+		if (r->malformed != NULL) {
+			odd++;
+			fprintf(stderr, "vantage: %s: audit row %s: malformed "
+			    "row: %s\n", rows[i].a->conf->name, b2,
+			    cli_safe(r->malformed, safe, sizeof(safe)));
+		}
 		cli_table_row(&t, cli_time(r->t_ms, b1, sizeof(b1)),
 		    rows[i].a->conf->name, b2, r->actor, r->operator,
-		    r->action, r->target, r->result, r->detail);
+		    r->action, r->target, r->result, r->malformed != NULL ?
+		    model_odd_text(r->malformed, mark, sizeof(mark)) :
+		    r->detail);
 	}
 	free(rows);
-	bad = cli_report_failures(fl, root, o->json);
+	bad = cli_report_failures(fl, root, o->json) || odd > 0;
 	for (i = 0; i < fl->n_agents; i++) {
-		char safe[512];
-
 		if (fl->agents[i].audit_err[0] == '\0')
 			continue;
 		bad = 1;
@@ -756,6 +880,16 @@ cli_change_text(const struct action *c, const char *agent, const char *what,
 				printf(", audit #%" PRId64, ar->audit_id);
 			printf("\n");
 		}
+		/* applied, but what became of these the answer cannot say */
+		for (i = 0; i < c->result.odd.n; i++) {
+			const struct model_odd *d = &c->result.odd.v[i];
+
+			printf("%s: applied: route %s: %s\n", agent,
+			    cli_safe(d->name != NULL ? d->name : "?", s1,
+			    sizeof(s1)), cli_safe(model_odd_text(d->reason,
+			    out, sizeof(out)), s2, sizeof(s2)));
+			cli_odd_warn(agent, "routes", d);
+		}
 		return;
 	}
 	action_describe(c, out, sizeof(out));
@@ -804,6 +938,15 @@ cli_change_json(const struct action *c, const char *agent, const char *what,
 			cJSON_AddBoolToObject(o, "changed", ar->changed);
 			cli_json_num(o, "audit_id", ar->audit_id > 0 ?
 			    ar->audit_id : VANTAGE_NONE);
+			cJSON_AddItemToArray(arr, o);
+		}
+		for (i = 0; i < c->result.odd.n; i++) {
+			const struct model_odd *d = &c->result.odd.v[i];
+
+			o = cJSON_CreateObject();
+			cli_json_str(o, "name", d->name);
+			cJSON_AddStringToObject(o, "outcome", "applied");
+			cJSON_AddStringToObject(o, "malformed", d->reason);
 			cJSON_AddItemToArray(arr, o);
 		}
 	} else {

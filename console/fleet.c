@@ -621,19 +621,31 @@ fleet_settle(struct fleet *fl)
 static void
 fleet_audit_add(struct fleet_agent *a, struct model_audit_page *p)
 {
-	int	i, drop;
+	int	i, last, drop;
 
 	if (p->n_rows == 0)
 		return;
 	a->audit = xreallocarray(a->audit, (size_t)a->n_audit + p->n_rows,
 	    sizeof(*a->audit));
+	/*
+	 * An odd row whose id could not be read has no place of its own
+	 * for the cursor: it is kept once a later row with an id moves the
+	 * cursor past it, and asked for again until then, so it is neither
+	 * lost nor shown twice.
+	 */
+	for (last = p->n_rows - 1; last >= 0; last--) {
+		if (p->rows[last].id != VANTAGE_NONE)
+			break;
+	}
 	for (i = 0; i < p->n_rows; i++) {
-		if (p->rows[i].id <= a->audit_after) {
+		if (p->rows[i].id == VANTAGE_NONE ? i > last :
+		    p->rows[i].id <= a->audit_after) {
 			model_audit_free(&p->rows[i]);
 			continue;	/* a cursor never moves back */
 		}
 		a->audit[a->n_audit++] = p->rows[i];
-		a->audit_after = p->rows[i].id;
+		if (p->rows[i].id != VANTAGE_NONE)
+			a->audit_after = p->rows[i].id;
 	}
 	free(p->rows);
 	p->rows = NULL;
@@ -655,6 +667,7 @@ fleet_audit_done(struct fleet_agent *a, const struct fetch_resp *r,
 	struct model_audit_page	 p;
 	struct model_audit	 t;
 	char			 err[512];
+	int64_t			 after;
 	int			 more, desc, i;
 
 	(void)arg;
@@ -683,8 +696,11 @@ fleet_audit_done(struct fleet_agent *a, const struct fetch_resp *r,
 		p.rows[i] = p.rows[p.n_rows - 1 - i];
 		p.rows[p.n_rows - 1 - i] = t;
 	}
+	after = a->audit_after;
 	fleet_audit_add(a, &p);
 	model_audit_page_free(&p);
+	/* a page of odd rows without ids would be asked for forever */
+	more = more && a->audit_after > after;
 	/*
 	 * The newest rows are all that is kept: older ones are never
 	 * fetched.  An agent that predates `before` answers oldest first,

@@ -2,12 +2,18 @@
  * model.c - agent responses (api-contract.md) into plain structs.
  *
  * An agent is untrusted input: every field goes through the checked
- * getters of shared/json.c (type, range, length) and a response that
- * breaks the contract is refused as a whole, with the path of the first
- * bad field ("probes[3].last.latency_us must be a number"), so a view
- * never shows half of a broken answer.  Fields the contract does not know
- * are ignored, which lets a newer agent add some.
+ * getters of shared/json.c (type, range, length).  A response whose
+ * envelope breaks the contract (the top-level object, an array itself) is
+ * refused as a whole, with the path of the first bad field.  A row of a
+ * list whose own fields break it is not: m_list() keeps the others and
+ * records the row as odd, with what could be read of it and why
+ * ("last: 'latency_us' must be a number"), because one odd row must never
+ * hide the rows around it; an agent's audit rows are never deleted, so a
+ * refused page would hide every later one too.  Fields the contract does
+ * not know are ignored, which lets a newer agent add some.
  */
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,17 +147,202 @@ m_array(struct mctx *m, const cJSON *o, const char *key, int required,
 	return n;
 }
 
+/* An element of a list read all or nothing (series points). */
 static int
 m_object_item(struct mctx *m, const cJSON *it, const char *key, int i)
 {
-	char	e[160];
-
 	snprintf(m->path, sizeof(m->path), "%s[%d]", key, i);
 	if (!cJSON_IsObject(it)) {
-		snprintf(e, sizeof(e), "must be an object");
-		m_fail(m, e);
+		m_fail(m, "must be an object");
 		return -1;
 	}
+	return 0;
+}
+
+#define M_NO_NAME	((size_t)-1)
+
+/* One item of a list: 0, or -1 with m's error set (item freed by caller). */
+typedef int	(*m_item_fn)(struct mctx *, const cJSON *, void *item,
+		    int index, void *arg);
+
+/* A list of the contract: how to read, free and tell apart its items. */
+struct m_list {
+	const char	*key;		/* "probes" */
+	size_t		 size;		/* of one item */
+	m_item_fn	 parse;
+	void		(*free)(void *);
+	size_t		 name_off;	/* of a char * that must be unique,
+					   or M_NO_NAME */
+	void		*arg;
+};
+
+struct m_named {
+	const char	*name;
+	int		 item;
+};
+
+void
+model_odds_free(struct model_odds *o)
+{
+	int	i;
+
+	for (i = 0; i < o->n; i++) {
+		free(o->v[i].name);
+		free(o->v[i].reason);
+	}
+	free(o->v);
+	memset(o, 0, sizeof(*o));
+}
+
+const char *
+model_odd_text(const char *reason, char *buf, size_t len)
+{
+	snprintf(buf, len, "! malformed row: %s", reason);
+	return buf;
+}
+
+/* What can still be read of an odd row: name, id and time, if sound. */
+static void
+m_odd_add(struct model_odds *odd, const cJSON *o, int index,
+    const char *reason)
+{
+	struct model_odd	*d;
+	const char		*name = NULL;
+	char			 e[160];
+
+	odd->v = xreallocarray(odd->v, (size_t)odd->n + 1, sizeof(*odd->v));
+	d = &odd->v[odd->n++];
+	d->index = index;
+	d->id = d->t_ms = VANTAGE_NONE;
+	d->name = NULL;
+	d->reason = xstrdup(reason);
+	if (!cJSON_IsObject(o))
+		return;
+	if (json_get_str(o, "name", JSON_OPTIONAL, M_NAME_MAX, &name, e,
+	    sizeof(e)) == 1 && name[0] != '\0')
+		d->name = xstrdup(name);
+	if (json_get_int(o, "id", JSON_OPTIONAL, 0, M_MAX_MS, &d->id, e,
+	    sizeof(e)) != 1)
+		d->id = VANTAGE_NONE;
+	if (json_get_int(o, "t_ms", JSON_OPTIONAL, 0, M_MAX_MS, &d->t_ms, e,
+	    sizeof(e)) != 1)
+		d->t_ms = VANTAGE_NONE;
+}
+
+static int
+m_cmp_named(const void *a, const void *b)
+{
+	const struct m_named	*x = a, *y = b;
+	int			 d;
+
+	if ((d = strcmp(x->name, y->name)) != 0)
+		return d;
+	return x->item - y->item;
+}
+
+static int
+m_cmp_odd(const void *a, const void *b)
+{
+	return ((const struct model_odd *)a)->index -
+	    ((const struct model_odd *)b)->index;
+}
+
+/*
+ * The array o[key]: each element parsed on its own.  Those that keep the
+ * contract go into *itemsp in order (*wherep, if asked, holds each one's
+ * index in the array); the others, and every repeat of a name already
+ * seen when names must be unique (the matrix and the actions count by
+ * name), go into odd.  Only the array itself can fail: -1, err set.
+ */
+static int
+m_list(struct mctx *m, const cJSON *o, int required, const struct m_list *l,
+    void **itemsp, int *np, int **wherep, struct model_odds *odd)
+{
+	const cJSON	*arr, *it;
+	struct m_named	*names;
+	struct mctx	 im;
+	char		*items, e[M_NAME_MAX + 256], dup[M_NAME_MAX + 64];
+	int		*where, *bad, n, i, k, good = 0;
+
+	*itemsp = NULL;
+	*np = 0;
+	if (wherep != NULL)
+		*wherep = NULL;
+	m->path[0] = '\0';
+	if ((n = m_array(m, o, l->key, required, &arr)) == -1)
+		return -1;
+	items = xcalloc((size_t)n + 1, l->size);
+	where = xcalloc((size_t)n + 1, sizeof(*where));
+	i = 0;
+	cJSON_ArrayForEach(it, arr) {
+		char *item = items + (size_t)good * l->size;
+
+		memset(&im, 0, sizeof(im));
+		im.err = e;
+		im.errlen = sizeof(e);
+		e[0] = '\0';
+		if (!cJSON_IsObject(it))
+			m_odd_add(odd, it, i, "must be an object");
+		else if (l->parse(&im, it, item, i, l->arg) == -1) {
+			l->free(item);
+			memset(item, 0, l->size);
+			m_odd_add(odd, it, i, e);
+		} else
+			where[good++] = i;
+		i++;
+	}
+	if (l->name_off != M_NO_NAME && good > 1) {
+		names = xcalloc((size_t)good, sizeof(*names));
+		bad = xcalloc((size_t)good, sizeof(*bad));
+		for (i = 0; i < good; i++) {
+			names[i].name = *(char **)(items + (size_t)i *
+			    l->size + l->name_off);
+			names[i].item = i;
+		}
+		qsort(names, (size_t)good, sizeof(*names), m_cmp_named);
+		/* the first of a name is the real one, the repeats odd */
+		for (i = 1; i < good; i++) {
+			if (strcmp(names[i - 1].name, names[i].name) != 0)
+				continue;
+			k = names[i].item;
+			bad[k] = 1;
+			snprintf(dup, sizeof(dup), "repeats the name '%.64s' "
+			    "of %s[%d]", names[i].name, l->key,
+			    where[names[i - 1].item]);
+			m_odd_add(odd, cJSON_GetArrayItem(arr, where[k]),
+			    where[k], dup);
+		}
+		for (i = k = 0; i < good; i++) {
+			char *item = items + (size_t)i * l->size;
+
+			if (bad[i]) {
+				l->free(item);
+				continue;
+			}
+			if (k != i) {
+				memcpy(items + (size_t)k * l->size, item,
+				    l->size);
+				where[k] = where[i];
+			}
+			k++;
+		}
+		good = k;
+		free(names);
+		free(bad);
+		if (odd->n > 1)
+			qsort(odd->v, (size_t)odd->n, sizeof(*odd->v),
+			    m_cmp_odd);
+	}
+	if (good == 0) {
+		free(items);
+		items = NULL;
+	}
+	*itemsp = items;
+	*np = good;
+	if (wherep != NULL)
+		*wherep = where;
+	else
+		free(where);
 	return 0;
 }
 
@@ -338,7 +529,8 @@ m_probe(struct mctx *m, const cJSON *o, struct model_probe *p)
 	}
 	strlcpy_v(base, m->path, sizeof(base));
 	if (last != NULL) {
-		snprintf(m->path, sizeof(m->path), "%.80s.last", base);
+		snprintf(m->path, sizeof(m->path), "%.80s%slast", base,
+		    base[0] != '\0' ? "." : "");
 		if (m_result(m, last, &p->last) == -1) {
 			model_result_free(&p->last);
 			return -1;
@@ -347,12 +539,36 @@ m_probe(struct mctx *m, const cJSON *o, struct model_probe *p)
 	}
 	p->stats.avg_us = p->stats.p95_us = VANTAGE_NONE;
 	if (stats != NULL) {
-		snprintf(m->path, sizeof(m->path), "%.80s.stats_1h", base);
+		snprintf(m->path, sizeof(m->path), "%.80s%sstats_1h", base,
+		    base[0] != '\0' ? "." : "");
 		if (m_stats(m, stats, &p->stats) == -1)
 			return -1;
 	}
 	return 0;
 }
+
+static int
+m_probe_item(struct mctx *m, const cJSON *o, void *item, int index,
+    void *arg)
+{
+	(void)index;
+	(void)arg;
+	return m_probe(m, o, item);
+}
+
+static void
+m_probe_free_item(void *item)
+{
+	m_probe_free(item);
+}
+
+static const struct m_list m_probes_list = {
+	.key = "probes",
+	.size = sizeof(struct model_probe),
+	.parse = m_probe_item,
+	.free = m_probe_free_item,
+	.name_off = offsetof(struct model_probe, name),
+};
 
 void
 model_route_free(struct model_route *r)
@@ -437,30 +653,53 @@ m_pool(struct mctx *m, const cJSON *o, struct model_pool *p)
 }
 
 static int
-m_cmp_str(const void *a, const void *b)
+m_route_item(struct mctx *m, const cJSON *o, void *item, int index,
+    void *arg)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	(void)index;
+	(void)arg;
+	return m_route(m, o, item);
 }
 
-/* Names within one list must be unique: the matrix counts by name. */
+static void
+m_route_free_item(void *item)
+{
+	model_route_free(item);
+}
+
 static int
-m_unique(struct mctx *m, const char *what, char **names, int n)
+m_pool_item(struct mctx *m, const cJSON *o, void *item, int index,
+    void *arg)
 {
-	char	e[M_NAME_MAX + 64];
-	int	i;
-
-	qsort(names, (size_t)n, sizeof(*names), m_cmp_str);
-	for (i = 1; i < n; i++) {
-		if (strcmp(names[i - 1], names[i]) == 0) {
-			m->path[0] = '\0';
-			snprintf(e, sizeof(e), "duplicate %s '%.64s'", what,
-			    names[i]);
-			m_fail(m, e);
-			return -1;
-		}
-	}
-	return 0;
+	(void)index;
+	(void)arg;
+	return m_pool(m, o, item);
 }
+
+static void
+m_pool_free_item(void *item)
+{
+	struct model_pool	*p = item;
+
+	free(p->name);
+	p->name = NULL;
+}
+
+static const struct m_list m_routes_list = {
+	.key = "routes",
+	.size = sizeof(struct model_route),
+	.parse = m_route_item,
+	.free = m_route_free_item,
+	.name_off = offsetof(struct model_route, name),
+};
+
+static const struct m_list m_pools_list = {
+	.key = "pools",
+	.size = sizeof(struct model_pool),
+	.parse = m_pool_item,
+	.free = m_pool_free_item,
+	.name_off = offsetof(struct model_pool, name),
+};
 
 static void
 m_routes_free(struct model_route *routes, int nr, struct model_pool *pools,
@@ -480,53 +719,26 @@ m_routes_free(struct model_route *routes, int nr, struct model_pool *pools,
 static int
 m_routes_pools(struct mctx *m, const cJSON *j, int required,
     struct model_route **routesp, int *nrp, struct model_pool **poolsp,
-    int *npp)
+    int *npp, struct model_odds *odd_routes, struct model_odds *odd_pools)
 {
-	const cJSON		*arr, *it;
-	struct model_route	*routes = NULL;
-	struct model_pool	*pools = NULL;
-	char			**names;
-	int			 n, i, nr = 0, np = 0;
+	void	*v;
 
-	m->path[0] = '\0';
-	if ((n = m_array(m, j, "routes", required, &arr)) == -1)
+	*poolsp = NULL;
+	*npp = 0;
+	if (m_list(m, j, required, &m_routes_list, &v, nrp, NULL,
+	    odd_routes) == -1)
 		return -1;
-	if (n > 0)
-		routes = xcalloc((size_t)n, sizeof(*routes));
-	i = 0;
-	cJSON_ArrayForEach(it, arr) {
-		if (m_object_item(m, it, "routes", i) == -1 ||
-		    m_route(m, it, &routes[i]) == -1)
-			goto fail;
-		nr = ++i;
+	*routesp = v;
+	if (m_list(m, j, required, &m_pools_list, &v, npp, NULL,
+	    odd_pools) == -1) {
+		m_routes_free(*routesp, *nrp, NULL, 0);
+		*routesp = NULL;
+		*nrp = 0;
+		model_odds_free(odd_routes);
+		return -1;
 	}
-	m->path[0] = '\0';
-	if ((n = m_array(m, j, "pools", required, &arr)) == -1)
-		goto fail;
-	if (n > 0)
-		pools = xcalloc((size_t)n, sizeof(*pools));
-	i = 0;
-	cJSON_ArrayForEach(it, arr) {
-		if (m_object_item(m, it, "pools", i) == -1 ||
-		    m_pool(m, it, &pools[i]) == -1)
-			goto fail;
-		np = ++i;
-	}
-	names = xcalloc((size_t)nr + 1, sizeof(*names));
-	for (i = 0; i < nr; i++)
-		names[i] = routes[i].name;
-	i = m_unique(m, "route", names, nr);
-	free(names);
-	if (i == -1)
-		goto fail;
-	*routesp = routes;
-	*nrp = nr;
-	*poolsp = pools;
-	*npp = np;
+	*poolsp = v;
 	return 0;
-fail:
-	m_routes_free(routes, nr, pools, np);
-	return -1;
 }
 
 /* agent.caller: optional (older agents), complete when present. */
@@ -574,6 +786,9 @@ model_status_free(struct model_status *s)
 		m_probe_free(&s->probes[i]);
 	free(s->probes);
 	m_routes_free(s->routes, s->n_routes, s->pools, s->n_pools);
+	model_odds_free(&s->odd_probes);
+	model_odds_free(&s->odd_routes);
+	model_odds_free(&s->odd_pools);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -583,10 +798,9 @@ model_parse_status(const char *text, size_t len, struct model_status *s,
 {
 	struct mctx	 m = { err, errlen, "" };
 	cJSON		*j;
-	const cJSON	*ag = NULL, *arr, *it;
+	const cJSON	*ag = NULL;
 	char		 e[160];
-	char		**names;
-	int		 n, i, rc;
+	void		*v;
 
 	memset(s, 0, sizeof(*s));
 	if ((j = json_parse_object(text, len, err, errlen)) == NULL)
@@ -608,29 +822,12 @@ model_parse_status(const char *text, size_t len, struct model_status *s,
 	    &s->started_ms) == -1 ||
 	    m_caller(&m, ag, s) == -1)
 		goto fail;
-	m.path[0] = '\0';
-	if ((n = m_array(&m, j, "probes", JSON_REQUIRED, &arr)) == -1)
+	if (m_list(&m, j, JSON_REQUIRED, &m_probes_list, &v, &s->n_probes,
+	    NULL, &s->odd_probes) == -1)
 		goto fail;
-	if (n > 0)
-		s->probes = xcalloc((size_t)n, sizeof(*s->probes));
-	i = 0;
-	cJSON_ArrayForEach(it, arr) {
-		if (m_object_item(&m, it, "probes", i) == -1)
-			goto fail;
-		rc = m_probe(&m, it, &s->probes[i]);
-		s->n_probes = ++i;	/* freed with the rest on failure */
-		if (rc == -1)
-			goto fail;
-	}
-	names = xcalloc((size_t)s->n_probes + 1, sizeof(*names));
-	for (i = 0; i < s->n_probes; i++)
-		names[i] = s->probes[i].name;
-	rc = m_unique(&m, "probe", names, s->n_probes);
-	free(names);
-	if (rc == -1)
-		goto fail;
+	s->probes = v;
 	if (m_routes_pools(&m, j, JSON_OPTIONAL, &s->routes, &s->n_routes,
-	    &s->pools, &s->n_pools) == -1)
+	    &s->pools, &s->n_pools, &s->odd_routes, &s->odd_pools) == -1)
 		goto fail;
 	cJSON_Delete(j);
 	return 0;
@@ -644,6 +841,8 @@ void
 model_routes_free(struct model_routes *r)
 {
 	m_routes_free(r->routes, r->n_routes, r->pools, r->n_pools);
+	model_odds_free(&r->odd_routes);
+	model_odds_free(&r->odd_pools);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -659,7 +858,7 @@ model_parse_routes(const char *text, size_t len, struct model_routes *r,
 	if ((j = json_parse_object(text, len, err, errlen)) == NULL)
 		return -1;
 	rc = m_routes_pools(&m, j, JSON_REQUIRED, &r->routes, &r->n_routes,
-	    &r->pools, &r->n_pools);
+	    &r->pools, &r->n_pools, &r->odd_routes, &r->odd_pools);
 	cJSON_Delete(j);
 	return rc == 0 ? 0 : -2;
 }
@@ -674,8 +873,32 @@ model_results_free(struct model_results *r)
 	for (i = 0; i < r->n_results; i++)
 		model_result_free(&r->results[i]);
 	free(r->results);
+	model_odds_free(&r->odd);
 	memset(r, 0, sizeof(*r));
 }
+
+static int
+m_result_item(struct mctx *m, const cJSON *o, void *item, int index,
+    void *arg)
+{
+	(void)index;
+	(void)arg;
+	return m_result(m, o, item);
+}
+
+static void
+m_result_free_item(void *item)
+{
+	model_result_free(item);
+}
+
+static const struct m_list m_results_list = {
+	.key = "results",
+	.size = sizeof(struct model_result),
+	.parse = m_result_item,
+	.free = m_result_free_item,
+	.name_off = M_NO_NAME,
+};
 
 int
 model_parse_results(const char *text, size_t len, struct model_results *r,
@@ -683,29 +906,18 @@ model_parse_results(const char *text, size_t len, struct model_results *r,
 {
 	struct mctx	 m = { err, errlen, "" };
 	cJSON		*j;
-	const cJSON	*arr, *it;
-	int		 n, i;
+	void		*v;
 
 	memset(r, 0, sizeof(*r));
 	if ((j = json_parse_object(text, len, err, errlen)) == NULL)
 		return -1;
-	if ((n = m_array(&m, j, "results", JSON_REQUIRED, &arr)) == -1 ||
-	    m_int(&m, j, "next", JSON_OPTIONAL, 0, M_MAX_MS, VANTAGE_NONE,
+	if (m_int(&m, j, "next", JSON_OPTIONAL, 0, M_MAX_MS, VANTAGE_NONE,
 	    &r->next) == -1 ||
-	    m_bool(&m, j, "more", &r->more) == -1)
+	    m_bool(&m, j, "more", &r->more) == -1 ||
+	    m_list(&m, j, JSON_REQUIRED, &m_results_list, &v, &r->n_results,
+	    NULL, &r->odd) == -1)
 		goto fail;
-	if (n > 0)
-		r->results = xcalloc((size_t)n, sizeof(*r->results));
-	i = 0;
-	cJSON_ArrayForEach(it, arr) {
-		if (m_object_item(&m, it, "results", i) == -1)
-			goto fail;
-		if (m_result(&m, it, &r->results[i]) == -1) {
-			model_result_free(&r->results[i]);
-			goto fail;
-		}
-		r->n_results = ++i;
-	}
+	r->results = v;
 	cJSON_Delete(j);
 	return 0;
 fail:
@@ -786,6 +998,7 @@ model_audit_free(struct model_audit *a)
 	free(a->detail);
 	free(a->result);
 	free(a->hash);
+	free(a->malformed);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -802,6 +1015,7 @@ model_audit_copy(struct model_audit *dst, const struct model_audit *src)
 	dst->detail = m_dup(src->detail);
 	dst->result = m_dup(src->result);
 	dst->hash = m_dup(src->hash);
+	dst->malformed = m_dup(src->malformed);
 }
 
 static int
@@ -841,52 +1055,152 @@ model_audit_page_free(struct model_audit_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static int
+m_audit_item(struct mctx *m, const cJSON *o, void *item, int index,
+    void *arg)
+{
+	(void)index;
+	(void)arg;
+	return m_audit(m, o, item);
+}
+
+static void
+m_audit_free_item(void *item)
+{
+	model_audit_free(item);
+}
+
+static const struct m_list m_audit_list = {
+	.key = "audit",
+	.size = sizeof(struct model_audit),
+	.parse = m_audit_item,
+	.free = m_audit_free_item,
+	.name_off = M_NO_NAME,
+};
+
+/* An odd audit row in its place, with its id and time if they were sound. */
+static void
+m_audit_odd(struct model_audit *a, const struct model_odd *d)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = d->id;
+	a->t_ms = d->t_ms;
+	a->actor = xstrdup("");
+	a->role = xstrdup("");
+	a->operator = xstrdup("");
+	a->source = xstrdup("");
+	a->action = xstrdup("");
+	a->target = xstrdup("");
+	a->detail = xstrdup("");
+	a->result = xstrdup("");
+	a->hash = xstrdup("");
+	a->malformed = xstrdup(d->reason);
+}
+
+static int
+m_audit_before(int desc, int64_t a, int64_t b)
+{
+	return desc ? a > b : a < b;
+}
+
+/*
+ * Oldest first (`after`) or newest first (`before`), the first two good
+ * rows tell; either way strictly, so a cursor only ever moves one way.  A
+ * good row out of that order becomes odd, and an odd row keeps its id
+ * only where it fits between its neighbours: the fleet's cursor follows
+ * the ids, and one wild id must not make it skip the rows after it.
+ */
+static void
+m_audit_order(struct model_audit_page *p)
+{
+	struct model_audit	*r;
+	char			 e[128];
+	int64_t			 last = VANTAGE_NONE, *next;
+	int			 i, first = -1;
+
+	for (i = 0; i < p->n_rows; i++) {
+		if (p->rows[i].malformed != NULL)
+			continue;
+		if (first == -1)
+			first = i;
+		else {
+			p->desc = p->rows[i].id < p->rows[first].id;
+			break;
+		}
+	}
+	for (i = 0; i < p->n_rows; i++) {
+		r = &p->rows[i];
+		if (r->malformed != NULL)
+			continue;
+		if (last != VANTAGE_NONE && !m_audit_before(p->desc, last,
+		    r->id)) {
+			snprintf(e, sizeof(e), "'id' %" PRId64 " is not %s",
+			    r->id, p->desc ? "decreasing" : "increasing");
+			r->malformed = xstrdup(e);
+			r->id = VANTAGE_NONE;
+			continue;
+		}
+		last = r->id;
+	}
+	next = xcalloc((size_t)p->n_rows + 1, sizeof(*next));
+	next[p->n_rows] = VANTAGE_NONE;
+	for (i = p->n_rows - 1; i >= 0; i--)
+		next[i] = p->rows[i].malformed == NULL ? p->rows[i].id :
+		    next[i + 1];
+	last = VANTAGE_NONE;
+	for (i = 0; i < p->n_rows; i++) {
+		r = &p->rows[i];
+		if (r->id == VANTAGE_NONE)
+			continue;
+		if (r->malformed != NULL && ((last != VANTAGE_NONE &&
+		    !m_audit_before(p->desc, last, r->id)) ||
+		    (next[i + 1] != VANTAGE_NONE &&
+		    !m_audit_before(p->desc, r->id, next[i + 1]))))
+			r->id = VANTAGE_NONE;
+		else
+			last = r->id;
+	}
+	free(next);
+}
+
 int
 model_parse_audit(const char *text, size_t len, struct model_audit_page *p,
     char *err, size_t errlen)
 {
-	struct mctx	 m = { err, errlen, "" };
-	cJSON		*j;
-	const cJSON	*arr, *it;
-	int		 n, i;
+	struct mctx		 m = { err, errlen, "" };
+	struct model_odds	 odd = { NULL, 0 };
+	struct model_audit	*good;
+	cJSON			*j;
+	void			*v;
+	int			*where = NULL, ngood, i, g, k;
 
 	memset(p, 0, sizeof(*p));
 	if ((j = json_parse_object(text, len, err, errlen)) == NULL)
 		return -1;
-	if ((n = m_array(&m, j, "audit", JSON_REQUIRED, &arr)) == -1 ||
-	    m_int(&m, j, "next", JSON_OPTIONAL, 0, M_MAX_MS, VANTAGE_NONE,
+	if (m_int(&m, j, "next", JSON_OPTIONAL, 0, M_MAX_MS, VANTAGE_NONE,
 	    &p->next) == -1 ||
-	    m_bool(&m, j, "more", &p->more) == -1)
-		goto fail;
-	if (n > 0)
-		p->rows = xcalloc((size_t)n, sizeof(*p->rows));
-	i = 0;
-	cJSON_ArrayForEach(it, arr) {
-		if (m_object_item(&m, it, "audit", i) == -1 ||
-		    m_audit(&m, it, &p->rows[i]) == -1)
-			goto fail;
-		/*
-		 * Oldest first (`after`) or newest first (`before`), the
-		 * first two rows tell; either way strictly, so a cursor only
-		 * ever moves one way.
-		 */
-		if (i == 1)
-			p->desc = p->rows[1].id < p->rows[0].id;
-		if (i > 0 && (p->desc ? p->rows[i].id >= p->rows[i - 1].id :
-		    p->rows[i].id <= p->rows[i - 1].id)) {
-			m_fail(&m, p->desc ? "ids are not decreasing" :
-			    "ids are not increasing");
-			model_audit_free(&p->rows[i]);
-			goto fail;
-		}
-		p->n_rows = ++i;
+	    m_bool(&m, j, "more", &p->more) == -1 ||
+	    m_list(&m, j, JSON_REQUIRED, &m_audit_list, &v, &ngood, &where,
+	    &odd) == -1) {
+		cJSON_Delete(j);
+		return -2;
 	}
 	cJSON_Delete(j);
+	good = v;
+	/* odd rows back in their places: the trail is read in order */
+	p->rows = xcalloc((size_t)(ngood + odd.n) + 1, sizeof(*p->rows));
+	for (i = g = k = 0; g < ngood || k < odd.n; i++) {
+		if (k < odd.n && (g == ngood || odd.v[k].index < where[g]))
+			m_audit_odd(&p->rows[i], &odd.v[k++]);
+		else
+			p->rows[i] = good[g++];
+	}
+	p->n_rows = i;
+	free(good);
+	free(where);
+	model_odds_free(&odd);
+	m_audit_order(p);
 	return 0;
-fail:
-	cJSON_Delete(j);
-	model_audit_page_free(p);
-	return -2;
 }
 
 void
@@ -938,6 +1252,7 @@ model_action_free(struct model_action *a)
 		model_route_free(&a->routes[i].route);
 	free(a->routes);
 	free(a->batch);
+	model_odds_free(&a->odd);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -956,12 +1271,44 @@ m_changed(struct mctx *m, const cJSON *o, int *out)
 	return 0;
 }
 
+/* A route of a batch answer; arg: the audit ids, one per route or 0s. */
+static int
+m_action_item(struct mctx *m, const cJSON *o, void *item, int index,
+    void *arg)
+{
+	struct model_action_route	*ar = item;
+	const int64_t			*aids = arg;
+
+	if (m_route(m, o, &ar->route) == -1 ||
+	    m_changed(m, o, &ar->changed) == -1)
+		return -1;
+	ar->audit_id = aids[index];
+	return 0;
+}
+
+static void
+m_action_free_item(void *item)
+{
+	model_route_free(&((struct model_action_route *)item)->route);
+}
+
+static const struct m_list m_action_list = {
+	.key = "routes",
+	.size = sizeof(struct model_action_route),
+	.parse = m_action_item,
+	.free = m_action_free_item,
+	.name_off = offsetof(struct model_action_route, route.name),
+};
+
 static int
 m_action(struct mctx *m, const cJSON *j, struct model_action *a)
 {
 	const cJSON	*r = NULL, *arr, *ids, *it;
+	struct m_list	 l;
+	int64_t		*aids;
+	void		*v;
 	char		 e[160];
-	int		 n, nids, i, replayed = 0;
+	int		 n, nids, i, rc, replayed = 0;
 
 	if (m_bool(m, j, "replayed", &replayed) == -1 ||
 	    m_str(m, j, "batch", JSON_OPTIONAL, M_NAME_MAX, &a->batch) == -1)
@@ -996,17 +1343,8 @@ m_action(struct mctx *m, const cJSON *j, struct model_action *a)
 		return -1;
 	if (m_changed(m, j, &a->changed) == -1)
 		return -1;
-	a->routes = xcalloc((size_t)n, sizeof(*a->routes));
-	i = 0;
-	cJSON_ArrayForEach(it, arr) {
-		if (m_object_item(m, it, "routes", i) == -1 ||
-		    m_route(m, it, &a->routes[i].route) == -1)
-			return -1;
-		a->n_routes = ++i;	/* freed with the rest on failure */
-		if (m_changed(m, it, &a->routes[i - 1].changed) == -1)
-			return -1;
-	}
 	/* one audit row per route, in the order of the routes */
+	aids = xcalloc((size_t)n, sizeof(*aids));
 	i = 0;
 	cJSON_ArrayForEach(it, ids) {
 		if (nids != n)
@@ -1014,11 +1352,17 @@ m_action(struct mctx *m, const cJSON *j, struct model_action *a)
 		if (!cJSON_IsNumber(it) || it->valuedouble < 0 ||
 		    it->valuedouble > (double)M_MAX_MS) {
 			m_fail(m, "'audit_ids' holds a non-id");
+			free(aids);
 			return -1;
 		}
-		a->routes[i++].audit_id = (int64_t)it->valuedouble;
+		aids[i++] = (int64_t)it->valuedouble;
 	}
-	return 0;
+	l = m_action_list;
+	l.arg = aids;
+	rc = m_list(m, j, JSON_OPTIONAL, &l, &v, &a->n_routes, NULL, &a->odd);
+	a->routes = v;
+	free(aids);
+	return rc;
 }
 
 int

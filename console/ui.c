@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "text.h"
 #include "vantage.h"
 
 #define UI_STACK	16
@@ -102,6 +103,7 @@ static struct ui		*ui_cur;	/* for atexit and signals */
 static volatile sig_atomic_t	 ui_sig;
 static int			 ui_curses_on;
 static int			 ui_glyph_utf8;
+static int			 ui_text_utf8;	/* the locale's, for text */
 static char			 ui_fatal_msg[1024];
 
 /* ---- terminal lifetime ---- */
@@ -315,41 +317,59 @@ ui_message(struct ui *ui, int error, const char *fmt, ...)
 /* ---- text ---- */
 
 /*
- * Walks s as the screen shows it; with out set, draws it.  Agent text is
- * untrusted: control characters and bad UTF-8 become '?', so an agent
- * cannot send escape sequences to the operator's terminal.
+ * Walks s as the screen shows it; with out set, draws it (attr: the
+ * text's own attributes).  This is the one edge where remote text meets
+ * the terminal, so it is escaped here: a control character (C0, DEL, C1,
+ * the bidi embeddings, overrides and isolates of text_is_control()) is
+ * drawn as its escape ("\x1b", "\u{202e}") in the DIM colour, and so is
+ * a byte that is not UTF-8 ("\xff"); an escape is as wide as its text.
+ * No code point an agent sends reaches curses unless it is printable.
  */
 static int
-ui_walk(const char *s, int w, int out)
+ui_walk(const char *s, int w, int out, int attr)
 {
-	mbstate_t	st;
-	wchar_t		wc;
-	size_t		n;
-	int		used = 0, cw;
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), k;
+	uint32_t		 cp;
+	char			 one[8], esc[16];
+	int			 used = 0, cw, dim;
 
-	memset(&st, 0, sizeof(st));
-	while (*s != '\0' && used < w) {
-		n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
-		if (n == (size_t)-1 || n == (size_t)-2) {
-			memset(&st, 0, sizeof(st));
-			n = 1;
-			cw = -1;
-		} else if (n == 0)
-			break;
-		else
-			cw = wc < 0x20 || wc == 0x7f ? -1 : wcwidth(wc);
-		if (cw < 0) {
-			if (out)
-				addch('?');
-			used++;
+	while (n > 0 && used < w) {
+		esc[0] = '\0';
+		cw = 1;
+		if ((k = text_utf8_next(p, n, &cp)) == 0 ||
+		    text_is_control(cp)) {
+			if (k == 0)
+				k = 1;
+			memcpy(one, p, k);
+			one[k] = '\0';
+			text_escape(one, esc, sizeof(esc));
+		} else if (cp >= 0x80 && !ui_text_utf8)
+			snprintf(esc, sizeof(esc), "?");
+		else if (cp >= 0x80 && (cw = wcwidth((wchar_t)cp)) < 0)
+			snprintf(esc, sizeof(esc), "\\u{%04x}",
+			    (unsigned)cp);
+		if (esc[0] != '\0') {
+			cw = (int)strlen(esc);
+			if (used + cw > w)
+				break;
+			if (out) {
+				/* the text's own attributes, the DIM colour */
+				dim = ui_cur != NULL ? ui_attr(ui_cur,
+				    UI_C_DIM) : (int)A_DIM;
+				attrset((attr & ~(int)A_COLOR) | dim);
+				addstr(esc);
+				attrset(attr);
+			}
 		} else {
 			if (used + cw > w)
 				break;
 			if (out)
-				addnstr(s, (int)n);
-			used += cw;
+				addnstr((const char *)p, (int)k);
 		}
-		s += n;
+		used += cw;
+		p += k;
+		n -= k;
 	}
 	return used;
 }
@@ -357,7 +377,7 @@ ui_walk(const char *s, int w, int out)
 int
 ui_width(const char *s)
 {
-	return ui_walk(s != NULL ? s : "", 1 << 20, 0);
+	return ui_walk(s != NULL ? s : "", 1 << 20, 0, 0);
 }
 
 int
@@ -373,11 +393,11 @@ ui_put(int y, int x, int w, int attr, const char *s)
 	attrset(attr);
 	full = ui_width(s);
 	if (full > w && w >= 2) {
-		used = ui_walk(s, w - 1, 1);
+		used = ui_walk(s, w - 1, 1, attr);
 		addstr(ui_glyph(NULL, UI_G_ELLIPSIS));
 		used++;
 	} else
-		used = ui_walk(s, w, 1);
+		used = ui_walk(s, w, 1, attr);
 	for (i = used; i < w; i++)
 		addch(' ');
 	attrset(A_NORMAL);
@@ -1051,6 +1071,7 @@ ui_run(struct fleet *fl)
 	ui.utf8 = fl->conf->unicode == -1 ? (cs != NULL &&
 	    strcasecmp(cs, "UTF-8") == 0) : fl->conf->unicode;
 	ui_glyph_utf8 = ui.utf8;
+	ui_text_utf8 = cs != NULL && strcasecmp(cs, "UTF-8") == 0;
 	atexit(ui_end);
 	ui_signals();
 	set_escdelay(25);

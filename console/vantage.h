@@ -184,6 +184,24 @@ enum model_effective {
 	MODEL_EFF_DOWN
 };
 
+/*
+ * A row of an agent's list whose own fields break the contract: what
+ * could be read of it and why it is not a real one.  The rest of the list
+ * is kept; views show such a row marked (vantage(1) "odd rows").
+ */
+struct model_odd {
+	int		 index;		/* in the agent's array */
+	char		*name;		/* NULL when unreadable */
+	int64_t		 id;		/* VANTAGE_NONE when unreadable */
+	int64_t		 t_ms;		/* VANTAGE_NONE when unreadable */
+	char		*reason;	/* "'target' is longer than 256 bytes" */
+};
+
+struct model_odds {
+	struct model_odd	*v;
+	int			 n;
+};
+
 struct model_result {
 	int64_t			 t_ms;
 	enum model_rstatus	 status;
@@ -254,6 +272,9 @@ struct model_status {
 	int			 n_routes;
 	struct model_pool	*pools;
 	int			 n_pools;
+	struct model_odds	 odd_probes;	/* never in probes[] */
+	struct model_odds	 odd_routes;
+	struct model_odds	 odd_pools;
 };
 
 struct model_routes {
@@ -261,11 +282,14 @@ struct model_routes {
 	int			 n_routes;
 	struct model_pool	*pools;
 	int			 n_pools;
+	struct model_odds	 odd_routes;
+	struct model_odds	 odd_pools;
 };
 
 struct model_results {
 	struct model_result	*results;
 	int			 n_results;
+	struct model_odds	 odd;
 	int64_t			 next;		/* VANTAGE_NONE when null */
 	int			 more;
 };
@@ -299,6 +323,9 @@ struct model_audit {
 	char		*detail;
 	char		*result;
 	char		*hash;
+	/* An odd row, kept in its place: why; id and t_ms may then be
+	 * VANTAGE_NONE and the strings "".  NULL for a good row. */
+	char		*malformed;
 };
 
 struct model_audit_page {
@@ -335,6 +362,8 @@ struct model_action {
 	int			 changed;	/* any route changed */
 	int			 replayed;	/* a stored first outcome */
 	char			*batch;		/* "" when none */
+	struct model_odds	 odd;		/* routes that could not be
+						   read: changed, state unknown */
 };
 
 /* GET /v1/requests/KEY: how the request with that key was decided. */
@@ -348,7 +377,9 @@ struct model_request {
 
 /* Every parser returns 0, -1 when the text is not a JSON object, or -2
  * when it breaks the contract; err says why (naming the bad field), and
- * out is zeroed first and holds nothing to free after a failure. */
+ * out is zeroed first and holds nothing to free after a failure.  Only
+ * the envelope (the top-level object, the arrays themselves) can fail a
+ * document: a row of a list that breaks it becomes an odd row. */
 int	 model_parse_status(const char *, size_t, struct model_status *,
 	    char *err, size_t);
 int	 model_parse_routes(const char *, size_t, struct model_routes *,
@@ -387,6 +418,9 @@ void	 model_request_free(struct model_request *);
  */
 struct pool_member *model_pool_members(const struct model_status *,
 		    const char *const *sel, int nsel);
+void	 model_odds_free(struct model_odds *);
+/* "'target' is longer than 256 bytes" into "! malformed row: ..." */
+const char *model_odd_text(const char *reason, char *, size_t);
 void	 model_route_free(struct model_route *);
 void	 model_route_copy(struct model_route *, const struct model_route *);
 const char *model_state_str(enum model_state);
@@ -748,8 +782,9 @@ int		 ui_attr(struct ui *, enum ui_color);
 int		 ui_state_attr(struct ui *, enum model_state);
 const char	*ui_glyph(struct ui *, enum ui_glyph);
 /* Writes s at y,x in exactly w columns (cut or padded), control
- * characters and invalid UTF-8 shown as '?'.  Returns columns used by
- * the text itself. */
+ * characters (C0, C1, bidi) and invalid UTF-8 shown escaped ("\x1b",
+ * "\u{202e}") in the DIM colour, never passed to curses.  Returns
+ * columns used by the text itself. */
 int		 ui_put(int y, int x, int w, int attr, const char *s);
 int		 ui_putf(int y, int x, int w, int attr, const char *, ...)
 		    __attribute__((format(printf, 5, 6)));

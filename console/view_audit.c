@@ -3,7 +3,9 @@
  * with each agent's chain verification (/v1/audit/verify) on top.  The
  * fleet first fetches each agent's newest rows (the `before` cursor), then,
  * while the view is open, new rows after every status poll with the
- * `after` cursor, so a drain shows up here within a period.
+ * `after` cursor, so a drain shows up here within a period.  An odd row
+ * (model.c) stays in its place, marked "! malformed row: ..." in the BAD
+ * colour, with its id and time when they could be read.
  */
 #include <curses.h>
 #include <inttypes.h>
@@ -129,7 +131,8 @@ va_build(struct view_audit *va)
 
 			if (!ui_match(&va->v, a->conf->name, r->actor,
 			    r->operator, r->source, r->action, r->target,
-			    r->detail, r->result, NULL))
+			    r->detail, r->result, r->malformed != NULL ?
+			    r->malformed : "", NULL))
 				continue;
 			if (va->n == va->cap) {
 				va->cap = va->cap * 2 + 256;
@@ -159,6 +162,8 @@ va_time(int64_t ms, char *buf, size_t len)
 	struct tm	tm;
 	time_t		t = (time_t)(ms / 1000);
 
+	if (ms == VANTAGE_NONE)
+		return "-";
 	localtime_r(&t, &tm);
 	strftime(buf, len, "%m-%d %H:%M:%S", &tm);
 	return buf;
@@ -173,12 +178,19 @@ va_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 
 	if (r == NULL)
 		return "";
+	/* the marker where every width shows it, the reason in DETAIL */
+	if (r->malformed != NULL && col == VA_ACTOR) {
+		*attr = ui_attr(ui, UI_C_BAD);
+		return "! malformed row";
+	}
 	switch (col) {
 	case VA_TIME:
 		return va_time(r->t_ms, buf, len);
 	case VA_AGENT:
 		return ui_fleet(ui)->agents[va->rows[row].agent].conf->name;
 	case VA_ID:
+		if (r->id == VANTAGE_NONE)
+			return "-";
 		snprintf(buf, len, "%" PRId64, r->id);
 		return buf;
 	case VA_ACTOR:
@@ -198,6 +210,10 @@ va_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 			*attr = ui_attr(ui, UI_C_BAD);
 		return r->result;
 	case VA_DETAIL:
+		if (r->malformed != NULL) {
+			*attr = ui_attr(ui, UI_C_BAD);
+			return model_odd_text(r->malformed, buf, len);
+		}
 		return r->detail;
 	}
 	return "";
@@ -265,6 +281,7 @@ va_draw_shown(struct view_audit *va, int y, int x, int h, int w)
 		{ "action", r->action }, { "target", r->target },
 		{ "result", r->result }, { "detail", r->detail },
 		{ "hash", r->hash },
+		{ "malformed", r->malformed != NULL ? r->malformed : "" },
 	};
 
 	ui_putf(row++, x, w, ui_attr(ui, UI_C_BAR), " audit row #%" PRId64,

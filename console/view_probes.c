@@ -2,7 +2,8 @@
  * view_probes.c - every probe of every agent (or of one agent, or one
  * link across agents), sortable.  A probe of an agent that cannot be
  * asked right now keeps its last known state, marked "stale" and dimmed,
- * so old data is never read as current.
+ * so old data is never read as current.  The odd probes of an answer
+ * (model.c) follow the real ones, marked, and open no detail.
  */
 #include <curses.h>
 #include <inttypes.h>
@@ -45,7 +46,7 @@ static const struct view_help vp_help[] = {
 
 struct vp_row {
 	int	agent;
-	int	probe;
+	int	probe;		/* < 0: odd_probes.v[-1 - probe] */
 };
 
 struct view_probes {
@@ -66,8 +67,22 @@ vp_probe(struct view_probes *p, int row)
 {
 	struct fleet	*fl = ui_fleet(p->v.ui);
 
+	if (p->rows[row].probe < 0)
+		return NULL;
 	return &fl->agents[p->rows[row].agent].status->probes[
 	    p->rows[row].probe];
+}
+
+static void
+vp_add(struct view_probes *p, int agent, int probe)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap * 2 + 64;
+		p->rows = xreallocarray(p->rows, (size_t)p->cap,
+		    sizeof(*p->rows));
+	}
+	p->rows[p->n].agent = agent;
+	p->rows[p->n++].probe = probe;
 }
 
 static int
@@ -151,7 +166,7 @@ vp_build(struct view_probes *p)
 		const struct model_status *st = fl->agents[r->agent].status;
 
 		p->keep_agent = r->agent;
-		if (st != NULL && r->probe < st->n_probes)
+		if (st != NULL && r->probe >= 0 && r->probe < st->n_probes)
 			strlcpy_v(p->keep_probe, st->probes[r->probe].name, sizeof(p->keep_probe));
 	}
 	p->now = fetch_now_ms();
@@ -172,13 +187,7 @@ vp_build(struct view_probes *p)
 			    pr->type, pr->target, model_state_str(pr->state),
 			    pr->has_last ? pr->last.error : "", NULL))
 				continue;
-			if (p->n == p->cap) {
-				p->cap = p->cap * 2 + 64;
-				p->rows = xreallocarray(p->rows,
-				    (size_t)p->cap, sizeof(*p->rows));
-			}
-			p->rows[p->n].agent = i;
-			p->rows[p->n++].probe = k;
+			vp_add(p, i, k);
 		}
 	}
 	vp_sorting = p;
@@ -188,6 +197,25 @@ vp_build(struct view_probes *p)
 		if (p->rows[i].agent == p->keep_agent &&
 		    strcmp(vp_probe(p, i)->name, p->keep_probe) == 0)
 			sel = i;
+	}
+	/* the odd ones last, in the agents' order: no sort key is sound */
+	for (i = 0; i < fl->n_agents; i++) {
+		const struct model_odds *o;
+
+		if (fl->agents[i].status == NULL || (p->agent != NULL &&
+		    strcmp(p->agent, fl->agents[i].conf->name) != 0))
+			continue;
+		o = &fl->agents[i].status->odd_probes;
+		for (k = 0; k < o->n; k++) {
+			if (p->probe != NULL && (o->v[k].name == NULL ||
+			    strcmp(p->probe, o->v[k].name) != 0))
+				continue;
+			if (!ui_match(&p->v, fl->agents[i].conf->name,
+			    o->v[k].name != NULL ? o->v[k].name : "",
+			    o->v[k].reason, NULL))
+				continue;
+			vp_add(p, i, -1 - k);
+		}
 	}
 	table_set_rows(&p->t, p->n, sel);
 	p->t.sort_col = vp_sort_col[p->v.sort];
@@ -204,6 +232,25 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 	const struct model_probe	*pr = vp_probe(p, row);
 	int				 usable = fleet_agent_usable(a, p->now);
 	int				 dim = ui_attr(ui, UI_C_DIM);
+	const struct model_odd		*d;
+
+	if (pr == NULL) {
+		d = &a->status->odd_probes.v[-1 - p->rows[row].probe];
+		switch (col) {
+		case VP_AGENT:
+			return a->conf->name;
+		case VP_PROBE:
+			return d->name != NULL ? d->name : "?";
+		case VP_STATE:
+			/* shown at every width, unlike the reason */
+			*attr = ui_attr(ui, UI_C_BAD);
+			return "! malformed";
+		case VP_ERROR:
+			*attr = ui_attr(ui, UI_C_BAD);
+			return model_odd_text(d->reason, buf, len);
+		}
+		return "";
+	}
 
 	/* the last known data of an agent that does not answer */
 	if (!usable && col != VP_AGENT && col != VP_PROBE)
@@ -295,8 +342,8 @@ vp_key(struct view *v, int key)
 		return VIEW_HANDLED;
 	/* the rows are from the last draw: check they still exist */
 	a = &fl->agents[p->rows[p->t.sel].agent];
-	if (a->status == NULL || p->rows[p->t.sel].probe >=
-	    a->status->n_probes)
+	if (a->status == NULL || p->rows[p->t.sel].probe < 0 ||
+	    p->rows[p->t.sel].probe >= a->status->n_probes)
 		return VIEW_HANDLED | VIEW_REDRAW;
 	ui_push(v->ui, view_detail_new(v->ui, a->conf->name,
 	    a->status->probes[p->rows[p->t.sel].probe].name));

@@ -69,7 +69,7 @@ static const struct view_help vr_help[] = {
 
 struct vr_row {
 	int	agent;
-	int	route;
+	int	route;		/* < 0: odd_routes.v[-1 - route] */
 };
 
 struct view_routes;
@@ -194,7 +194,9 @@ vr_route(struct view_routes *vr, int row)
 	const struct model_status *st =
 	    ui_fleet(vr->v.ui)->agents[vr->rows[row].agent].status;
 
-	if (st == NULL || vr->rows[row].route >= st->n_routes)
+	/* an odd route is never a target: nobody knows what it is */
+	if (st == NULL || vr->rows[row].route < 0 ||
+	    vr->rows[row].route >= st->n_routes)
 		return NULL;
 	return &st->routes[vr->rows[row].route];
 }
@@ -276,6 +278,27 @@ vr_build(struct view_routes *vr)
 		    strcmp(vr_route(vr, i)->name, vr->keep_route) == 0)
 			sel = i;
 	}
+	/* the odd ones last, in the agents' order, marked */
+	for (i = 0; i < fl->n_agents; i++) {
+		const struct model_odds *o;
+
+		if (fl->agents[i].status == NULL)
+			continue;
+		o = &fl->agents[i].status->odd_routes;
+		for (k = 0; k < o->n; k++) {
+			if (!ui_match(&vr->v, fl->agents[i].conf->name,
+			    o->v[k].name != NULL ? o->v[k].name : "",
+			    o->v[k].reason, NULL))
+				continue;
+			if (vr->n == vr->cap) {
+				vr->cap = vr->cap * 2 + 64;
+				vr->rows = xreallocarray(vr->rows,
+				    (size_t)vr->cap, sizeof(*vr->rows));
+			}
+			vr->rows[vr->n].agent = i;
+			vr->rows[vr->n++].route = -1 - k;
+		}
+	}
 	table_set_rows(&vr->t, vr->n, sel);
 	vr->t.sort_col = vr_sort_col[vr->v.sort];
 	vr->t.sort_desc = vr->v.sort_desc;
@@ -290,7 +313,24 @@ vr_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 					    vr->rows[row].agent];
 	const struct model_route	*r = vr_route(vr, row);
 	int				 usable = fleet_agent_usable(a, vr->now);
+	const struct model_odd		*d;
 
+	if (r == NULL && vr->rows[row].route < 0 && a->status != NULL) {
+		d = &a->status->odd_routes.v[-1 - vr->rows[row].route];
+		switch (col) {
+		case VR_AGENT:
+			return a->conf->name;
+		case VR_ROUTE:
+			return d->name != NULL ? d->name : "?";
+		case VR_STATE:
+			*attr = ui_attr(ui, UI_C_BAD);
+			return "! malformed";
+		case VR_REASON:
+			*attr = ui_attr(ui, UI_C_BAD);
+			return model_odd_text(d->reason, buf, len);
+		}
+		return "";
+	}
 	if (r == NULL)
 		return "";
 	if (!usable && col != VR_MARKC)

@@ -10,7 +10,9 @@
  * values in range, strings present, probe and route names unique and not
  * empty, audit ids strictly increasing or (a `before` page) strictly
  * decreasing, a caller whole or absent, no number is VANTAGE_NONE where
- * the contract requires one).
+ * the contract requires one) and every odd row says why, with an index
+ * into the agent's array and names in order; an odd audit row keeps an
+ * id only where it fits the order of the good ones.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +41,44 @@ check_route(const struct model_route *r)
 }
 
 static void
+check_odds(const struct model_odds *o)
+{
+	int	i;
+
+	for (i = 0; i < o->n; i++) {
+		if (o->v[i].reason == NULL || o->v[i].reason[0] == '\0' ||
+		    o->v[i].index < 0 || (i > 0 && o->v[i].index <=
+		    o->v[i - 1].index) || (o->v[i].name != NULL &&
+		    o->v[i].name[0] == '\0'))
+			abort();
+	}
+}
+
+static void
+check_audit(const struct model_audit_page *au)
+{
+	const struct model_audit	*r;
+	int64_t				 last = VANTAGE_NONE;
+	int				 i;
+
+	for (i = 0; i < au->n_rows; i++) {
+		r = &au->rows[i];
+		if (r->action == NULL || r->target == NULL ||
+		    r->detail == NULL || r->actor == NULL ||
+		    (r->malformed == NULL && r->id == VANTAGE_NONE))
+			abort();
+		if (r->id == VANTAGE_NONE)
+			continue;
+		if (last != VANTAGE_NONE && (au->desc ? r->id >= last :
+		    r->id <= last))
+			abort();
+		last = r->id;
+	}
+	if (au->desc && au->n_rows < 2)
+		abort();
+}
+
+static void
 fuzz_status(const char *s, size_t n)
 {
 	struct model_status	st;
@@ -47,7 +87,8 @@ fuzz_status(const char *s, size_t n)
 
 	err[0] = '\0';
 	if (model_parse_status(s, n, &st, err, sizeof(err)) != 0) {
-		if (err[0] == '\0' || st.probes != NULL || st.agent != NULL)
+		if (err[0] == '\0' || st.probes != NULL || st.agent != NULL ||
+		    st.odd_probes.v != NULL || st.odd_routes.v != NULL)
 			abort();
 		return;
 	}
@@ -81,6 +122,9 @@ fuzz_status(const char *s, size_t n)
 		if (st.pools[i].name == NULL || st.pools[i].active < 0)
 			abort();
 	}
+	check_odds(&st.odd_probes);
+	check_odds(&st.odd_routes);
+	check_odds(&st.odd_pools);
 	model_status_free(&st);
 }
 
@@ -109,6 +153,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (model_parse_routes(s, n, &r, err, sizeof(err)) == 0) {
 			for (i = 0; i < r.n_routes; i++)
 				check_route(&r.routes[i]);
+			check_odds(&r.odd_routes);
+			check_odds(&r.odd_pools);
 			model_routes_free(&r);
 		}
 		break;
@@ -116,6 +162,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (model_parse_results(s, n, &res, err, sizeof(err)) == 0) {
 			for (i = 0; i < res.n_results; i++)
 				check_result(&res.results[i]);
+			check_odds(&res.odd);
 			model_results_free(&res);
 		}
 		break;
@@ -128,15 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		if (model_parse_audit(s, n, &au, err, sizeof(err)) == 0) {
-			for (i = 1; i < au.n_rows; i++) {
-				if ((au.desc ? au.rows[i].id >=
-				    au.rows[i - 1].id : au.rows[i].id <=
-				    au.rows[i - 1].id) ||
-				    au.rows[i].action == NULL)
-					abort();
-			}
-			if (au.desc && au.n_rows < 2)
-				abort();
+			check_audit(&au);
 			model_audit_page_free(&au);
 		}
 		break;
@@ -149,9 +188,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 6:
 		if (model_parse_action(s, n, &a, err, sizeof(err)) == 0) {
-			for (i = 0; i < a.n_routes; i++)
+			for (i = 0; i < a.n_routes; i++) {
 				check_route(&a.routes[i].route);
-			if (a.n_routes < 1 || a.batch == NULL)
+				for (int k = 0; k < i; k++) {
+					if (strcmp(a.routes[k].route.name,
+					    a.routes[i].route.name) == 0)
+						abort();
+				}
+			}
+			check_odds(&a.odd);
+			if (a.n_routes + a.odd.n < 1 || a.batch == NULL)
 				abort();
 			model_action_free(&a);
 		}

@@ -3,7 +3,14 @@
 
 It speaks the JSON contract of /work/notes/api-contract.md from canned data,
 and can misbehave on purpose: --mode badjson|huge|hugestream|slow|ctype|
-types|http500|hang.  It is loopback-only and prints "ready PORT" once it listens.
+types|http500|hang|oddrows.  It is loopback-only and prints "ready PORT" once
+it listens.
+
+--mode oddrows keeps the envelope right but breaks single rows: a probe
+"odd-probe" whose last latency is a string, a route "odd-route" with an
+unknown effective state and a repeat of the first route's name, and audit
+rows with a 300-byte target and with U+202E, U+009B and ESC in the detail,
+between good rows; the first route's reason carries the same controls.
 
 Route changes follow contract9.md: single and batch drain/undrain, the
 pool guard on the whole set, Idempotency-Key (stored 200 and 409 outcomes,
@@ -94,6 +101,18 @@ class State:
                      "error": "" if st == "up" else "connection refused"},
             "stats_1h": {"runs": 720, "ok": 700, "degraded": 10, "fail": 10,
                          "avg_us": 1500, "p95_us": 4000}}
+
+    def odd_probes(self, probes):
+        # one row whose own field breaks the contract, among good ones
+        odd = self.probe_json({"name": "odd-probe", "state": "up"})
+        odd["last"]["latency_us"] = "fast"
+        return probes[:1] + [odd] + probes[1:]
+
+    def odd_routes(self, routes):
+        first = dict(routes[0]) if routes else {"name": "r0"}
+        return routes[:1] + [{"name": "odd-route", "state": "active",
+                              "effective": "sideways"}] + routes[1:] + \
+            [dict(first, reason="a second of the same name")]
 
     def pools_json(self):
         out = []
@@ -202,6 +221,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.misbehave() or not self.auth():
             return
         with LOCK:
+            probes = [S.probe_json(p) for p in S.probes]
+            routes = list(S.routes.values())
+            if ARGS.mode == "oddrows":
+                probes = S.odd_probes(probes)
+                routes = S.odd_routes(routes)
             if u.path == "/v1/status":
                 t = now_ms()
                 return self.send(200, {
@@ -212,11 +236,10 @@ class Handler(BaseHTTPRequestHandler):
                               "caller": {"name": ARGS.caller,
                                          "role": "viewer" if ARGS.viewer
                                          else "operator"}},
-                    "probes": [S.probe_json(p) for p in S.probes],
-                    "routes": list(S.routes.values()),
+                    "probes": probes, "routes": routes,
                     "pools": S.pools_json()})
             if u.path == "/v1/routes":
-                return self.send(200, {"routes": list(S.routes.values()),
+                return self.send(200, {"routes": routes,
                                        "pools": S.pools_json()})
             if u.path == "/v1/audit":
                 limit = int(q.get("limit", "500"))
@@ -505,6 +528,20 @@ def main():
     for i in range(ARGS.audit_rows):
         S.add_audit("tester", "tester@fake", "drain", "r%d" % (i + 1),
                     "row %d" % (i + 1), "ok")
+    if ARGS.mode == "oddrows":
+        evil = "evil \u202e\u009b\x1b[31m end"
+        S.add_audit("tester", "tester@fake", "drain", "before-odd",
+                    "a good row before", "ok")
+        S.add_audit("tester", "tester@fake", "drain", "w" * 300,
+                    "refused: name too long", "refused")
+        S.add_audit("tester", "tester@fake", "drain", "evil-target",
+                    evil, "ok")
+        S.add_audit("tester", "tester@fake", "undrain", "later-1",
+                    "a good row after", "ok")
+        S.add_audit("tester", "tester@fake", "drain", "later-2",
+                    "the newest row", "ok")
+        for r in list(S.routes.values())[:1]:
+            r["reason"] = evil
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     srv.daemon_threads = True
     print("ready %d" % ARGS.port, flush=True)

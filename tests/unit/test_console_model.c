@@ -1,8 +1,10 @@
 /*
  * test_console_model.c - agent JSON into the console's model: the
- * contract's documents parse, and every way of breaking it (malformed
- * text, wrong types, unknown enum values, duplicates, out of range) is
- * refused whole with the path of the bad field.
+ * contract's documents parse; an envelope that breaks it (malformed
+ * text, a missing or mistyped top-level field or array) is refused whole
+ * with the path of the bad field, and a row that breaks it (wrong types,
+ * unknown enum values, a repeated name, out of range) becomes one odd row
+ * among the good ones.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -94,33 +96,6 @@ test_status_bad(void **state)
 		{ "{\"agent\":{\"name\":\"a\"}}", -2, "'probes' is required" },
 		{ "{\"agent\":{\"name\":\"a\"},\"probes\":{}}", -2,
 		    "'probes' must be an array" },
-		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[7]}", -2,
-		    "probes[0]: must be an object" },
-		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[{\"name\":\"p\","
-		    "\"type\":\"http\",\"state\":\"sideways\"}]}", -2,
-		    "probes[0]: 'state' has an unknown value" },
-		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[{\"name\":\"p\","
-		    "\"type\":\"http\",\"state\":\"up\",\"last\":{\"t_ms\":1,"
-		    "\"status\":\"ok\",\"latency_us\":\"fast\"}}]}", -2,
-		    "probes[0].last: 'latency_us' must be a number" },
-		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[{\"name\":\"p\","
-		    "\"type\":\"http\",\"state\":\"up\",\"last\":{\"t_ms\":-1,"
-		    "\"status\":\"ok\"}}]}", -2, "'t_ms' must be between" },
-		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[{\"name\":\"p\","
-		    "\"type\":\"x\",\"state\":\"up\"},{\"name\":\"p\","
-		    "\"type\":\"x\",\"state\":\"up\"}]}", -2,
-		    "duplicate probe 'p'" },
-		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[],\"routes\":[{"
-		    "\"name\":\"r\",\"state\":\"active\",\"effective\":\"up\"}]}",
-		    -2, "routes[0]: 'effective' has an unknown value" },
-		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[],\"routes\":[{"
-		    "\"name\":\"r\",\"state\":\"active\",\"effective\":\"ready\","
-		    "\"forced\":1}]}", -2, "'forced' must be true or false" },
-		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[],\"pools\":[{"
-		    "\"name\":\"p\",\"min_active\":1.5}]}", -2,
-		    "'min_active' must be a whole number" },
-		{ "{\"agent\":{\"name\":\"a\"},\"probes\":[{\"name\":\"\","
-		    "\"type\":\"x\",\"state\":\"up\"}]}", -2, "'name' is empty" },
 		{ "{\"agent\":{\"name\":\"a\",\"caller\":\"alice\"},"
 		    "\"probes\":[]}", -2, "agent: 'caller' must be an object" },
 		{ "{\"agent\":{\"name\":\"a\",\"caller\":{\"role\":"
@@ -153,6 +128,106 @@ test_status_bad(void **state)
 		assert_null(st.probes);
 		assert_null(st.agent);
 		assert_null(st.caller);
+	}
+}
+
+/*
+ * m_list(): one bad row among good ones leaves the good ones and one odd
+ * row with what could be read of it; a repeated name is odd, not a second
+ * real probe or route.
+ */
+struct odd_case {
+	const char	*probes;	/* the bad probe, beside "a" and "z" */
+	const char	*routes;	/* the bad route, beside "r" */
+	const char	*pools;		/* the bad pool, beside "p" */
+	const char	*reason;
+	const char	*name;		/* read from the odd row, or NULL */
+};
+
+#define GOOD_PROBE(n)	"{\"name\":\"" n "\",\"type\":\"tcp\",\"state\":\"up\"}"
+#define GOOD_ROUTE(n)	"{\"name\":\"" n "\",\"state\":\"active\"," \
+			"\"effective\":\"ready\"}"
+#define GOOD_POOL(n)	"{\"name\":\"" n "\",\"min_active\":1}"
+
+static void
+test_status_odd_rows(void **state)
+{
+	static const struct odd_case cases[] = {
+		{ "7", NULL, NULL, "must be an object", NULL },
+		{ "{\"name\":\"p\",\"type\":\"http\",\"state\":\"sideways\"}",
+		    NULL, NULL, "'state' has an unknown value", "p" },
+		{ "{\"name\":\"p\",\"type\":\"http\",\"state\":\"up\","
+		    "\"last\":{\"t_ms\":1,\"status\":\"ok\",\"latency_us\":"
+		    "\"fast\"}}", NULL, NULL,
+		    "last: 'latency_us' must be a number", "p" },
+		{ "{\"name\":\"p\",\"type\":\"http\",\"state\":\"up\","
+		    "\"last\":{\"t_ms\":-1,\"status\":\"ok\"}}", NULL, NULL,
+		    "last: 't_ms' must be between", "p" },
+		{ "{\"name\":\"\",\"type\":\"x\",\"state\":\"up\"}", NULL,
+		    NULL, "'name' is empty", NULL },
+		{ GOOD_PROBE("a"), NULL, NULL,
+		    "repeats the name 'a' of probes[0]", "a" },
+		{ NULL, "{\"name\":\"q\",\"state\":\"active\",\"effective\":"
+		    "\"up\"}", NULL, "'effective' has an unknown value", "q" },
+		{ NULL, "{\"name\":\"q\",\"state\":\"active\",\"effective\":"
+		    "\"ready\",\"forced\":1}", NULL,
+		    "'forced' must be true or false", "q" },
+		{ NULL, GOOD_ROUTE("r"), NULL,
+		    "repeats the name 'r' of routes[0]", "r" },
+		{ NULL, NULL, "{\"name\":\"q\",\"min_active\":1.5}",
+		    "'min_active' must be a whole number", "q" },
+		{ NULL, NULL, GOOD_POOL("p"),
+		    "repeats the name 'p' of pools[0]", "p" },
+	};
+	struct model_status	 st;
+	const struct model_odds	*odd;
+	char			 doc[2048], err[256];
+	size_t			 i;
+	int			 rc, ngood;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct odd_case *c = &cases[i];
+
+		snprintf(doc, sizeof(doc), "{\"agent\":{\"name\":\"x\"},"
+		    "\"probes\":[" GOOD_PROBE("a") "%s%s," GOOD_PROBE("z")
+		    "],\"routes\":[" GOOD_ROUTE("r") "%s%s],\"pools\":["
+		    GOOD_POOL("p") "%s%s]}", c->probes != NULL ? "," : "",
+		    c->probes != NULL ? c->probes : "",
+		    c->routes != NULL ? "," : "",
+		    c->routes != NULL ? c->routes : "",
+		    c->pools != NULL ? "," : "",
+		    c->pools != NULL ? c->pools : "");
+		err[0] = '\0';
+		rc = model_parse_status(doc, strlen(doc), &st, err,
+		    sizeof(err));
+		if (rc != 0)
+			fail_msg("case %zu (%s): expected 0, got %d '%s'", i,
+			    doc, rc, err);
+		odd = c->probes != NULL ? &st.odd_probes : c->routes != NULL ?
+		    &st.odd_routes : &st.odd_pools;
+		ngood = c->probes != NULL ? st.n_probes : c->routes != NULL ?
+		    st.n_routes : st.n_pools;
+		if (ngood != (c->probes != NULL ? 2 : 1) || odd->n != 1 ||
+		    st.odd_probes.n + st.odd_routes.n + st.odd_pools.n != 1 ||
+		    odd->v[0].index != 1 ||
+		    strstr(odd->v[0].reason, c->reason) == NULL ||
+		    (c->name == NULL) != (odd->v[0].name == NULL) ||
+		    (c->name != NULL && strcmp(c->name, odd->v[0].name) != 0))
+			fail_msg("case %zu (%s): expected %d good and one odd "
+			    "row #1 '%s' named %s, got %d good and %d odd, "
+			    "the first #%d '%s' named %s", i, doc,
+			    c->probes != NULL ? 2 : 1, c->reason,
+			    c->name != NULL ? c->name : "(none)", ngood,
+			    odd->n, odd->n > 0 ? odd->v[0].index : -1,
+			    odd->n > 0 ? odd->v[0].reason : "",
+			    odd->n > 0 && odd->v[0].name != NULL ?
+			    odd->v[0].name : "(none)");
+		/* the real ones keep their order */
+		if (c->probes != NULL)
+			assert_string_equal(st.probes[1].name, "z");
+		assert_string_equal(st.probes[0].name, "a");
+		model_status_free(&st);
 	}
 }
 
@@ -206,8 +281,12 @@ test_results_series(void **state)
 	assert_int_equal(s.points[0].avg_us, 2);
 	model_series_free(&s);
 	assert_int_equal(model_parse_results(nostatus, strlen(nostatus), &r,
-	    err, sizeof(err)), -2);
-	assert_non_null(strstr(err, "results[0]: 'status' is required"));
+	    err, sizeof(err)), 0);
+	assert_int_equal(r.n_results, 0);
+	assert_int_equal(r.odd.n, 1);
+	assert_int_equal(r.odd.v[0].t_ms, 1);
+	assert_non_null(strstr(r.odd.v[0].reason, "'status' is required"));
+	model_results_free(&r);
 }
 
 static void
@@ -244,10 +323,16 @@ test_audit_verify_action_error(void **state)
 	assert_string_equal(p.rows[1].actor, "");
 	assert_false(p.more);
 	model_audit_page_free(&p);
-	/* a cursor must only move forward */
+	/* a cursor must only move forward: the row that would not is odd */
 	assert_int_equal(model_parse_audit(back, strlen(back), &p, err,
-	    sizeof(err)), -2);
-	assert_non_null(strstr(err, "not increasing"));
+	    sizeof(err)), 0);
+	assert_int_equal(p.n_rows, 2);
+	assert_null(p.rows[0].malformed);
+	assert_non_null(p.rows[1].malformed);
+	assert_non_null(strstr(p.rows[1].malformed, "not increasing"));
+	assert_true(p.rows[1].id == VANTAGE_NONE);
+	assert_string_equal(p.rows[1].action, "b");
+	model_audit_page_free(&p);
 	assert_int_equal(model_parse_audit(desc, strlen(desc), &p, err,
 	    sizeof(err)), 0);
 	assert_int_equal(p.n_rows, 3);
@@ -258,8 +343,13 @@ test_audit_verify_action_error(void **state)
 	model_audit_page_free(&p);
 	/* one direction per page */
 	assert_int_equal(model_parse_audit(zigzag, strlen(zigzag), &p, err,
-	    sizeof(err)), -2);
-	assert_non_null(strstr(err, "audit[2]: ids are not decreasing"));
+	    sizeof(err)), 0);
+	assert_int_equal(p.n_rows, 3);
+	assert_true(p.desc);
+	assert_non_null(p.rows[2].malformed);
+	assert_non_null(strstr(p.rows[2].malformed,
+	    "'id' 5 is not decreasing"));
+	model_audit_page_free(&p);
 	assert_int_equal(model_parse_audit(aud, strlen(aud), &p, err,
 	    sizeof(err)), 0);
 	assert_false(p.desc);
@@ -285,12 +375,60 @@ test_audit_verify_action_error(void **state)
 	    msg, sizeof(msg)), -1);
 }
 
+/*
+ * The drain of a 257-byte route name was audited with that name as target:
+ * the row is odd, the rows around it stay, in their places, and an odd
+ * row's id that does not fit between its neighbours is dropped so that it
+ * cannot move the fleet's cursor past them.
+ */
+static void
+test_audit_odd_rows(void **state)
+{
+	struct model_audit_page	 p;
+	char			 doc[4096], t[301], err[256];
+
+	(void)state;
+	memset(t, 'x', 300);
+	t[300] = '\0';
+	snprintf(doc, sizeof(doc), "{\"audit\":[{\"id\":1,\"t_ms\":5,"
+	    "\"action\":\"drain\"},{\"id\":2,\"t_ms\":6,\"action\":\"drain\","
+	    "\"target\":\"%s\"},{\"id\":3,\"t_ms\":7,\"action\":\"undrain\"},"
+	    "{\"id\":99,\"t_ms\":\"late\",\"action\":\"drain\"},"
+	    "\"row\",{\"id\":4,\"t_ms\":8,\"action\":\"drain\"}],"
+	    "\"more\":false}", t);
+	if (model_parse_audit(doc, strlen(doc), &p, err, sizeof(err)) != 0)
+		fail_msg("expected the page, got '%s'", err);
+	assert_int_equal(p.n_rows, 6);
+	assert_false(p.desc);
+	assert_null(p.rows[0].malformed);
+	assert_non_null(p.rows[1].malformed);
+	if (strstr(p.rows[1].malformed, "'target' is longer than 256 bytes") ==
+	    NULL)
+		fail_msg("expected a target too long, got '%s'",
+		    p.rows[1].malformed);
+	assert_int_equal(p.rows[1].id, 2);
+	assert_int_equal(p.rows[1].t_ms, 6);
+	assert_string_equal(p.rows[1].target, "");
+	assert_null(p.rows[2].malformed);
+	assert_int_equal(p.rows[2].id, 3);
+	/* id 99 would jump over 4 */
+	assert_non_null(p.rows[3].malformed);
+	assert_true(p.rows[3].id == VANTAGE_NONE);
+	assert_true(p.rows[3].t_ms == VANTAGE_NONE);
+	assert_non_null(strstr(p.rows[4].malformed, "must be an object"));
+	assert_null(p.rows[5].malformed);
+	assert_int_equal(p.rows[5].id, 4);
+	model_audit_page_free(&p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_ok),
 		cmocka_unit_test(test_status_bad),
+		cmocka_unit_test(test_status_odd_rows),
+		cmocka_unit_test(test_audit_odd_rows),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_results_series),
 		cmocka_unit_test(test_audit_verify_action_error),
