@@ -39,6 +39,7 @@
 
 #define AUDIT_FIELD_MAX		2048	/* longer fields are cut */
 #define AUDIT_NFIELDS		10	/* actor .. result, key, batch */
+#define AUDIT_JOURNAL_MAX	2560	/* a field escaped for journald */
 #define AUDIT_POST_MAX		10000	/* rows waiting for the poster */
 #define AUDIT_PRUNE_ROWS	1000	/* refused rows per prune transaction */
 #define AUDIT_PRUNE_MIN_US	1000000
@@ -487,33 +488,46 @@ done:
 void
 audit_committed(const struct audit_entry *e, int64_t id)
 {
-#define S(x)	((x) != NULL ? (x) : "")
+	const char	*src[AUDIT_NFIELDS];
+	char		 f[AUDIT_NFIELDS][AUDIT_JOURNAL_MAX];
+	int		 i;
+
 	pthread_mutex_lock(&audit_mtx);
 	if (id > audit_high)
 		audit_high = id;
 	pthread_mutex_unlock(&audit_mtx);
+	/* the journal gets the fields escaped, like every log line */
+	src[0] = e->actor;
+	src[1] = e->role;
+	src[2] = e->operator_hdr;
+	src[3] = e->source;
+	src[4] = e->action;
+	src[5] = e->target;
+	src[6] = e->detail;
+	src[7] = e->result;
+	src[8] = e->key;
+	src[9] = e->batch;
+	for (i = 0; i < AUDIT_NFIELDS; i++)
+		text_escape(src[i], f[i], sizeof(f[i]));
 	/* journald keeps its own copy; a failure there is not ours to fix */
 	(void)sd_journal_send("MESSAGE=audit %" PRId64 ": %s %s by %s: %s "
-	    "(%s)", id, S(e->action), S(e->target), S(e->actor), S(e->result),
-	    S(e->detail),
+	    "(%s)", id, f[4], f[5], f[0], f[7], f[6],
 	    "PRIORITY=%d", LOG_NOTICE,
 	    "SYSLOG_IDENTIFIER=vantaged",
 	    "VANTAGE_AUDIT_ID=%" PRId64, id,
-	    "VANTAGE_ACTION=%s", S(e->action),
-	    "VANTAGE_ACTOR=%s", S(e->actor),
-	    "VANTAGE_ROLE=%s", S(e->role),
-	    "VANTAGE_OPERATOR=%s", S(e->operator_hdr),
-	    "VANTAGE_SOURCE=%s", S(e->source),
-	    "VANTAGE_TARGET=%s", S(e->target),
-	    "VANTAGE_DETAIL=%s", S(e->detail),
-	    "VANTAGE_RESULT=%s", S(e->result),
-	    "VANTAGE_REQUEST_KEY=%s", S(e->key),
-	    "VANTAGE_BATCH=%s", S(e->batch),
+	    "VANTAGE_ACTION=%s", f[4],
+	    "VANTAGE_ACTOR=%s", f[0],
+	    "VANTAGE_ROLE=%s", f[1],
+	    "VANTAGE_OPERATOR=%s", f[2],
+	    "VANTAGE_SOURCE=%s", f[3],
+	    "VANTAGE_TARGET=%s", f[5],
+	    "VANTAGE_DETAIL=%s", f[6],
+	    "VANTAGE_RESULT=%s", f[7],
+	    "VANTAGE_REQUEST_KEY=%s", f[8],
+	    "VANTAGE_BATCH=%s", f[9],
 	    NULL);
 	log_debug("audit %" PRId64 ": %s %s by %s (%s, %s): %s: %s", id,
-	    S(e->action), S(e->target), S(e->actor), S(e->role),
-	    S(e->source), S(e->result), S(e->detail));
-#undef S
+	    f[4], f[5], f[0], f[1], f[3], f[7], f[6]);
 }
 
 int
