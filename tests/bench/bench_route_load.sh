@@ -37,18 +37,6 @@ late() {
 	curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$P_API/metrics" |
 	    awk '/^vantage_probe_runs_late_total/ { s += $2 } END { print s + 0 }'
 }
-# p50 p99 max of (start gap - 100 ms) over the window, in ms
-lateness() {	# T0 T1
-	sql "$T/data/vantage.db" "
-	WITH g AS (SELECT t_ms - lag(t_ms) OVER (PARTITION BY probe_id
-	    ORDER BY t_ms) - 100 AS d FROM result WHERE t_ms >= $1 AND
-	    t_ms < $2),
-	v AS (SELECT max(d, 0) AS d FROM g WHERE d IS NOT NULL),
-	n AS (SELECT count(*) AS c FROM v)
-	SELECT (SELECT d FROM v ORDER BY d LIMIT 1 OFFSET (SELECT c / 2 FROM n)),
-	    (SELECT d FROM v ORDER BY d LIMIT 1 OFFSET (SELECT c * 99 / 100 FROM n)),
-	    (SELECT max(d) FROM v), (SELECT c FROM n)"
-}
 window() {	# LABEL CMD...
 	local label=$1 t0 t1 l0 l1 f
 	shift
@@ -58,7 +46,7 @@ window() {	# LABEL CMD...
 	t1=$(date +%s%3N)
 	sleep 0.5
 	l1=$(late)
-	IFS='|' read -r p50 p99 max n <<<"$(lateness "$t0" "$t1")"
+	IFS='|' read -r p50 p99 max n <<<"$(probe_lateness "$T/data/vantage.db" "$t0" "$t1")"
 	printf '%-34s lateness p50 %s ms, p99 %s ms, max %s ms over %s runs; late starts %d\n' \
 	    "$label" "$p50" "$p99" "$max" "$n" $((l1 - l0))
 }

@@ -33,18 +33,6 @@ done
 start_agent agent "$T/a.conf"
 sleep 2
 
-# p50 p99 max of (start gap - 100 ms) over the window, in ms
-lateness() {	# T0 T1
-	sql "$T/data/vantage.db" "
-	WITH g AS (SELECT t_ms - lag(t_ms) OVER (PARTITION BY probe_id
-	    ORDER BY t_ms) - 100 AS d FROM result WHERE t_ms >= $1 AND
-	    t_ms < $2),
-	v AS (SELECT max(d, 0) AS d FROM g WHERE d IS NOT NULL),
-	n AS (SELECT count(*) AS c FROM v)
-	SELECT (SELECT d FROM v ORDER BY d LIMIT 1 OFFSET (SELECT c / 2 FROM n)),
-	    (SELECT d FROM v ORDER BY d LIMIT 1 OFFSET (SELECT c * 99 / 100 FROM n)),
-	    (SELECT max(d) FROM v), (SELECT c FROM n)"
-}
 window() {	# LABEL SLOW_CONNS
 	local t0 t1 out
 	t0=$(date +%s%3N)
@@ -53,7 +41,7 @@ window() {	# LABEL SLOW_CONNS
 	t1=$(date +%s%3N)
 	sleep 1.5	# the writer's last batch
 	read -r _ sent _ ok _ p50 _ p99 _ max _ held _ closed <<<"$out"
-	IFS='|' read -r l50 l99 lmax n <<<"$(lateness "$t0" "$t1")"
+	IFS='|' read -r l50 l99 lmax n <<<"$(probe_lateness "$T/data/vantage.db" "$t0" "$t1")"
 	printf '%-28s real requests %d/%d answered (%s%%), p50 %s ms, p99 %s ms, max %s ms; slow connections held %s, closed %s\n' \
 	    "$1" "$ok" "$sent" "$(awk -v a="$ok" -v b="$sent" 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }')" \
 	    "$p50" "$p99" "$max" "$held" "$closed"

@@ -136,6 +136,32 @@ listen = 127.0.0.1:$3
 EOC
 }
 
+# probe_lateness DB T0 T1 [INTERVAL_MS]: "p50|p99|max|runs" of how late
+# probe runs started between T0 and T1 (ms): each probe's gap between
+# consecutive starts minus its interval (default 100), from the stored
+# results.  For the benchmarks' "the loop does not wait" figures.
+probe_lateness() {
+	sql "$1" "
+	WITH g AS (SELECT t_ms - lag(t_ms) OVER (PARTITION BY probe_id
+	    ORDER BY t_ms) - ${4:-100} AS d FROM result WHERE t_ms >= $2 AND
+	    t_ms < $3),
+	v AS (SELECT max(d, 0) AS d FROM g WHERE d IS NOT NULL),
+	n AS (SELECT count(*) AS c FROM v)
+	SELECT (SELECT d FROM v ORDER BY d LIMIT 1 OFFSET (SELECT c / 2 FROM n)),
+	    (SELECT d FROM v ORDER BY d LIMIT 1 OFFSET (SELECT c * 99 / 100 FROM n)),
+	    (SELECT max(d) FROM v), (SELECT c FROM n)"
+}
+
+# new_token NAME ROLE: a fresh token for NAME, its line added to
+# $T/tokens (kept private); the token is printed for the caller to keep.
+new_token() {
+	local out
+	out=$("$VANTAGED" token "$1" "$2") || fail "vantaged token $1 $2 failed"
+	echo "$out" | sed -n 's/^tokens file line: //p' >>"$T/tokens"
+	chmod 600 "$T/tokens"
+	echo "$out" | sed -n 's/^token: //p'
+}
+
 # tcp_listener NAME PORT: a loopback server that accepts every connection
 # and closes it (a target for tcp probes); waits until it listens.
 tcp_listener() {

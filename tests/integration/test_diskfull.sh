@@ -38,10 +38,7 @@ open=$(free_port)
 closed=$(free_port)
 tcp_listener listener "$open"
 
-tok_line=$("$VANTAGED" token ops operator) || fail "vantaged token failed"
-TOK=$(echo "$tok_line" | sed -n 's/^token: //p')
-echo "$tok_line" | sed -n 's/^tokens file line: //p' >"$T/tokens"
-chmod 600 "$T/tokens"
+TOK=$(new_token ops operator)
 
 agent_conf "$T/a.conf" "$MNT" "$api"
 sed -i "/^\[agent\]/a queue_max = $QMAX" "$T/a.conf"

@@ -25,10 +25,7 @@ for b in web-eu:$b1 web-us:$b2; do
 	    --directory "$T/www-${b%%:*}" "${b##*:}"
 done
 
-tok_line=$("$VANTAGED" token alice operator) || fail "vantaged token failed"
-TOK=$(echo "$tok_line" | sed -n 's/^token: //p')
-echo "$tok_line" | sed -n 's/^tokens file line: //p' >"$T/tokens"
-chmod 600 "$T/tokens"
+TOK=$(new_token alice operator)
 
 agent_conf "$T/a.conf" "$T/data" "$api"
 cat >>"$T/a.conf" <<EOC

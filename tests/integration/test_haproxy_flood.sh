@@ -13,10 +13,7 @@ hap=$(free_port)
 fe=$(free_port)
 b1=$(free_port)
 bg backend python3 -m http.server --bind 127.0.0.1 --directory "$T" "$b1"
-tok_line=$("$VANTAGED" token alice operator) || fail "vantaged token failed"
-TOK=$(echo "$tok_line" | sed -n 's/^token: //p')
-echo "$tok_line" | sed -n 's/^tokens file line: //p' >"$T/tokens"
-chmod 600 "$T/tokens"
+TOK=$(new_token alice operator)
 write_conf() {	# [ALLOW]
 	agent_conf "$T/a.conf" "$T/data" "$api"
 	cat >>"$T/a.conf" <<EOC

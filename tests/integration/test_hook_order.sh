@@ -7,10 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 api=$(free_port)
-tok_line=$("$VANTAGED" token alice operator) || fail "vantaged token failed"
-TOK=$(echo "$tok_line" | sed -n 's/^token: //p')
-echo "$tok_line" | sed -n 's/^tokens file line: //p' >"$T/tokens"
-chmod 600 "$T/tokens"
+TOK=$(new_token alice operator)
 
 # HOOK LOG WHICH: records start and end, and any overlap within a route
 cat >"$T/hook.sh" <<'EOH'

@@ -13,10 +13,7 @@ open=$(free_port)
 
 tcp_listener listener "$open"
 
-tok_line=$("$VANTAGED" token alice operator) || fail "vantaged token failed"
-TOK=$(echo "$tok_line" | sed -n 's/^token: //p')
-echo "$tok_line" | sed -n 's/^tokens file line: //p' >"$T/tokens"
-chmod 600 "$T/tokens"
+TOK=$(new_token alice operator)
 
 # The hook records what it was given; exit status from its first word.
 cat >"$T/hook.sh" <<'EOH'
