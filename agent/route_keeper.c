@@ -225,16 +225,38 @@ route_keeper_due(void)
 			route_state_apply(r, &n);
 		route_unlock();
 	}
-	if (now >= keeper_trim_ms) {
-		keeper_trim_ms = now + ROUTE_TRIM_MS;
-		if (route_sql_trim_requests(now) == -1)
-			log_warnx("routes: cannot forget old request keys");
-	}
 	route_wunlock();
 	buf_free(&detail);
 	free(name);
 	free(reason);
 	return next;
+}
+
+/*
+ * Forgets request keys older than 24 h, a chunk per transaction with the
+ * writer lock let go between chunks, so drains never wait long behind it.
+ */
+static void
+route_keeper_trim(void)
+{
+	int64_t	now = clock_wall_ms();
+	int	n, total = 0;
+
+	if (now < keeper_trim_ms)
+		return;
+	keeper_trim_ms = now + ROUTE_TRIM_MS;
+	do {
+		route_wlock();
+		n = route_sql_trim_requests(now);
+		route_wunlock();
+		if (n > 0)
+			total += n;
+	} while (n == ROUTE_SQL_TRIM_ROWS);
+	if (n == -1)
+		log_warnx("routes: cannot forget old request keys");
+	else if (total > 0)
+		log_debug("routes: forgot %d request keys older than 24 h",
+		    total);
 }
 
 static void *
@@ -254,6 +276,7 @@ route_keeper(void *arg)
 		}
 		pthread_mutex_unlock(&keeper_mtx);
 		next = route_keeper_due();
+		route_keeper_trim();
 		pthread_mutex_lock(&keeper_mtx);
 		if (!keeper_run) {
 			pthread_mutex_unlock(&keeper_mtx);

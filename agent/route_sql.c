@@ -18,7 +18,6 @@
 #include "vantaged.h"
 
 #define ROUTE_SQL_KEY_KEEP_MS	(24 * 3600 * 1000LL)	/* request keys */
-#define ROUTE_SQL_TRIM_ROWS	1000	/* request keys per DELETE */
 
 static sqlite3	*route_db;
 

@@ -851,7 +851,9 @@ void		 route_sql_rollback(void);
 int		 route_sql_get_request(const char *actor, const char *key,
 		    int *status, char **fingerprint, char **body, char *err,
 		    size_t);
-/* Forgets request keys older than 24 h; rows deleted. */
+#define ROUTE_SQL_TRIM_ROWS	1000	/* request keys per DELETE */
+/* Forgets up to ROUTE_SQL_TRIM_ROWS request keys older than 24 h: the
+ * rows deleted, or -1. */
 int		 route_sql_trim_requests(int64_t now_ms);
 /* Reads the committed states into the routes; rows of routes gone are
  * returned as "name\0state\0reason\0"... in gone. */

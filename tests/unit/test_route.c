@@ -279,6 +279,43 @@ test_ttl_expiry(void **state)
 	buf_free(&b);
 }
 
+/* Request keys older than 24 h go, a chunk at a time; newer ones stay. */
+static void
+test_request_keys_trimmed(void **state)
+{
+	struct fixture	*f = *state;
+	char		 sql[512];
+	int64_t		 now = clock_wall_ms();
+	int		 n;
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+
+	snprintf(sql, sizeof(sql), "WITH RECURSIVE k(i) AS (SELECT 1 UNION "
+	    "ALL SELECT i + 1 FROM k WHERE i < 2500) INSERT INTO request_key "
+	    "(actor, key, t_ms, fingerprint, status, body) SELECT 'alice', "
+	    "'old' || i, %lld, 'f', 200, '{}' FROM k", (long long)(now -
+	    25 * 3600 * 1000LL));
+	exec_sql(f->db, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO request_key (actor, key, "
+	    "t_ms, fingerprint, status, body) VALUES ('alice', 'fresh', %lld, "
+	    "'f', 200, '{}')", (long long)now);
+	exec_sql(f->db, sql);
+	/* the keeper may take some first: it trims when it starts */
+	do {
+		route_wlock();
+		n = route_sql_trim_requests(now);
+		route_wunlock();
+		assert_true(n >= 0 && n <= ROUTE_SQL_TRIM_ROWS);
+	} while (n == ROUTE_SQL_TRIM_ROWS);
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT group_concat(key) FROM "
+	    "request_key", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "fresh");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
 static void
 test_metrics(void **state)
 {
@@ -340,6 +377,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restart_keeps_state, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_expiry, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_request_keys_trimmed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 		cmocka_unit_test(test_agentcheck_line),
