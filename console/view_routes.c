@@ -698,10 +698,17 @@ static void
 vr_draw_wrapped(int *rowp, int x, int ind, int w, int end, int attr,
     const char *m)
 {
-	int	n, lines = 0;
+	int	n, k, lines = 0;
 
 	do {
 		n = lines < 2 ? (int)vr_bytes(m, w - ind) : (int)strlen(m);
+		/* break after a blank, not inside a word, when one fits */
+		if (m[n] != '\0' && lines < 2) {
+			for (k = n; k > 0 && m[k - 1] != ' '; k--)
+				;
+			if (k > 0)
+				n = k;
+		}
 		ui_putf((*rowp)++, x + ind, w - ind, attr, "%.*s", n, m);
 		m += n;
 	} while (*m != '\0' && *rowp < end && ++lines < 3 && w - ind > 10);
