@@ -36,6 +36,7 @@
 #include <cJSON.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
+#include <sqlite3.h>
 
 #include "json.h"
 #include "vantaged.h"
@@ -131,6 +132,9 @@ static _Atomic uint64_t		 api_n_header_timeouts;
 static pthread_rwlock_t		 api_auth_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct auth		*api_auth;
 static struct ratelimit		*api_rl;
+/* each API thread's read-only store connection (api_reader) */
+static pthread_key_t		 api_reader_key;
+static int			 api_reader_key_ok;
 /* every caller without a valid credential, together (API_ANON_RATE) */
 static struct ratelimit		*api_rl_anon;
 
@@ -266,6 +270,35 @@ const char *
 api_query(struct api_req *req, const char *key)
 {
 	return api_query_get(&req->query, key);
+}
+
+static void
+api_reader_close(void *db)
+{
+	sqlite3_close_v2(db);
+}
+
+struct sqlite3 *
+api_reader(struct api_reply *rep)
+{
+	sqlite3	*db;
+	char	 err[256];
+
+	if ((db = pthread_getspecific(api_reader_key)) != NULL)
+		return db;
+	if (vd == NULL || vd->store == NULL ||
+	    (db = store_connect(vd->store, 1, err, sizeof(err))) == NULL) {
+		rep->retry_after = 5;
+		api_error(rep, 503, "unavailable", "store: %s", vd == NULL ||
+		    vd->store == NULL ? "not open" : err);
+		return NULL;
+	}
+	if (pthread_setspecific(api_reader_key, db) != 0) {
+		sqlite3_close_v2(db);
+		api_error(rep, 503, "unavailable", "store: out of memory");
+		return NULL;
+	}
+	return db;
 }
 
 void
@@ -1254,8 +1287,11 @@ api_start(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot watch the wake-up eventfd");
 		goto fail;
 	}
-	if (api_probes_start(err, errlen) == -1)
+	if (pthread_key_create(&api_reader_key, api_reader_close) != 0) {
+		snprintf(err, errlen, "pthread_key_create failed");
 		goto fail;
+	}
+	api_reader_key_ok = 1;
 	api_running = 1;
 	api_sweep_stop = 0;
 	if ((errno = pthread_create(&api_sweeper, NULL, api_sweep, NULL)) !=
@@ -1306,7 +1342,10 @@ api_stop(void)
 		api_sweeping = 0;
 	}
 	if (api_running) {
-		api_probes_stop();
+		/* the API threads are gone: their readers closed with them */
+		if (api_reader_key_ok)
+			pthread_key_delete(api_reader_key);
+		api_reader_key_ok = 0;
 		api_status_stop();
 		api_metrics_stop();
 		api_running = 0;

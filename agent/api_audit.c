@@ -4,9 +4,9 @@
  * how a console shows the latest rows without reading the whole trail)
  * and /v1/audit/verify (a walk over the hash chain, see audit.c).
  *
- * Reads go through a read-only connection per API thread, opened on first
- * use and closed when the thread ends, so a long verify never holds up a
- * writer and no two threads share a connection.
+ * Reads go through the API thread's own read-only connection
+ * (api_reader), so a long verify never holds up a writer and no two
+ * threads share a connection.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -21,47 +21,6 @@
 #define AUDIT_PAGE_DEFAULT	500
 #define AUDIT_PAGE_MAX		5000
 #define AUDIT_FILTER_MAX	128
-
-static pthread_once_t	api_audit_once = PTHREAD_ONCE_INIT;
-static pthread_key_t	api_audit_key;
-
-static void
-api_audit_close(void *p)
-{
-	sqlite3_close(p);
-}
-
-static void
-api_audit_key_init(void)
-{
-	if (pthread_key_create(&api_audit_key, api_audit_close) != 0)
-		fatalx("%s: pthread_key_create", __func__);
-}
-
-/* This thread's read-only connection, or NULL + a 503 reply. */
-static sqlite3 *
-api_audit_db(struct api_reply *rep)
-{
-	sqlite3	*db;
-	char	 err[256];
-
-	(void)pthread_once(&api_audit_once, api_audit_key_init);
-	if ((db = pthread_getspecific(api_audit_key)) != NULL)
-		return db;
-	if (vd == NULL || vd->store == NULL ||
-	    (db = store_connect(vd->store, 1, err, sizeof(err))) == NULL) {
-		rep->retry_after = 5;
-		api_error(rep, 503, "unavailable", "audit log: %s",
-		    vd == NULL || vd->store == NULL ? "store not open" : err);
-		return NULL;
-	}
-	if (pthread_setspecific(api_audit_key, db) != 0) {
-		sqlite3_close(db);
-		api_error(rep, 503, "unavailable", "audit log: out of memory");
-		return NULL;
-	}
-	return db;
-}
 
 /* A non-negative integer query argument within [min, max], or -1. */
 static int
@@ -139,7 +98,7 @@ api_audit_list(struct api_req *req, struct api_reply *rep)
 		    "cannot be used together");
 		return;
 	}
-	if ((db = api_audit_db(rep)) == NULL)
+	if ((db = api_reader(rep)) == NULL)
 		return;
 	buf_adds(&q, "SELECT id, t_ms, actor, role, operator, source, action, "
 	    "target, detail, result, hash, request_key, batch FROM audit "
@@ -207,7 +166,7 @@ api_audit_verify(struct api_req *req, struct api_reply *rep)
 	sqlite3			*db;
 	char			 err[256];
 
-	if ((db = api_audit_db(rep)) == NULL)
+	if ((db = api_reader(rep)) == NULL)
 		return;
 	if (audit_verify(db, &v, err, sizeof(err)) == -1) {
 		rep->retry_after = 5;

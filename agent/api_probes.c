@@ -22,9 +22,6 @@
 #define SERIES_STEP_MAX		(31 * 86400)
 #define TIME_MS_MAX		(INT64_C(1) << 53)	/* JSON-safe */
 
-static pthread_key_t	probes_key;
-static int		probes_key_ok;
-
 static void	probes_results(struct api_req *, struct api_reply *);
 static void	probes_series(struct api_req *, struct api_reply *);
 
@@ -35,49 +32,6 @@ const struct api_handler api_probes_handlers[] = {
 	  .role = ROLE_VIEWER, .fn = probes_series },
 	{ .method = NULL }
 };
-
-static void
-probes_db_close(void *db)
-{
-	sqlite3_close_v2(db);
-}
-
-int
-api_probes_start(char *err, size_t errlen)
-{
-	if (pthread_key_create(&probes_key, probes_db_close) != 0) {
-		snprintf(err, errlen, "pthread_key_create failed");
-		return -1;
-	}
-	probes_key_ok = 1;
-	return 0;
-}
-
-void
-api_probes_stop(void)
-{
-	/* the API threads are gone: their connections closed with them */
-	if (probes_key_ok)
-		pthread_key_delete(probes_key);
-	probes_key_ok = 0;
-}
-
-static sqlite3 *
-probes_db(struct api_reply *rep)
-{
-	sqlite3	*db;
-	char	 err[256];
-
-	if ((db = pthread_getspecific(probes_key)) != NULL)
-		return db;
-	if ((db = store_connect(vd->store, 1, err, sizeof(err))) == NULL) {
-		rep->retry_after = 5;
-		api_error(rep, 503, "unavailable", "store: %s", err);
-		return NULL;
-	}
-	pthread_setspecific(probes_key, db);
-	return db;
-}
 
 static void
 probes_db_error(sqlite3 *db, struct api_reply *rep)
@@ -155,7 +109,7 @@ probes_results(struct api_req *req, struct api_reply *rep)
 		api_error(rep, 400, "bad_request", "%s", err);
 		return;
 	}
-	if ((db = probes_db(rep)) == NULL || probes_id(db, req->args[0], &id,
+	if ((db = api_reader(rep)) == NULL || probes_id(db, req->args[0], &id,
 	    rep) != 1)
 		return;
 	if (sqlite3_prepare_v2(db, "SELECT t_ms, status, latency_us, dns_us, "
@@ -241,7 +195,7 @@ probes_series(struct api_req *req, struct api_reply *rep)
 		    "'step' or narrow 'from'..'to'", SERIES_POINTS_MAX);
 		return;
 	}
-	if ((db = probes_db(rep)) == NULL || probes_id(db, req->args[0], &id,
+	if ((db = api_reader(rep)) == NULL || probes_id(db, req->args[0], &id,
 	    rep) != 1)
 		return;
 	/*

@@ -513,6 +513,11 @@ int		 api_tls_priority_check(const char *, char *err, size_t);
 unsigned int	 api_set_conn_limit(unsigned int);
 /* Loop-thread hook: rebuild snapshots when the engine's gens moved. */
 void		 api_tick(void);
+/*
+ * This API thread's read-only store connection, opened on first use and
+ * closed when the thread ends; NULL with a 503 reply set.
+ */
+struct sqlite3	*api_reader(struct api_reply *);
 /* Query-string argument or NULL. */
 const char	*api_query(struct api_req *, const char *key);
 /* Sets an {"error":{"code":..,"message":..}} reply. */
@@ -580,8 +585,7 @@ void		 api_status_tick(void);		/* loop thread */
 void		 api_status_stop(void);
 
 /* api_probes.c: results and series from the store, per-thread readers. */
-int		 api_probes_start(char *err, size_t);
-void		 api_probes_stop(void);
+
 
 /* api_metrics.c: the Prometheus text snapshot. */
 /* Appends the route and pool families (read under the route lock). */

@@ -69,6 +69,17 @@ audit_append(const struct audit_entry *e, int64_t *id, char *err, size_t len)
 	return 0;
 }
 
+struct vantaged	*vd;
+
+struct sqlite3 *
+store_connect(struct store *s, int readonly, char *err, size_t len)
+{
+	(void)s;
+	(void)readonly;
+	snprintf(err, len, "no store in the fuzzer");
+	return NULL;
+}
+
 void
 audit_refused_note(const struct audit_refusal *r)
 {
@@ -125,8 +136,6 @@ clock_wall_ms(void)
 	return 0;
 }
 
-int	api_probes_start(char *err, size_t len) { (void)err; (void)len; return 0; }
-void	api_probes_stop(void) {}
 void	api_status_tick(void) {}
 void	api_status_stop(void) {}
 void	api_metrics_tick(void) {}
