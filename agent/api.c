@@ -74,6 +74,7 @@ static const struct api_handler *const api_tables[] = {
 	api_probes_handlers,
 	api_routes_handlers,
 	api_audit_handlers,
+	api_events_handlers,
 	api_metrics_handlers,
 	NULL
 };

@@ -78,6 +78,7 @@ enum store_st {
 	ST_TRIM_RESULT,
 	ST_TRIM_1M,
 	ST_TRIM_1H,
+	ST_TRIM_EVENT,
 	ST_COUNT
 };
 
@@ -115,6 +116,11 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_TRIM_RESULT] = STORE_TRIM_SQL("result"),
 	[ST_TRIM_1M] = STORE_TRIM_SQL("rollup_1m"),
 	[ST_TRIM_1H] = STORE_TRIM_SQL("rollup_1h"),
+	/* events live as long as the hourly rollups; each probe's newest
+	 * stays, since alert.c judges a first state after a start by it */
+	[ST_TRIM_EVENT] = "DELETE FROM event WHERE id IN (SELECT id FROM event "
+	    "WHERE t_ms < ?1 AND id NOT IN (SELECT max(id) FROM event GROUP BY "
+	    "probe) ORDER BY id LIMIT ?2)",
 };
 
 /* Statements on the main connection (store_probe_id). */
@@ -1917,6 +1923,29 @@ fail:
 	return -1;
 }
 
+/* Probe state changes older than cut, a chunk at a time. */
+static void
+store_trim_events(struct store *s, int64_t cut)
+{
+	sqlite3_stmt	*st = s->st[ST_TRIM_EVENT];
+	int		 rc, n;
+
+	do {
+		sqlite3_bind_int64(st, 1, cut);
+		sqlite3_bind_int(st, 2, STORE_TRIM_ROWS);
+		if ((rc = store_run(st)) != SQLITE_OK) {
+			store_maint_fail(s, "retention", rc);
+			return;
+		}
+		n = sqlite3_changes(s->db);
+		pthread_mutex_lock(&s->mu);
+		s->stats.trimmed += n;
+		pthread_mutex_unlock(&s->mu);
+		if (n > 0 && store_yield(s))
+			return;
+	} while (n >= STORE_TRIM_ROWS);
+}
+
 /* Rollups first, then retention, which never deletes unrolled rows. */
 static void
 store_maint_run(struct store *s)
@@ -1945,9 +1974,10 @@ store_maint_run(struct store *s)
 	if (retention > INT64_MAX / STORE_ROLLUP_KEEP)
 		return;
 	cut = now - retention * STORE_ROLLUP_KEEP;
-	if (store_trim(s, ST_TRIM_1M, cut) != 0)
+	if (store_trim(s, ST_TRIM_1M, cut) != 0 ||
+	    store_trim(s, ST_TRIM_1H, cut) != 0)
 		return;
-	store_trim(s, ST_TRIM_1H, cut);
+	store_trim_events(s, cut);
 }
 
 static void

@@ -552,6 +552,7 @@ extern const struct api_handler api_probes_handlers[];	/* api_probes.c */
 extern const struct api_handler api_routes_handlers[];	/* api_routes.c */
 extern const struct api_handler api_audit_handlers[];	/* api_audit.c */
 extern const struct api_handler api_metrics_handlers[];	/* api_metrics.c */
+extern const struct api_handler api_events_handlers[];	/* api_events.c */
 
 /* api_query.c: query strings (untrusted input; fuzzed). */
 

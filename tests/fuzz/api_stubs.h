@@ -53,6 +53,11 @@ const struct api_handler api_audit_handlers[] = {
 	  .fn = stub_handler },
 	{ .method = NULL }
 };
+const struct api_handler api_events_handlers[] = {
+	{ .method = "GET", .pattern = "/v1/events", .role = ROLE_VIEWER,
+	  .fn = stub_handler },
+	{ .method = NULL }
+};
 const struct api_handler api_metrics_handlers[] = {
 	{ .method = "GET", .pattern = "/metrics", .role = ROLE_VIEWER,
 	  .fn = stub_handler },

@@ -499,6 +499,38 @@ test_rollups(void **state)
 	check_rollups(f, a, b, base, 1);
 }
 
+/*
+ * Probe state changes live as long as the hourly rollups (10 x retention),
+ * but each probe keeps its newest one, however old: alert.c judges a
+ * probe's first state after a start against it.
+ */
+static void
+test_event_retention(void **state)
+{
+	struct fx	*f = *state;
+	int64_t		 now;
+	sqlite3		*db;
+
+	f->retention_ms = HOUR_MS;
+	f->s = open_ok(f);
+	now = clock_wall_ms();
+	db = reader(f, 0);
+	q_execf(db, "INSERT INTO event (probe, t_ms, from_state, to_state) "
+	    "VALUES ('a', %lld, 'unknown', 'down'), ('a', %lld, 'down', 'up'), "
+	    "('a', %lld, 'up', 'down'), ('b', %lld, 'unknown', 'down'), "
+	    "('a', %lld, 'down', 'up')", (long long)(now - 13 * HOUR_MS),
+	    (long long)(now - 12 * HOUR_MS), (long long)(now - 11 * HOUR_MS),
+	    (long long)(now - 12 * HOUR_MS), (long long)(now - 9 * HOUR_MS));
+	store_maintain(f->s);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM event WHERE probe = "
+	    "'a'"), 1);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM event WHERE probe = "
+	    "'a' AND t_ms = %lld", (long long)(now - 9 * HOUR_MS)), 1);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM event WHERE probe = "
+	    "'b'"), 1);
+	sqlite3_close(db);
+}
+
 static void
 test_retention(void **state)
 {
@@ -1018,6 +1050,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_paths, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_connect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_retention, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commits_kept,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_drops_oldest,
