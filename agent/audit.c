@@ -131,6 +131,22 @@ audit_hash(const char *prev, int64_t id, int64_t t_ms,
 	buf_free(&b);
 }
 
+/* The entry's fields in canonical order: actor .. result, key, batch. */
+static void
+audit_fields(const struct audit_entry *e, const char *f[AUDIT_NFIELDS])
+{
+	f[0] = e->actor;
+	f[1] = e->role;
+	f[2] = e->operator_hdr;
+	f[3] = e->source;
+	f[4] = e->action;
+	f[5] = e->target;
+	f[6] = e->detail;
+	f[7] = e->result;
+	f[8] = e->key;
+	f[9] = e->batch;
+}
+
 static void
 audit_job_free(struct audit_job *j)
 {
@@ -327,16 +343,7 @@ audit_post(const struct audit_entry *e)
 	const char		*src[AUDIT_NFIELDS];
 	int			 i;
 
-	src[0] = e->actor;
-	src[1] = e->role;
-	src[2] = e->operator_hdr;
-	src[3] = e->source;
-	src[4] = e->action;
-	src[5] = e->target;
-	src[6] = e->detail;
-	src[7] = e->result;
-	src[8] = e->key;
-	src[9] = e->batch;
+	audit_fields(e, src);
 	pthread_mutex_lock(&post_mtx);
 	if (!post_started || post_len >= AUDIT_POST_MAX) {
 		pthread_mutex_unlock(&post_mtx);
@@ -425,21 +432,15 @@ audit_insert(sqlite3 *db, const struct audit_entry *e, int64_t *idp,
     char *err, size_t errlen)
 {
 	sqlite3_stmt	*st = NULL;
+	const char	*raw[AUDIT_NFIELDS];
 	char		*f[AUDIT_NFIELDS], prev[HASH_HEX_LEN + 1];
 	char		 hex[HASH_HEX_LEN + 1];
 	int64_t		 id = 0, t_ms = clock_wall_ms();
 	int		 i, rc = -1;
 
-	f[0] = audit_clean(e->actor);
-	f[1] = audit_clean(e->role);
-	f[2] = audit_clean(e->operator_hdr);
-	f[3] = audit_clean(e->source);
-	f[4] = audit_clean(e->action);
-	f[5] = audit_clean(e->target);
-	f[6] = audit_clean(e->detail);
-	f[7] = audit_clean(e->result);
-	f[8] = audit_clean(e->key);
-	f[9] = audit_clean(e->batch);
+	audit_fields(e, raw);
+	for (i = 0; i < AUDIT_NFIELDS; i++)
+		f[i] = audit_clean(raw[i]);
 
 	/* The next id never reuses one a deleted row had (AUTOINCREMENT). */
 	if (sqlite3_prepare_v2(db, "SELECT max(COALESCE((SELECT seq FROM "
@@ -497,16 +498,7 @@ audit_committed(const struct audit_entry *e, int64_t id)
 		audit_high = id;
 	pthread_mutex_unlock(&audit_mtx);
 	/* the journal gets the fields escaped, like every log line */
-	src[0] = e->actor;
-	src[1] = e->role;
-	src[2] = e->operator_hdr;
-	src[3] = e->source;
-	src[4] = e->action;
-	src[5] = e->target;
-	src[6] = e->detail;
-	src[7] = e->result;
-	src[8] = e->key;
-	src[9] = e->batch;
+	audit_fields(e, src);
 	for (i = 0; i < AUDIT_NFIELDS; i++)
 		text_escape(src[i], f[i], sizeof(f[i]));
 	/* journald keeps its own copy; a failure there is not ours to fix */
