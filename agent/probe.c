@@ -254,6 +254,7 @@ probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
 	struct probe		*p = run->probe;
 	const struct probe_conf	*c = run->conf;
 	struct probe_result	*r = &run->res;
+	const int		*min_days;
 	va_list			 ap;
 
 	if (p->run != run)
@@ -282,12 +283,12 @@ probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
 		    "ms over max_latency %" PRId64 "ms",
 		    r->latency_us / 1000, c->max_latency_ms);
 	}
-	if (r->status == PROBE_OK && r->has_cert && c->cert_min_days > 0 &&
-	    r->cert_days < c->cert_min_days) {
+	if (r->status == PROBE_OK && r->has_cert &&
+	    (min_days = config_probe_opt(c, "cert_min_days")) != NULL &&
+	    *min_days > 0 && r->cert_days < *min_days) {
 		r->status = PROBE_DEGRADED;
 		snprintf(r->error, sizeof(r->error), "certificate expires in "
-		    "%d days (cert_min_days %d)", r->cert_days,
-		    c->cert_min_days);
+		    "%d days (cert_min_days %d)", r->cert_days, *min_days);
 	}
 
 	p->last = *r;

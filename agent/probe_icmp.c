@@ -317,12 +317,15 @@ icmp_abort(struct probe_run *run)
 }
 
 static int
-icmp_check(const struct probe_conf *c, char *err, size_t errlen)
+icmp_check(struct probe_conf *c, const char **key, char *err,
+    size_t errlen)
 {
 	unsigned char	bin[16];
 	char		host[256];
 	size_t		i;
 	int		port;
+
+	(void)key;	/* the target is to blame */
 
 	if (net_split_target(c->target, host, sizeof(host), &port, 0, err,
 	    errlen) == -1)

@@ -55,10 +55,13 @@ tcp_abort(struct probe_run *run)
 }
 
 static int
-tcp_check(const struct probe_conf *c, char *err, size_t errlen)
+tcp_check(struct probe_conf *c, const char **key, char *err,
+    size_t errlen)
 {
 	char	host[256];
 	int	port;
+
+	(void)key;	/* the target is to blame */
 
 	if (net_split_target(c->target, host, sizeof(host), &port, 0, err,
 	    errlen) == -1)

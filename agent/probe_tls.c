@@ -27,6 +27,21 @@
 
 #include "vantaged.h"
 
+/* The options of one tls probe, described by tls_keys[]. */
+struct tls_opts {
+	char	*server_name;		/* SNI; the host unless set */
+	int	 tls_verify;
+	char	*ca;
+	int	 cert_min_days;
+};
+
+static const struct probe_key tls_keys[] = {
+	{ "server_name", CONF_STR, offsetof(struct tls_opts, server_name),
+	    NULL, "name for SNI and verification (the host unless set)" },
+	PROBE_KEYS_CERT(struct tls_opts),
+	{ NULL }
+};
+
 #define TLS_DEFAULT_PORT	443
 #define TLS_HOST_MAX		256
 
@@ -189,6 +204,7 @@ tls_handshake_done(struct tls_run *t)
 {
 	struct probe_run	*run = t->run;
 	const struct probe_conf	*c = run->conf;
+	const struct tls_opts	*o = c->opts;
 	X509			*cert;
 	long			 v;
 	int			 days;
@@ -205,13 +221,13 @@ tls_handshake_done(struct tls_run *t)
 	}
 	X509_free(cert);
 	ERR_clear_error();
-	if (c->tls_verify && (v = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
+	if (o->tls_verify && (v = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
 		if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
 		    v == X509_V_ERR_IP_ADDRESS_MISMATCH)
 			tls_finish(t, PROBE_FAIL, "certificate verify failed: "
 			    "%s (expected %s)",
 			    X509_verify_cert_error_string(v),
-			    c->server_name != NULL ? c->server_name : t->host);
+			    o->server_name != NULL ? o->server_name : t->host);
 		else
 			tls_finish(t, PROBE_FAIL, "certificate verify failed: "
 			    "%s", X509_verify_cert_error_string(v));
@@ -266,12 +282,13 @@ static void
 tls_handshake_begin(struct tls_run *t)
 {
 	const struct probe_conf	*c = t->run->conf;
+	const struct tls_opts	*o = c->opts;
 	SSL_CTX			*ctx = tls_ctx;
 	const char		*name;
 	char			 err[PROBE_ERR_LEN];
 
-	if (c->tls_verify && c->ca != NULL) {
-		if ((t->ctx = tls_ctx_new(c->ca, err, sizeof(err))) == NULL) {
+	if (o->tls_verify && o->ca != NULL) {
+		if ((t->ctx = tls_ctx_new(o->ca, err, sizeof(err))) == NULL) {
 			tls_finish(t, PROBE_FAIL, "%s", err);
 			return;
 		}
@@ -296,14 +313,14 @@ tls_handshake_begin(struct tls_run *t)
 		    tls_ssl_reason("failed"));
 		return;
 	}
-	name = c->server_name != NULL ? c->server_name : t->host;
+	name = o->server_name != NULL ? o->server_name : t->host;
 	/* RFC 6066: SNI carries host names only, never address literals. */
 	if (!tls_is_ip(name) && SSL_set_tlsext_host_name(t->ssl, name) != 1) {
 		tls_finish(t, PROBE_FAIL, "server name '%s': %s", name,
 		    tls_ssl_reason("rejected"));
 		return;
 	}
-	if (c->tls_verify) {
+	if (o->tls_verify) {
 		int rc;
 
 		if (tls_is_ip(name))
@@ -393,41 +410,45 @@ tls_abort(struct probe_run *run)
 }
 
 static int
-tls_check(const struct probe_conf *c, char *err, size_t errlen)
+tls_check(struct probe_conf *c, const char **key, char *err,
+    size_t errlen)
 {
+	const struct tls_opts	*o = c->opts;
 	char		 host[TLS_HOST_MAX];
 	int		 port;
 	X509_STORE	*st = NULL;
 	const char	*p;
 
+	(void)key;	/* the target line, as for every check */
+
 	if (net_split_target(c->target, host, sizeof(host), &port,
 	    TLS_DEFAULT_PORT, err, errlen) == -1)
 		return -1;
-	if (c->server_name != NULL) {
-		if (c->server_name[0] == '\0' ||
-		    strlen(c->server_name) > 253) {
+	if (o->server_name != NULL) {
+		if (o->server_name[0] == '\0' ||
+		    strlen(o->server_name) > 253) {
 			snprintf(err, errlen, "bad server_name '%s'",
-			    c->server_name);
+			    o->server_name);
 			return -1;
 		}
-		for (p = c->server_name; *p != '\0'; p++) {
+		for (p = o->server_name; *p != '\0'; p++) {
 			if (*p <= ' ' || *p == '/' || *p >= 0x7f) {
 				snprintf(err, errlen, "bad server_name '%s'",
-				    c->server_name);
+				    o->server_name);
 				return -1;
 			}
 		}
 	}
-	if (c->ca != NULL) {
-		if (access(c->ca, R_OK) == -1) {
-			snprintf(err, errlen, "ca %s: %s", c->ca,
+	if (o->ca != NULL) {
+		if (access(o->ca, R_OK) == -1) {
+			snprintf(err, errlen, "ca %s: %s", o->ca,
 			    strerror(errno));
 			return -1;
 		}
 		ERR_clear_error();
 		if ((st = X509_STORE_new()) == NULL ||
-		    X509_STORE_load_file(st, c->ca) != 1) {
-			snprintf(err, errlen, "ca %s: %s", c->ca,
+		    X509_STORE_load_file(st, o->ca) != 1) {
+			snprintf(err, errlen, "ca %s: %s", o->ca,
 			    tls_ssl_reason("no certificates in it"));
 			goto fail;
 		}
@@ -451,6 +472,8 @@ tls_shutdown(void)
 
 const struct probe_type probe_tls_type = {
 	.name = "tls",
+	.opts_size = sizeof(struct tls_opts),
+	.keys = tls_keys,
 	.check = tls_check,
 	.init = NULL,
 	.shutdown = tls_shutdown,
