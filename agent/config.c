@@ -406,7 +406,8 @@ conf_value(const char *name, enum conf_kind kind, const char *value,
 			return -1;
 		}
 		if (kind == CONF_NAME && !conf_valid_name(value)) {
-			snprintf(err, errlen, "'%.200s' is not a valid name", value);
+			snprintf(
+			    err, errlen, "'%.200s' is not a valid name", value);
 			return -1;
 		}
 		if (kind == CONF_CIDRS && parse_cidr_list(value, blocks,

@@ -531,16 +531,6 @@ dns_close(struct dns_run *d)
 }
 
 static void
-dns_finish(struct dns_run *d, enum probe_status st, const char *msg)
-{
-	struct probe_run	*run = d->run;
-
-	dns_close(d);
-	run->priv = NULL;
-	probe_done(run, st, "%s", msg);
-}
-
-static void
 dns_evaluate(struct dns_run *d)
 {
 	struct probe_run	*run = d->run;
@@ -599,7 +589,7 @@ dns_evaluate(struct dns_run *d)
 	msg[0] = '\0';
  done:
 	dns_answers_free(&a);
-	dns_finish(d, st, msg);
+	probe_finish(d->run, st, "%s", msg);
 }
 
 static void
@@ -789,14 +779,13 @@ dns_start(struct probe_run *run)
 	dns_after(d);
 	return;
  fail:
-	dns_finish(d, PROBE_FAIL, err);
+	probe_finish(d->run, PROBE_FAIL, "%s", err);
 }
 
 static void
-dns_abort(struct probe_run *run)
+dns_release(void *priv)
 {
-	dns_close(run->priv);
-	run->priv = NULL;
+	dns_close(priv);
 }
 
 static int
@@ -866,5 +855,5 @@ const struct probe_type probe_dns_type = {
 	.init = dns_init,
 	.shutdown = NULL,
 	.start = dns_start,
-	.abort = dns_abort,
+	.release = dns_release,
 };

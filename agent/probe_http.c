@@ -204,9 +204,12 @@ http_prereq_cb(void *arg, char *pip, char *lip, int pport, int lport)
 	return CURL_PREREQFUNC_OK;
 }
 
+/* Everything a run holds, its easy handle back to the pool. */
 static void
-http_release(struct http_run *h)
+http_release(void *priv)
 {
+	struct http_run	*h = priv;
+
 	if (h == NULL)
 		return;
 	if (h->easy != NULL) {
@@ -384,7 +387,7 @@ http_timings(CURL *e, struct probe_result *r)
 }
 
 /*
- * The engine's timeout (or a reload) ends the run.  What the transfer
+ * The engine's timeout ends the run.  What the transfer
  * got to (status code, phases up to the slow one) is left in run->res:
  * the engine stores it with its timeout error, so an operator sees which
  * phase was slow.  The engine sets the latency itself.
@@ -401,8 +404,6 @@ http_abort(struct probe_run *run)
 	if (curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code) ==
 	    CURLE_OK && code > 0)
 		run->res.code = (int)code;
-	run->priv = NULL;
-	http_release(h);
 }
 
 static void
@@ -415,7 +416,6 @@ http_finish(struct http_run *h, CURLcode rc)
 	char			 msg[PROBE_ERR_LEN] = "";
 	long			 code = 0;
 
-	run->priv = NULL;
 	http_timings(h->easy, r);
 	(void)curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code > 0)
@@ -454,8 +454,7 @@ http_finish(struct http_run *h, CURLcode rc)
 	}
 	st = PROBE_OK;
 done:
-	http_release(h);
-	probe_done(run, st, "%s", msg);
+	probe_finish(run, st, "%s", msg);
 }
 
 /* curlm.c: a transfer curl has finished. */
@@ -517,5 +516,6 @@ const struct probe_type probe_http_type = {
 	.init = http_init,
 	.shutdown = http_shutdown,
 	.start = http_start,
+	.release = http_release,
 	.abort = http_abort,
 };

@@ -92,8 +92,6 @@ struct ssh_run {
 static int	ssh_inited;
 
 static void	ssh_io(int, uint32_t, void *);
-static void	ssh_finish(struct ssh_run *, enum probe_status, const char *,
-		    ...) __attribute__((format(printf, 3, 4)));
 
 /* libssh2's last error text for session, or fallback. */
 static const char *
@@ -151,27 +149,6 @@ ssh_close(struct ssh_run *t)
 		close(t->fd);
 		t->fd = -1;
 	}
-}
-
-/* The one way out of a run: release, then exactly one probe_done. */
-static void
-ssh_finish(struct ssh_run *t, enum probe_status st, const char *fmt, ...)
-{
-	struct probe_run	*run = t->run;
-	char			 err[PROBE_ERR_LEN];
-	va_list			 ap;
-
-	err[0] = '\0';
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err, sizeof(err), fmt, ap);
-		va_end(ap);
-	}
-	run->res.latency_us = clock_mono_us() - run->start_us;
-	ssh_close(t);
-	free(t);
-	run->priv = NULL;
-	probe_done(run, st, "%s", err);
 }
 
 /* Waits for the socket in the directions libssh2 is blocked on. */
@@ -285,19 +262,20 @@ ssh_command_done(struct ssh_run *t)
 	if ((tail = ssh_output_tail(&t->err)) == NULL)
 		tail = ssh_output_tail(&t->out);
 	if (signame[0] != '\0') {
-		ssh_finish(t, PROBE_FAIL, "command killed by signal %s%s%s",
-		    signame, tail != NULL ? ": " : "",
-		    tail != NULL ? tail : "");
+		probe_finish(t->run, PROBE_FAIL,
+		    "command killed by signal %s%s%s", signame,
+		    tail != NULL ? ": " : "", tail != NULL ? tail : "");
 		return;
 	}
 	run->res.code = status;
 	if (status != o->expect_exit) {
-		ssh_finish(t, PROBE_FAIL, "command exited %d, expected %d%s%s",
-		    status, o->expect_exit, tail != NULL ? ": " : "",
+		probe_finish(t->run, PROBE_FAIL,
+		    "command exited %d, expected %d%s%s", status,
+		    o->expect_exit, tail != NULL ? ": " : "",
 		    tail != NULL ? tail : "");
 		return;
 	}
-	ssh_finish(t, PROBE_OK, NULL);
+	probe_finish(t->run, PROBE_OK, NULL);
 }
 
 /*
@@ -326,7 +304,8 @@ ssh_read(struct ssh_run *t)
 		}
 		if ((n < 0 && n != LIBSSH2_ERROR_EAGAIN) ||
 		    (m < 0 && m != LIBSSH2_ERROR_EAGAIN)) {
-			ssh_finish(t, PROBE_FAIL, "reading command output: %s",
+			probe_finish(t->run, PROBE_FAIL,
+			    "reading command output: %s",
 			    ssh_lasterr(t->session, "failed"));
 			return -1;
 		}
@@ -357,26 +336,30 @@ ssh_step(struct ssh_run *t)
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "SSH handshake: %s",
+				probe_finish(t->run, PROBE_FAIL,
+				    "SSH handshake: %s",
 				    ssh_lasterr(t->session, "failed"));
 				return;
 			}
 			t->handshaken = 1;
 			if (ssh_fingerprint(t->session, t->fp,
 			    sizeof(t->fp)) == -1) {
-				ssh_finish(t, PROBE_FAIL, "no host key hash");
+				probe_finish(
+				    t->run, PROBE_FAIL, "no host key hash");
 				return;
 			}
 			log_debug("probe %s: host key %s", c->name, t->fp);
 			if (o->host_key != NULL && (ssh_fp_len(o->host_key) !=
 			    strlen(t->fp) || strncmp(o->host_key, t->fp,
 			    strlen(t->fp)) != 0)) {
-				ssh_finish(t, PROBE_FAIL, "host key mismatch: "
-				    "got %s, expected %s", t->fp, o->host_key);
+				probe_finish(t->run, PROBE_FAIL,
+				    "host key mismatch: "
+				    "got %s, expected %s",
+				    t->fp, o->host_key);
 				return;
 			}
 			if (o->user == NULL) {
-				ssh_finish(t, PROBE_OK, NULL);
+				probe_finish(t->run, PROBE_OK, NULL);
 				return;
 			}
 			t->phase = SSH_AUTH;
@@ -388,13 +371,15 @@ ssh_step(struct ssh_run *t)
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "authentication "
-				    "as %s failed: %s (host key %s)", o->user,
-				    ssh_lasterr(t->session, "refused"), t->fp);
+				probe_finish(t->run, PROBE_FAIL,
+				    "authentication "
+				    "as %s failed: %s (host key %s)",
+				    o->user, ssh_lasterr(t->session, "refused"),
+				    t->fp);
 				return;
 			}
 			if (o->command == NULL) {
-				ssh_finish(t, PROBE_OK, NULL);
+				probe_finish(t->run, PROBE_OK, NULL);
 				return;
 			}
 			t->phase = SSH_OPEN;
@@ -405,7 +390,7 @@ ssh_step(struct ssh_run *t)
 				if (libssh2_session_last_errno(t->session) ==
 				    LIBSSH2_ERROR_EAGAIN)
 					goto wait;
-				ssh_finish(t, PROBE_FAIL, "opening a "
+				probe_finish(t->run, PROBE_FAIL, "opening a "
 				    "channel: %s",
 				    ssh_lasterr(t->session, "refused"));
 				return;
@@ -417,7 +402,7 @@ ssh_step(struct ssh_run *t)
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "exec: %s",
+				probe_finish(t->run, PROBE_FAIL, "exec: %s",
 				    ssh_lasterr(t->session, "refused"));
 				return;
 			}
@@ -436,7 +421,7 @@ ssh_step(struct ssh_run *t)
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "closing the "
+				probe_finish(t->run, PROBE_FAIL, "closing the "
 				    "channel: %s",
 				    ssh_lasterr(t->session, "failed"));
 				return;
@@ -463,17 +448,17 @@ ssh_connected(struct probe_run *run, int fd, const char *err)
 
 	t->conn = NULL;
 	if (fd == -1) {
-		ssh_finish(t, PROBE_FAIL, "%s", err);
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	t->fd = fd;
 	if (loop_fd_add(t->fd, EPOLLOUT, ssh_io, t) == -1) {
-		ssh_finish(t, PROBE_FAIL, "epoll: %s", strerror(errno));
+		probe_finish(t->run, PROBE_FAIL, "epoll: %s", strerror(errno));
 		return;
 	}
 	if ((t->session = libssh2_session_init_ex(NULL, NULL, NULL,
 	    NULL)) == NULL) {
-		ssh_finish(t, PROBE_FAIL, "libssh2_session_init failed");
+		probe_finish(t->run, PROBE_FAIL, "libssh2_session_init failed");
 		return;
 	}
 	libssh2_session_set_blocking(t->session, 0);
@@ -494,12 +479,12 @@ ssh_start(struct probe_run *run)
 	t->phase = SSH_CONNECTING;
 	run->priv = t;
 	if (!ssh_inited) {
-		ssh_finish(t, PROBE_FAIL, "libssh2 is not initialised");
+		probe_finish(t->run, PROBE_FAIL, "libssh2 is not initialised");
 		return;
 	}
 	if (net_split_target(run->conf->target, t->host, sizeof(t->host),
 	    &t->port, SSH_DEFAULT_PORT, err, sizeof(err)) == -1) {
-		ssh_finish(t, PROBE_FAIL, "%s", err);
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	/*
@@ -512,13 +497,10 @@ ssh_start(struct probe_run *run)
 }
 
 static void
-ssh_abort(struct probe_run *run)
+ssh_release(void *priv)
 {
-	struct ssh_run	*t = run->priv;
-
-	ssh_close(t);
-	free(t);
-	run->priv = NULL;
+	ssh_close(priv);
+	free(priv);
 }
 
 /* "SHA256:" then 43 base64 characters (32 bytes), padding optional. */
@@ -635,5 +617,5 @@ const struct probe_type probe_ssh_type = {
 	.init = ssh_init,
 	.shutdown = ssh_shutdown,
 	.start = ssh_start,
-	.abort = ssh_abort,
+	.release = ssh_release,
 };

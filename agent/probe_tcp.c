@@ -48,10 +48,9 @@ tcp_start(struct probe_run *run)
 }
 
 static void
-tcp_abort(struct probe_run *run)
+tcp_release(void *priv)
 {
-	net_connect_cancel(run->priv);
-	run->priv = NULL;
+	net_connect_cancel(priv);
 }
 
 static int
@@ -78,5 +77,5 @@ const struct probe_type probe_tcp_type = {
 	.name = "tcp",
 	.check = tcp_check,
 	.start = tcp_start,
-	.abort = tcp_abort,
+	.release = tcp_release,
 };

@@ -67,8 +67,6 @@ struct tls_run {
 static SSL_CTX	*tls_ctx;
 
 static void	tls_io(int, uint32_t, void *);
-static void	tls_finish(struct tls_run *, enum probe_status, const char *,
-		    ...) __attribute__((format(printf, 3, 4)));
 
 static int
 tls_is_ip(const char *s)
@@ -162,27 +160,6 @@ tls_close(struct tls_run *t)
 	}
 }
 
-/* The one way out of a run: release, then exactly one probe_done. */
-static void
-tls_finish(struct tls_run *t, enum probe_status st, const char *fmt, ...)
-{
-	struct probe_run	*run = t->run;
-	char			 err[PROBE_ERR_LEN];
-	va_list			 ap;
-
-	err[0] = '\0';
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err, sizeof(err), fmt, ap);
-		va_end(ap);
-	}
-	run->res.latency_us = clock_mono_us() - run->start_us;
-	tls_close(t);
-	free(t);
-	run->priv = NULL;
-	probe_done(run, st, "%s", err);
-}
-
 /* Whole days until notAfter, rounded down (an expired cert is < 0). */
 static int
 tls_cert_days(X509 *cert, int *days)
@@ -212,7 +189,7 @@ tls_handshake_done(struct tls_run *t)
 	t->phase = TLS_DONE;
 	run->res.tls_us = clock_mono_us() - t->tls_us;
 	if ((cert = SSL_get1_peer_certificate(t->ssl)) == NULL) {
-		tls_finish(t, PROBE_FAIL, "server sent no certificate");
+		probe_finish(t->run, PROBE_FAIL, "server sent no certificate");
 		return;
 	}
 	if (tls_cert_days(cert, &days) == 0) {
@@ -224,16 +201,19 @@ tls_handshake_done(struct tls_run *t)
 	if (o->tls_verify && (v = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
 		if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
 		    v == X509_V_ERR_IP_ADDRESS_MISMATCH)
-			tls_finish(t, PROBE_FAIL, "certificate verify failed: "
+			probe_finish(t->run, PROBE_FAIL,
+			    "certificate verify failed: "
 			    "%s (expected %s)",
 			    X509_verify_cert_error_string(v),
 			    o->server_name != NULL ? o->server_name : t->host);
 		else
-			tls_finish(t, PROBE_FAIL, "certificate verify failed: "
-			    "%s", X509_verify_cert_error_string(v));
+			probe_finish(t->run, PROBE_FAIL,
+			    "certificate verify failed: "
+			    "%s",
+			    X509_verify_cert_error_string(v));
 		return;
 	}
-	tls_finish(t, PROBE_OK, NULL);
+	probe_finish(t->run, PROBE_OK, NULL);
 }
 
 static void
@@ -258,21 +238,23 @@ tls_handshake(struct tls_run *t)
 		return;
 	case SSL_ERROR_SYSCALL:
 		if (ERR_peek_error() != 0)
-			tls_finish(t, PROBE_FAIL, "TLS handshake: %s",
+			probe_finish(t->run, PROBE_FAIL, "TLS handshake: %s",
 			    tls_ssl_reason("failed"));
 		else if (saved == 0)
-			tls_finish(t, PROBE_FAIL, "TLS handshake: connection "
+			probe_finish(t->run, PROBE_FAIL,
+			    "TLS handshake: connection "
 			    "closed by peer");
 		else
-			tls_finish(t, PROBE_FAIL, "TLS handshake: %s",
+			probe_finish(t->run, PROBE_FAIL, "TLS handshake: %s",
 			    strerror(saved));
 		return;
 	case SSL_ERROR_ZERO_RETURN:
-		tls_finish(t, PROBE_FAIL, "TLS handshake: connection closed "
+		probe_finish(t->run, PROBE_FAIL,
+		    "TLS handshake: connection closed "
 		    "by peer");
 		return;
 	default:
-		tls_finish(t, PROBE_FAIL, "TLS handshake: %s",
+		probe_finish(t->run, PROBE_FAIL, "TLS handshake: %s",
 		    tls_ssl_reason("failed"));
 		return;
 	}
@@ -289,7 +271,7 @@ tls_handshake_begin(struct tls_run *t)
 
 	if (o->tls_verify && o->ca != NULL) {
 		if ((t->ctx = tls_ctx_new(o->ca, err, sizeof(err))) == NULL) {
-			tls_finish(t, PROBE_FAIL, "%s", err);
+			probe_finish(t->run, PROBE_FAIL, "%s", err);
 			return;
 		}
 		ctx = t->ctx;
@@ -301,7 +283,7 @@ tls_handshake_begin(struct tls_run *t)
 		 * probes never pay for it and READY comes sooner.
 		 */
 		if ((tls_ctx = tls_ctx_new(NULL, err, sizeof(err))) == NULL) {
-			tls_finish(t, PROBE_FAIL, "%s", err);
+			probe_finish(t->run, PROBE_FAIL, "%s", err);
 			return;
 		}
 		ctx = tls_ctx;
@@ -309,14 +291,14 @@ tls_handshake_begin(struct tls_run *t)
 	ERR_clear_error();
 	if ((t->ssl = SSL_new(ctx)) == NULL ||
 	    SSL_set_fd(t->ssl, t->fd) != 1) {
-		tls_finish(t, PROBE_FAIL, "SSL_new: %s",
+		probe_finish(t->run, PROBE_FAIL, "SSL_new: %s",
 		    tls_ssl_reason("failed"));
 		return;
 	}
 	name = o->server_name != NULL ? o->server_name : t->host;
 	/* RFC 6066: SNI carries host names only, never address literals. */
 	if (!tls_is_ip(name) && SSL_set_tlsext_host_name(t->ssl, name) != 1) {
-		tls_finish(t, PROBE_FAIL, "server name '%s': %s", name,
+		probe_finish(t->run, PROBE_FAIL, "server name '%s': %s", name,
 		    tls_ssl_reason("rejected"));
 		return;
 	}
@@ -329,8 +311,8 @@ tls_handshake_begin(struct tls_run *t)
 		else
 			rc = SSL_set1_host(t->ssl, name);
 		if (rc != 1) {
-			tls_finish(t, PROBE_FAIL, "server name '%s': %s", name,
-			    tls_ssl_reason("rejected"));
+			probe_finish(t->run, PROBE_FAIL, "server name '%s': %s",
+			    name, tls_ssl_reason("rejected"));
 			return;
 		}
 	}
@@ -362,12 +344,12 @@ tls_connected(struct probe_run *run, int fd, const char *err)
 
 	t->conn = NULL;
 	if (fd == -1) {
-		tls_finish(t, PROBE_FAIL, "%s", err);
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	t->fd = fd;
 	if (loop_fd_add(t->fd, EPOLLOUT, tls_io, t) == -1) {
-		tls_finish(t, PROBE_FAIL, "epoll: %s", strerror(errno));
+		probe_finish(t->run, PROBE_FAIL, "epoll: %s", strerror(errno));
 		return;
 	}
 	tls_handshake_begin(t);
@@ -387,7 +369,7 @@ tls_start(struct probe_run *run)
 	run->priv = t;
 	if (net_split_target(run->conf->target, t->host, sizeof(t->host),
 	    &t->port, TLS_DEFAULT_PORT, err, sizeof(err)) == -1) {
-		tls_finish(t, PROBE_FAIL, "%s", err);
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	/*
@@ -400,13 +382,10 @@ tls_start(struct probe_run *run)
 }
 
 static void
-tls_abort(struct probe_run *run)
+tls_release(void *priv)
 {
-	struct tls_run	*t = run->priv;
-
-	tls_close(t);
-	free(t);
-	run->priv = NULL;
+	tls_close(priv);
+	free(priv);
 }
 
 static int
@@ -478,5 +457,5 @@ const struct probe_type probe_tls_type = {
 	.init = NULL,
 	.shutdown = tls_shutdown,
 	.start = tls_start,
-	.abort = tls_abort,
+	.release = tls_release,
 };

@@ -272,11 +272,16 @@ struct probe_type {
 	 */
 	void		(*start)(struct probe_run *);
 	/*
-	 * The engine's timeout fired: release everything the run holds
-	 * (fds, handles, run->priv) without calling probe_done; the engine
-	 * records the timeout itself.  abort may leave what the run got to
-	 * in run->res (code, phase timings), so a timed-out row still shows
-	 * which phase was slow.
+	 * Releases everything a run's priv holds (fds, timers, handles) and
+	 * priv itself, without calling probe_done.  The engine calls it once
+	 * per run, with the priv it left, on every way a run ends: finish,
+	 * timeout, cancel.
+	 */
+	void		(*release)(void *priv);
+	/*
+	 * Optional: the engine's timeout fired; before the release, leave
+	 * what the run got to in run->res (code, phase timings), so a
+	 * timed-out row still shows which phase was slow.
 	 */
 	void		(*abort)(struct probe_run *);
 };
@@ -337,6 +342,12 @@ const struct probe_engine_stats *probe_engine_stats(void);
 uint64_t	 probe_engine_gen(void);
 uint64_t	 probe_engine_state_gen(void);
 void		 probe_done(struct probe_run *, enum probe_status,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * The one way out of a run that holds run->priv: the latency so far, the
+ * type's release, then exactly one probe_done.
+ */
+void		 probe_finish(struct probe_run *, enum probe_status,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char	*probe_status_str(enum probe_status);
 const char	*probe_state_str(enum probe_state);
