@@ -1157,3 +1157,92 @@ config_probe_opt(const struct probe_conf *p, const char *key)
 		return NULL;
 	return (const char *)p->opts + k->off;
 }
+
+/* One value as JSON, under its key (a duration as KEY_ms, in ms). */
+static void
+conf_value_json(struct buf *b, const char *name, enum conf_kind kind,
+    const void *p)
+{
+	switch (kind) {
+	case CONF_STR:
+	case CONF_REGEX:
+	case CONF_PATH:
+	case CONF_SECRET:	/* its path: the file is never read here */
+	case CONF_NAME:
+	case CONF_CIDRS:
+	case CONF_TLS_PRIO: {
+		const char *v = *(char *const *)p;
+
+		buf_printf(b, "\"%s\":", name);
+		if (v == NULL)
+			buf_adds(b, "null");
+		else
+			buf_add_json_str(b, v);
+		return;
+	}
+	case CONF_DUR:
+	case CONF_DUR_POS:
+		buf_printf(b, "\"%s_ms\":%lld", name,
+		    (long long)*(const int64_t *)p);
+		return;
+	case CONF_ROWS:
+		buf_printf(b, "\"%s\":%lld", name,
+		    (long long)*(const int64_t *)p);
+		return;
+	case CONF_INT:
+	case CONF_INT_POS:
+		buf_printf(b, "\"%s\":%d", name, *(const int *)p);
+		return;
+	case CONF_BOOL:
+		buf_printf(b, "\"%s\":%s", name, *(const int *)p ? "true" :
+		    "false");
+		return;
+	case CONF_RANGE: {
+		const struct parse_range *r = p;
+
+		if (r->lo == r->hi)
+			buf_printf(b, "\"%s\":\"%ld\"", name, r->lo);
+		else
+			buf_printf(b, "\"%s\":\"%ld-%ld\"", name, r->lo,
+			    r->hi);
+		return;
+	}
+	case CONF_TYPE: {
+		const struct probe_type *t = *(const struct probe_type *const *)p;
+
+		buf_printf(b, "\"%s\":", name);
+		buf_add_json_str(b, t != NULL ? t->name : "");
+		return;
+	}
+	case CONF_RATE:
+	case CONF_LISTEN:
+	case CONF_ARGV:
+		break;
+	}
+	fatalx("%s: kind %d is not a probe key's", __func__, (int)kind);
+}
+
+void
+config_probe_json(struct buf *b, const struct probe_conf *p)
+{
+	const struct probe_key	*k;
+	size_t			 i;
+
+	buf_adds(b, "{\"name\":");
+	buf_add_json_str(b, p->name);
+	for (i = 0; i < N_KEYS; i++) {
+		if (conf_keys[i].sec != SEC_PROBE)
+			continue;
+		buf_addc(b, ',');
+		conf_value_json(b, conf_keys[i].name, conf_keys[i].kind,
+		    (const char *)p + conf_keys[i].off);
+	}
+	buf_adds(b, ",\"options\":{");
+	for (k = p->type->keys; k != NULL && k->name != NULL; k++) {
+		if (k != p->type->keys)
+			buf_addc(b, ',');
+		conf_value_json(b, k->name, k->kind,
+		    (const char *)p->opts + k->off);
+	}
+	buf_adds(b, "}}");
+}

@@ -164,6 +164,12 @@ struct pool_conf *config_find_pool(const struct config *, const char *);
 /* Same probe definition (reload keeps state and history when equal). */
 int		 config_probe_equal(const struct probe_conf *,
 		    const struct probe_conf *);
+/*
+ * The probe's definition as JSON, all from the key tables: its common keys,
+ * then "options", every key of its type (durations as KEY_ms, a secret
+ * file by its path).
+ */
+void		 config_probe_json(struct buf *, const struct probe_conf *);
 /* The value of one of the type's keys in p->opts, or NULL. */
 const void	*config_probe_opt(const struct probe_conf *, const char *key);
 /* "a b c" -> argv; double quotes group words; NULL on bad quoting. */
@@ -627,6 +633,8 @@ void		 api_status_stop(void);
 /* api_probes.c: results and series from the store, per-thread readers. */
 int		 api_probes_start(char *err, size_t);
 void		 api_probes_stop(void);
+/* Loop thread, after the probes were (re)applied: GET /v1/probes/NAME. */
+void		 api_probes_conf(const struct config *);
 
 /* api_metrics.c: the Prometheus text snapshot. */
 /* Appends the route and pool families (read under the route lock). */

@@ -1,15 +1,19 @@
 #!/bin/bash
 # SIGHUP: a probe added, one removed, one changed, one unchanged keeps its
 # state, one whose type key alone changed restarts and keeps its results;
-# an invalid file is refused and the old config keeps running.
+# an invalid file is refused and the old config keeps running.  GET
+# /v1/probes/NAME shows the definition in force, options and all.
 . "$(dirname "$0")/lib.sh"
 
 open=$(free_port)
 api=$(free_port)
 tcp_listener listener "$open"
+H="Authorization: Bearer $(new_token ops viewer)"
+U="http://127.0.0.1:$api"
 
 write_conf() {	# extra sections on stdin
 	agent_conf "$T/a.conf" "$T/data" "$api"
+	echo "tokens = $T/tokens" >>"$T/a.conf"
 	cat >>"$T/a.conf"
 }
 write_conf <<EOC
@@ -44,6 +48,11 @@ web_results() {
 }
 web_stored() { [ "$(web_results)" -gt 0 ]; }
 wait_for 10 web_stored || fail "no stored results for web"
+def=$(curl -s -H "$H" "$U/v1/probes/web") || fail "GET /v1/probes/web failed"
+assert_match '"type":"http".*"interval_ms":100,.*"options":\{"expect_status":"200-399","expect_body":null,.*"tls_verify":true,.*"cert_min_days":14\}' \
+    "$def" "web's definition before the reload"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "$H" "$U/v1/probes/nope")
+assert_eq 404 "$code" "GET /v1/probes/nope"
 web_before=$(web_results)
 
 write_conf <<EOC
@@ -76,6 +85,11 @@ grep -q "probe drop: removed" "$T/agent.log" || fail "dropped probe not removed"
 grep -q "probe change: changed" "$T/agent.log" || fail "changed probe not restarted"
 grep -q "probe web: changed" "$T/agent.log" ||
     fail "a probe whose expect_status alone changed was not restarted"
+def=$(curl -s -H "$H" "$U/v1/probes/web") || fail "GET /v1/probes/web failed"
+assert_match '"options":\{"expect_status":"200",' "$def" \
+    "web's definition after the reload"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "$H" "$U/v1/probes/drop")
+assert_eq 404 "$code" "GET /v1/probes/drop after it was removed"
 web_after=$(web_results)
 [ "$web_after" -ge "$web_before" ] ||
     fail "web's stored results went from $web_before to $web_after on reload"

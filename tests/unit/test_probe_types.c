@@ -1,7 +1,8 @@
 /*
  * test_probe_types.c - every probe type's key table against the rest:
  * each key is documented under its type in vantaged.conf(5), and a change
- * to any one key makes the probe a different one on reload.  Walks
+ * to any one key makes the probe a different one on reload, and GET
+ * /v1/probes/NAME shows every key as valid JSON.  Walks
  * probe_types[], so a new type or key is covered without a new test.
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <cJSON.h>
 
 #include "vantaged.h"
 
@@ -216,12 +218,50 @@ test_every_key_changes_the_probe(void **state)
 	}
 }
 
+static void
+test_every_key_shown(void **state)
+{
+	const struct probe_type	*t;
+	const struct probe_key	*k;
+	struct config		*c;
+	struct buf		 b;
+	cJSON			*doc, *opts;
+	char			 name[128];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; probe_types[i] != NULL; i++) {
+		t = probe_types[i];
+		c = types_load(t);
+		buf_init(&b);
+		config_probe_json(&b, c->probes[0]);
+		if ((doc = cJSON_ParseWithLength(b.data, b.len)) == NULL)
+			fail_msg("%s: not JSON: %s", t->name, b.data);
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
+		    doc, "type")), t->name);
+		opts = cJSON_GetObjectItem(doc, "options");
+		assert_true(cJSON_IsObject(opts));
+		for (k = t->keys; k != NULL && k->name != NULL; k++) {
+			snprintf(name, sizeof(name), "%s%s", k->name,
+			    k->kind == CONF_DUR || k->kind == CONF_DUR_POS ?
+			    "_ms" : "");
+			if (!cJSON_HasObjectItem(opts, name))
+				fail_msg("%s: options lack %s: %s", t->name,
+				    name, b.data);
+		}
+		cJSON_Delete(doc);
+		buf_free(&b);
+		config_free(c);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys_documented),
 		cmocka_unit_test(test_every_key_changes_the_probe),
+		cmocka_unit_test(test_every_key_shown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
