@@ -509,8 +509,8 @@ conf_value(const char *name, enum conf_kind kind, const char *value,
 	return err[0] != '\0' ? -2 : 0;
 }
 
-static int
-conf_kind_is_str(enum conf_kind kind)
+int
+config_kind_is_text(enum conf_kind kind)
 {
 	switch (kind) {
 	case CONF_STR:
@@ -541,29 +541,27 @@ conf_kind_is_str(enum conf_kind kind)
 static void
 conf_value_free(enum conf_kind kind, void *p)
 {
-	if (conf_kind_is_str(kind))
+	if (config_kind_is_text(kind))
 		free(*(char **)p);
 	else if (kind == CONF_ARGV)
 		config_free_argv(*(char ***)p);
 }
 
 static int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* The kinds a type key can be; the others are fatal. */
+static int
 conf_value_equal(enum conf_kind kind, const void *a, const void *b)
 {
+	if (config_kind_is_text(kind))
+		return str_eq(*(char *const *)a, *(char *const *)b);
 	switch (kind) {
-	case CONF_STR:
-	case CONF_REGEX:
-	case CONF_PATH:
-	case CONF_SECRET:
-	case CONF_NAME:
-	case CONF_CIDRS:
-	case CONF_TLS_PRIO: {
-		const char *x = *(char *const *)a, *y = *(char *const *)b;
-
-		if (x == NULL || y == NULL)
-			return x == y;
-		return strcmp(x, y) == 0;
-	}
 	case CONF_DUR:
 	case CONF_DUR_POS:
 	case CONF_ROWS:
@@ -581,8 +579,7 @@ conf_value_equal(enum conf_kind kind, const void *a, const void *b)
 		return memcmp(a, b, sizeof(struct parse_rate)) == 0;
 	case CONF_TYPE:
 		return *(const void *const *)a == *(const void *const *)b;
-	case CONF_LISTEN:
-	case CONF_ARGV:
+	default:
 		break;
 	}
 	fatalx("%s: kind %d is not a probe key's", __func__, (int)kind);
@@ -1117,14 +1114,6 @@ config_find_pool(const struct config *c, const char *name)
 	return NULL;
 }
 
-static int
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
 /* The common keys, then every key of the type's table. */
 int
 config_probe_equal(const struct probe_conf *a, const struct probe_conf *b)
@@ -1163,14 +1152,8 @@ static void
 conf_value_json(struct buf *b, const char *name, enum conf_kind kind,
     const void *p)
 {
-	switch (kind) {
-	case CONF_STR:
-	case CONF_REGEX:
-	case CONF_PATH:
-	case CONF_SECRET:	/* its path: the file is never read here */
-	case CONF_NAME:
-	case CONF_CIDRS:
-	case CONF_TLS_PRIO: {
+	/* a secret file by its path: the file is never read here */
+	if (config_kind_is_text(kind)) {
 		const char *v = *(char *const *)p;
 
 		buf_printf(b, "\"%s\":", name);
@@ -1180,6 +1163,7 @@ conf_value_json(struct buf *b, const char *name, enum conf_kind kind,
 			buf_add_json_str(b, v);
 		return;
 	}
+	switch (kind) {
 	case CONF_DUR:
 	case CONF_DUR_POS:
 		buf_printf(b, "\"%s_ms\":%lld", name,
@@ -1214,9 +1198,7 @@ conf_value_json(struct buf *b, const char *name, enum conf_kind kind,
 		buf_add_json_str(b, t != NULL ? t->name : "");
 		return;
 	}
-	case CONF_RATE:
-	case CONF_LISTEN:
-	case CONF_ARGV:
+	default:
 		break;
 	}
 	fatalx("%s: kind %d is not a probe key's", __func__, (int)kind);

@@ -170,6 +170,8 @@ int		 config_probe_equal(const struct probe_conf *,
  * file by its path).
  */
 void		 config_probe_json(struct buf *, const struct probe_conf *);
+/* 1 for the kinds held as a char * (text, paths, names). */
+int		 config_kind_is_text(enum conf_kind);
 /* The value of one of the type's keys in p->opts, or NULL. */
 const void	*config_probe_opt(const struct probe_conf *, const char *key);
 /* "a b c" -> argv; double quotes group words; NULL on bad quoting. */
