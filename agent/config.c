@@ -377,6 +377,21 @@ conf_target(struct conf_parse *cp)
 	}
 }
 
+/* "http, tcp, ... or ssh": the names in probe_types[], for messages. */
+static void
+conf_type_names(char *out, size_t len)
+{
+	size_t	i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; probe_types[i] != NULL; i++)
+		n++;
+	for (i = 0; i < n; i++)
+		(void)snprintf(out + strlen(out), len - strlen(out), "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ",
+		    probe_types[i]->name);
+}
+
 /*
  * Parses value as kind into dst.  On -1 err is the whole message; on -2
  * it follows "name: ".
@@ -496,10 +511,12 @@ conf_value(const char *name, enum conf_kind kind, const char *value,
 	case CONF_TYPE: {
 		const struct probe_type *t = probe_type_find(value);
 
+		char types[64];
+
 		if (t == NULL) {
-			snprintf(err, errlen, "unknown probe type '%s' "
-			    "(expected http, tcp, dns, icmp, tls or ssh)",
-			    value);
+			conf_type_names(types, sizeof(types));
+			snprintf(err, errlen, "unknown probe type '%.60s' "
+			    "(expected %s)", value, types);
 			break;
 		}
 		*(const struct probe_type **)dst = t;
@@ -758,8 +775,9 @@ conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines,
 	int			 i, rc, rl;
 
 	if (t == NULL) {
-		conf_error(cp, p->line, "probe '%s' has no type (http, tcp, "
-		    "dns, icmp, tls or ssh)", p->name);
+		conf_type_names(err, sizeof(err));
+		conf_error(cp, p->line, "probe '%s' has no type (%s)", p->name,
+		    err);
 		return;
 	}
 	if (p->target == NULL) {
