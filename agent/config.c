@@ -1,8 +1,10 @@
 /*
  * config.c - vantaged.conf: INI parsed by libinih into struct config.
  *
- * Keys are described by one table (section, name, parser, field, which
- * probe types they apply to), so adding a key is one line.  inih does not
+ * Keys are described by one table (section, name, kind, field), so adding
+ * a key is one line; a probe type's own keys are in its key table
+ * (probe_NAME.c), which drives their parsing, the "does not apply"
+ * errors, reload equality, freeing and GET /v1/probes/NAME.  inih does not
  * report line numbers in this Debian build, so config_load() feeds it
  * through shared/inifile.c's reader; every error names file:line.
  */

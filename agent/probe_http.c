@@ -494,7 +494,7 @@ fail:
 	return -1;
 }
 
-/* The engine has aborted every run first: only idle handles remain. */
+/* The engine has released every run first: only idle handles remain. */
 static void
 http_shutdown(void)
 {

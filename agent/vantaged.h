@@ -282,8 +282,8 @@ struct probe_type {
 	/*
 	 * Releases everything a run's priv holds (fds, timers, handles) and
 	 * priv itself, without calling probe_done.  The engine calls it once
-	 * per run, with the priv it left, on every way a run ends: finish,
-	 * timeout, cancel.
+	 * when a run that still holds a priv ends: probe_finish(), timeout,
+	 * cancel (reload, shutdown).
 	 */
 	void		(*release)(void *priv);
 	/*
