@@ -1293,6 +1293,7 @@ api_start(struct config *c, char *err, size_t errlen)
 		goto fail;
 	}
 	api_reader_key_ok = 1;
+	api_probes_start();
 	api_running = 1;
 	api_sweep_stop = 0;
 	if ((errno = pthread_create(&api_sweeper, NULL, api_sweep, NULL)) !=
@@ -1347,6 +1348,7 @@ api_stop(void)
 		if (api_reader_key_ok)
 			pthread_key_delete(api_reader_key);
 		api_reader_key_ok = 0;
+		api_probes_stop();
 		api_status_stop();
 		api_metrics_stop();
 		api_running = 0;

@@ -1,15 +1,21 @@
 /*
- * api_probes.c - a probe's history from the store:
+ * api_probes.c - a probe's definition and its history from the store:
+ *   GET /v1/probes/NAME                            its keys and options
  *   GET /v1/probes/NAME/results?since=MS&limit=N   raw results, a cursor
  *   GET /v1/probes/NAME/series?from=MS&to=MS&step=S rollups for graphs
  *
  * Each API thread reads through its own read-only connection (opened on
  * its first request, closed when the thread ends), so readers never
  * queue behind one another or behind the store's writer (WAL).
+ *
+ * Definitions change only on a reload: the loop thread renders them then,
+ * one "NAME<TAB>JSON" line per probe sorted by name, and a request finds
+ * its line by bisecting that snapshot.
  */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -22,16 +28,126 @@
 #define SERIES_STEP_MAX		(31 * 86400)
 #define TIME_MS_MAX		(INT64_C(1) << 53)	/* JSON-safe */
 
+static int		 probes_on;		/* the API runs */
+static struct api_snap	*probes_conf_snap;	/* of api_probes_conf() */
+
+static void	probes_get(struct api_req *, struct api_reply *);
 static void	probes_results(struct api_req *, struct api_reply *);
 static void	probes_series(struct api_req *, struct api_reply *);
 
 const struct api_handler api_probes_handlers[] = {
+	{ .method = "GET", .pattern = "/v1/probes/*",
+	  .role = ROLE_VIEWER, .fn = probes_get },
 	{ .method = "GET", .pattern = "/v1/probes/*/results",
 	  .role = ROLE_VIEWER, .fn = probes_results },
 	{ .method = "GET", .pattern = "/v1/probes/*/series",
 	  .role = ROLE_VIEWER, .fn = probes_series },
 	{ .method = NULL }
 };
+
+void
+api_probes_start(void)
+{
+	probes_on = 1;
+}
+
+void
+api_probes_stop(void)
+{
+	probes_on = 0;
+	api_snap_set(&probes_conf_snap, NULL);
+}
+
+static int
+probes_conf_cmp(const void *a, const void *b)
+{
+	const struct probe_conf *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+void
+api_probes_conf(const struct config *c)
+{
+	const struct probe_conf	**v;
+	struct buf		  b;
+	int			  i;
+
+	if (!probes_on)
+		return;		/* no API to answer */
+	v = xcalloc((size_t)c->n_probes + 1, sizeof(*v));
+	for (i = 0; i < c->n_probes; i++)
+		v[i] = c->probes[i];
+	qsort(v, (size_t)c->n_probes, sizeof(*v), probes_conf_cmp);
+	buf_init(&b);
+	for (i = 0; i < c->n_probes; i++) {
+		buf_adds(&b, v[i]->name);
+		buf_addc(&b, '\t');
+		config_probe_json(&b, v[i]);
+		buf_addc(&b, '\n');
+	}
+	api_snap_set(&probes_conf_snap, api_snap_new(&b, 0, 0));
+	buf_free(&b);
+	free(v);
+}
+
+/*
+ * The JSON of the line for name in a snapshot of sorted "NAME\tJSON\n"
+ * lines (names hold no tab or newline), or NULL.
+ */
+static const char *
+probes_conf_find(const struct api_snap *s, const char *name, size_t *len)
+{
+	size_t		 lo = 0, hi = s->len, mid, start, nlen = strlen(name);
+	const char	*d = s->data, *tab, *nl;
+	int		 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		start = mid;
+		while (start > lo && d[start - 1] != '\n')
+			start--;
+		if ((tab = memchr(d + start, '\t', s->len - start)) == NULL ||
+		    (nl = memchr(tab, '\n', s->len - (size_t)(tab - d))) ==
+		    NULL)
+			return NULL;	/* not what api_probes_conf wrote */
+		c = strncmp(name, d + start, (size_t)(tab - (d + start)));
+		if (c == 0 && nlen != (size_t)(tab - (d + start)))
+			c = nlen < (size_t)(tab - (d + start)) ? -1 : 1;
+		if (c == 0) {
+			*len = (size_t)(nl - tab - 1);
+			return tab + 1;
+		}
+		if (c < 0)
+			hi = start;
+		else
+			lo = (size_t)(nl - d) + 1;
+	}
+	return NULL;
+}
+
+static void
+probes_get(struct api_req *req, struct api_reply *rep)
+{
+	static const char *const keys[] = { NULL };
+	struct api_snap	*s;
+	const char	*doc = NULL;
+	char		 err[256];
+	size_t		 len = 0;
+
+	if (api_query_only(&req->query, keys, err, sizeof(err)) == -1) {
+		api_error(rep, 400, "bad_request", "%s", err);
+		return;
+	}
+	if ((s = api_snap_get(&probes_conf_snap)) != NULL)
+		doc = probes_conf_find(s, req->args[0], &len);
+	if (doc == NULL)
+		api_error(rep, 404, "not_found", "no probe '%.200s' here",
+		    req->args[0]);
+	else
+		buf_add(&rep->body, doc, len);
+	api_snap_put(s);
+}
 
 static void
 probes_db_error(sqlite3 *db, struct api_reply *rep)

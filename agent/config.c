@@ -1,8 +1,10 @@
 /*
  * config.c - vantaged.conf: INI parsed by libinih into struct config.
  *
- * Keys are described by one table (section, name, parser, field, which
- * probe types they apply to), so adding a key is one line.  inih does not
+ * Keys are described by one table (section, name, kind, field), so adding
+ * a key is one line; a probe type's own keys are in its key table
+ * (probe_NAME.c), which drives their parsing, the "does not apply"
+ * errors, reload equality, freeing and GET /v1/probes/NAME.  inih does not
  * report line numbers in this Debian build, so config_load() feeds it
  * through shared/inifile.c's reader; every error names file:line.
  */
@@ -43,25 +45,6 @@ static const char *const section_names[] = {
 	[SEC_ALERT] = "alert",
 };
 
-enum key_kind {
-	K_STR,		/* char * */
-	K_PATH,		/* char *, must be absolute or relative file */
-	K_DUR,		/* int64_t ms */
-	K_DUR_POS,	/* int64_t ms, > 0 */
-	K_INT,		/* int, 0..1e6 */
-	K_INT_POS,	/* int, 1..1e6 */
-	K_ROWS,		/* int64_t, 1000..1e8: a count of results */
-	K_BOOL,		/* int */
-	K_RANGE,	/* struct parse_range */
-	K_RATE,		/* struct parse_rate */
-	K_LISTEN,	/* char *[CONF_MAX_LISTEN] + count after it */
-	K_ARGV,		/* char ** */
-	K_TYPE,		/* const struct probe_type * */
-	K_NAME,		/* char *, a name of another section */
-	K_CIDRS,	/* char *, blank-separated address blocks */
-	K_TLS_PRIO	/* char *, a GnuTLS priority string */
-};
-
 #define CONF_QUEUE_MIN		1000		/* [agent] queue_max */
 #define CONF_QUEUE_MAX		100000000
 #define CONF_QUEUE_FLOOR	10000		/* the derived one, at least */
@@ -69,80 +52,70 @@ enum key_kind {
 struct conf_key {
 	enum conf_section	 sec;
 	const char		*name;
-	enum key_kind		 kind;
+	enum conf_kind		 kind;
 	size_t			 off;
-	const char		*types;	/* probe keys: types they apply to */
 };
 
-#define AG(k, kind, f)	{ SEC_AGENT, k, kind, offsetof(struct config, f), NULL }
-#define AP(k, kind, f)	{ SEC_API, k, kind, offsetof(struct config, f), NULL }
-#define HA(k, kind, f)	{ SEC_HAPROXY, k, kind, offsetof(struct config, f), NULL }
-#define PR(k, kind, f, t) { SEC_PROBE, k, kind, \
-	offsetof(struct probe_conf, f), t }
-#define RT(k, kind, f)	{ SEC_ROUTE, k, kind, offsetof(struct route_conf, f), NULL }
-#define PL(k, kind, f)	{ SEC_POOL, k, kind, offsetof(struct pool_conf, f), NULL }
-#define AL(k, kind, f)	{ SEC_ALERT, k, kind, offsetof(struct alert_conf, f), NULL }
+#define AG(k, kind, f)	{ SEC_AGENT, k, kind, offsetof(struct config, f) }
+#define AP(k, kind, f)	{ SEC_API, k, kind, offsetof(struct config, f) }
+#define HA(k, kind, f)	{ SEC_HAPROXY, k, kind, offsetof(struct config, f) }
+#define PR(k, kind, f)	{ SEC_PROBE, k, kind, offsetof(struct probe_conf, f) }
+#define RT(k, kind, f)	{ SEC_ROUTE, k, kind, offsetof(struct route_conf, f) }
+#define PL(k, kind, f)	{ SEC_POOL, k, kind, offsetof(struct pool_conf, f) }
+#define AL(k, kind, f)	{ SEC_ALERT, k, kind, offsetof(struct alert_conf, f) }
 
 static const struct conf_key conf_keys[] = {
-	AG("name", K_STR, name),
-	AG("data_dir", K_PATH, data_dir),
-	AG("retention", K_DUR_POS, retention_ms),
-	AG("queue_max", K_ROWS, queue_max),
+	AG("name", CONF_STR, name),
+	AG("data_dir", CONF_PATH, data_dir),
+	AG("retention", CONF_DUR_POS, retention_ms),
+	AG("queue_max", CONF_ROWS, queue_max),
 
-	AP("listen", K_LISTEN, api_listen),
-	AP("tls_cert", K_PATH, tls_cert),
-	AP("tls_key", K_PATH, tls_key),
-	AP("client_ca", K_PATH, client_ca),
-	AP("tokens", K_PATH, tokens),
-	AP("jwt_key", K_PATH, jwt_key),
-	AP("audit_refused_retention", K_DUR_POS, audit_refused_retention_ms),
-	AP("rate", K_RATE, rate),
-	AP("metrics_public", K_BOOL, metrics_public),
-	AP("header_timeout", K_DUR_POS, header_timeout_ms),
-	AP("jwt_max_lifetime", K_DUR_POS, jwt_max_lifetime_ms),
-	AP("tls_ciphers", K_TLS_PRIO, tls_ciphers),
+	AP("listen", CONF_LISTEN, api_listen),
+	AP("tls_cert", CONF_PATH, tls_cert),
+	AP("tls_key", CONF_PATH, tls_key),
+	AP("client_ca", CONF_PATH, client_ca),
+	AP("tokens", CONF_PATH, tokens),
+	AP("jwt_key", CONF_PATH, jwt_key),
+	AP("audit_refused_retention", CONF_DUR_POS, audit_refused_retention_ms),
+	AP("rate", CONF_RATE, rate),
+	AP("metrics_public", CONF_BOOL, metrics_public),
+	AP("header_timeout", CONF_DUR_POS, header_timeout_ms),
+	AP("jwt_max_lifetime", CONF_DUR_POS, jwt_max_lifetime_ms),
+	AP("tls_ciphers", CONF_TLS_PRIO, tls_ciphers),
 
-	HA("listen", K_LISTEN, haproxy_listen),
-	HA("allow", K_CIDRS, haproxy_allow),
+	HA("listen", CONF_LISTEN, haproxy_listen),
+	HA("allow", CONF_CIDRS, haproxy_allow),
 
-	PR("type", K_TYPE, type, NULL),
-	PR("target", K_STR, target, NULL),
-	PR("interval", K_DUR_POS, interval_ms, NULL),
-	PR("timeout", K_DUR_POS, timeout_ms, NULL),
-	PR("max_latency", K_DUR_POS, max_latency_ms, NULL),
-	PR("cert_min_days", K_INT, cert_min_days, "http tls"),
-	PR("fall", K_INT_POS, fall, NULL),
-	PR("rise", K_INT_POS, rise, NULL),
-	PR("expect_status", K_RANGE, expect_status, "http"),
-	PR("expect_body", K_STR, expect_body, "http"),
-	PR("expect_body_regex", K_STR, expect_body, "http"),
-	PR("method", K_STR, method, "http"),
-	PR("tls_verify", K_BOOL, tls_verify, "http tls"),
-	PR("ca", K_PATH, ca, "http tls"),
-	PR("server_name", K_STR, server_name, "tls"),
-	PR("record", K_STR, record, "dns"),
-	PR("expect_answer", K_STR, expect_answer, "dns"),
-	PR("server", K_STR, server, "dns"),
-	PR("host_key", K_STR, host_key, "ssh"),
-	PR("user", K_STR, user, "ssh"),
-	PR("key", K_PATH, key, "ssh"),
-	PR("command", K_STR, command, "ssh"),
-	PR("expect_exit", K_INT, expect_exit, "ssh"),
+	/* the keys of every type; a type's own are in its key table */
+	PR("type", CONF_TYPE, type),
+	PR("target", CONF_STR, target),
+	PR("interval", CONF_DUR_POS, interval_ms),
+	PR("timeout", CONF_DUR_POS, timeout_ms),
+	PR("max_latency", CONF_DUR_POS, max_latency_ms),
+	PR("fall", CONF_INT_POS, fall),
+	PR("rise", CONF_INT_POS, rise),
 
-	RT("probe", K_NAME, probe),
-	RT("pool", K_NAME, pool),
-	RT("drain_timeout", K_DUR_POS, drain_timeout_ms),
-	RT("on_drain", K_ARGV, on_drain),
-	RT("on_undrain", K_ARGV, on_undrain),
-	RT("hook_timeout", K_DUR_POS, hook_timeout_ms),
+	RT("probe", CONF_NAME, probe),
+	RT("pool", CONF_NAME, pool),
+	RT("drain_timeout", CONF_DUR_POS, drain_timeout_ms),
+	RT("on_drain", CONF_ARGV, on_drain),
+	RT("on_undrain", CONF_ARGV, on_undrain),
+	RT("hook_timeout", CONF_DUR_POS, hook_timeout_ms),
 
-	PL("min_active", K_INT, min_active),
+	PL("min_active", CONF_INT, min_active),
 
-	AL("type", K_STR, type),
-	AL("url", K_STR, url),
-	AL("timeout", K_DUR_POS, timeout_ms),
+	AL("type", CONF_STR, type),
+	AL("url", CONF_STR, url),
+	AL("timeout", CONF_DUR_POS, timeout_ms),
 };
 #define N_KEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+/* A type key as written, kept until the probe's type is known. */
+struct conf_pending {
+	const char		*name;		/* in a type's key table */
+	char			*value;
+	int			 line;
+};
 
 struct conf_parse {
 	struct config		*conf;
@@ -156,8 +129,11 @@ struct conf_parse {
 	int			 probe_key_line[N_KEYS];
 	struct buf		 errs;
 	int			 nerrs;
-	/* key lines of each probe, for type-applicability checks */
+	/* lines of each probe's common keys */
 	int			**probe_lines;
+	/* each probe's type keys, applied once its type is known */
+	struct conf_pending	**pending;
+	int			 *n_pending;
 };
 
 static void
@@ -330,16 +306,18 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 		p->timeout_ms = -1;
 		p->fall = 3;
 		p->rise = 2;
-		p->cert_min_days = 14;
-		p->tls_verify = 1;
-		p->expect_status.lo = 200;
-		p->expect_status.hi = 399;
 		c->probes = xreallocarray(c->probes, c->n_probes + 1,
 		    sizeof(*c->probes));
 		c->probes[c->n_probes++] = p;
 		cp->probe_lines = xreallocarray(cp->probe_lines, c->n_probes,
 		    sizeof(*cp->probe_lines));
 		cp->probe_lines[c->n_probes - 1] = xcalloc(N_KEYS, sizeof(int));
+		cp->pending = xreallocarray(cp->pending, c->n_probes,
+		    sizeof(*cp->pending));
+		cp->n_pending = xreallocarray(cp->n_pending, c->n_probes,
+		    sizeof(*cp->n_pending));
+		cp->pending[c->n_probes - 1] = NULL;
+		cp->n_pending[c->n_probes - 1] = 0;
 		cp->obj = p;
 		break;
 	}
@@ -401,16 +379,314 @@ conf_target(struct conf_parse *cp)
 	}
 }
 
+/* "http, tcp, ... or ssh": the names in probe_types[], for messages. */
+static void
+conf_type_names(char *out, size_t len)
+{
+	size_t	i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; probe_types[i] != NULL; i++)
+		n++;
+	for (i = 0; i < n; i++)
+		(void)snprintf(out + strlen(out), len - strlen(out), "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ",
+		    probe_types[i]->name);
+}
+
+/*
+ * Parses value as kind into dst.  On -1 err is the whole message; on -2
+ * it follows "name: ".
+ */
+static int
+conf_value(const char *name, enum conf_kind kind, const char *value,
+    void *dst, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	switch (kind) {
+	case CONF_TLS_PRIO:
+		/* a typo must show at -n, not as a failed start */
+		if (api_tls_priority_check(value, err, errlen) == -1)
+			break;
+		/* FALLTHROUGH */
+	case CONF_STR:
+	case CONF_REGEX:
+	case CONF_PATH:
+	case CONF_SECRET:
+	case CONF_NAME:
+	case CONF_CIDRS: {
+		char			**s = dst;
+		struct parse_cidr	  blocks[PARSE_CIDR_MAX];
+
+		if (strlen(value) > 4096) {
+			snprintf(err, errlen, "'%s' is too long", name);
+			return -1;
+		}
+		if (kind == CONF_NAME && !conf_valid_name(value)) {
+			snprintf(
+			    err, errlen, "'%.200s' is not a valid name", value);
+			return -1;
+		}
+		if (kind == CONF_CIDRS && parse_cidr_list(value, blocks,
+		    PARSE_CIDR_MAX, err, errlen) == -1)
+			break;
+		free(*s);
+		*s = xstrdup(value);
+		break;
+	}
+	case CONF_DUR:
+	case CONF_DUR_POS: {
+		int64_t v;
+
+		if (parse_duration_ms(value, &v, err, errlen) == -1)
+			break;
+		if (kind == CONF_DUR_POS && v <= 0) {
+			snprintf(err, errlen, "'%s' must be more than 0", name);
+			break;
+		}
+		*(int64_t *)dst = v;
+		break;
+	}
+	case CONF_INT:
+	case CONF_INT_POS: {
+		long v;
+
+		if (parse_long(value, kind == CONF_INT_POS ? 1 : 0, 1000000,
+		    &v, err, errlen) == 0)
+			*(int *)dst = (int)v;
+		break;
+	}
+	case CONF_ROWS: {
+		long v;
+
+		if (parse_long(value, CONF_QUEUE_MIN, CONF_QUEUE_MAX, &v, err,
+		    errlen) == 0)
+			*(int64_t *)dst = v;
+		break;
+	}
+	case CONF_BOOL:
+		(void)parse_bool(value, dst, err, errlen);
+		break;
+	case CONF_RANGE:
+		(void)parse_range(value, dst, err, errlen);
+		break;
+	case CONF_RATE:
+		(void)parse_rate(value, dst, err, errlen);
+		break;
+	case CONF_LISTEN: {
+		char	**arr = dst;
+		int	 *n = (int *)(arr + CONF_MAX_LISTEN);
+		char	  host[256];
+		int	  port;
+
+		if (parse_hostport(value, host, sizeof(host), &port, err,
+		    errlen) == -1)
+			break;
+		if (*n >= CONF_MAX_LISTEN) {
+			snprintf(err, errlen, "at most %d listen addresses",
+			    CONF_MAX_LISTEN);
+			break;
+		}
+		arr[(*n)++] = xstrdup(value);
+		break;
+	}
+	case CONF_ARGV: {
+		char ***a = dst;
+		char  **argv = config_split_argv(value);
+
+		if (argv == NULL) {
+			snprintf(err, errlen, "'%s' is not a command "
+			    "(unbalanced quotes?)", value);
+			break;
+		}
+		if (argv[0][0] != '/') {
+			snprintf(err, errlen, "hook '%s' must be an "
+			    "absolute path (hooks run without a shell)",
+			    argv[0]);
+			config_free_argv(argv);
+			break;
+		}
+		config_free_argv(*a);
+		*a = argv;
+		break;
+	}
+	case CONF_TYPE: {
+		const struct probe_type *t = probe_type_find(value);
+
+		char types[64];
+
+		if (t == NULL) {
+			conf_type_names(types, sizeof(types));
+			snprintf(err, errlen, "unknown probe type '%.60s' "
+			    "(expected %s)", value, types);
+			break;
+		}
+		*(const struct probe_type **)dst = t;
+		break;
+	}
+	}
+	return err[0] != '\0' ? -2 : 0;
+}
+
+int
+config_kind_is_text(enum conf_kind kind)
+{
+	switch (kind) {
+	case CONF_STR:
+	case CONF_REGEX:
+	case CONF_PATH:
+	case CONF_SECRET:
+	case CONF_NAME:
+	case CONF_CIDRS:
+	case CONF_TLS_PRIO:
+		return 1;
+	case CONF_DUR:
+	case CONF_DUR_POS:
+	case CONF_INT:
+	case CONF_INT_POS:
+	case CONF_ROWS:
+	case CONF_BOOL:
+	case CONF_RANGE:
+	case CONF_RATE:
+	case CONF_LISTEN:
+	case CONF_ARGV:
+	case CONF_TYPE:
+		break;
+	}
+	return 0;
+}
+
+/* Frees what conf_value() put at p (the kinds a type key can be). */
+static void
+conf_value_free(enum conf_kind kind, void *p)
+{
+	if (config_kind_is_text(kind))
+		free(*(char **)p);
+	else if (kind == CONF_ARGV)
+		config_free_argv(*(char ***)p);
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* The kinds a type key can be; the others are fatal. */
+static int
+conf_value_equal(enum conf_kind kind, const void *a, const void *b)
+{
+	if (config_kind_is_text(kind))
+		return str_eq(*(char *const *)a, *(char *const *)b);
+	switch (kind) {
+	case CONF_DUR:
+	case CONF_DUR_POS:
+	case CONF_ROWS:
+		return *(const int64_t *)a == *(const int64_t *)b;
+	case CONF_INT:
+	case CONF_INT_POS:
+	case CONF_BOOL:
+		return *(const int *)a == *(const int *)b;
+	case CONF_RANGE: {
+		const struct parse_range *x = a, *y = b;
+
+		return x->lo == y->lo && x->hi == y->hi;
+	}
+	case CONF_RATE:
+		return memcmp(a, b, sizeof(struct parse_rate)) == 0;
+	case CONF_TYPE:
+		return *(const void *const *)a == *(const void *const *)b;
+	default:
+		break;
+	}
+	fatalx("%s: kind %d is not a probe key's", __func__, (int)kind);
+}
+
+static const struct probe_key *
+conf_type_key(const struct probe_type *t, const char *name)
+{
+	const struct probe_key	*k;
+
+	for (k = t->keys; k != NULL && k->name != NULL; k++) {
+		if (strcmp(k->name, name) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+/* The key of that name in any type's table. */
+static const struct probe_key *
+conf_any_type_key(const char *name)
+{
+	const struct probe_key	*k;
+	size_t			 i;
+
+	for (i = 0; probe_types[i] != NULL; i++) {
+		if ((k = conf_type_key(probe_types[i], name)) != NULL)
+			return k;
+	}
+	return NULL;
+}
+
+/*
+ * A type key before the type may be known: its value is checked now, so
+ * the error is where it was before, and applied in conf_check_probe().
+ */
+static void
+conf_probe_pending(struct conf_parse *cp, const struct probe_key *k,
+    const char *value, int line)
+{
+	struct conf_pending	**v = &cp->pending[cp->conf->n_probes - 1];
+	int			 *n = &cp->n_pending[cp->conf->n_probes - 1];
+	union {
+		char			*s;
+		int64_t			 d;
+		int			 i;
+		struct parse_range	 r;
+		struct parse_rate	 rt;
+		char			**argv;
+	}			  scratch;
+	char			  err[256];
+	int			  i, rc;
+
+	for (i = 0; i < *n; i++) {
+		if (strcmp((*v)[i].name, k->name) == 0) {
+			conf_error(cp, line, "duplicate key '%s' (first set "
+			    "at line %d)", k->name, (*v)[i].line);
+			return;
+		}
+	}
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].name = k->name;
+	(*v)[*n].value = xstrdup(value);
+	(*v)[*n].line = line;
+	(*n)++;
+	if (value[0] == '\0') {
+		conf_error(cp, line, "'%s' has no value", k->name);
+		return;
+	}
+	memset(&scratch, 0, sizeof(scratch));
+	rc = conf_value(k->name, k->kind, value, &scratch, err, sizeof(err));
+	conf_value_free(k->kind, &scratch);
+	if (rc == -1)
+		conf_error(cp, line, "%s", err);
+	else if (rc == -2)
+		conf_error(cp, line, "%s: %s", k->name, err);
+}
+
 static int
 conf_handler(void *user, const char *section, const char *name,
     const char *value)
 {
 	struct conf_parse	*cp = user;
 	const struct conf_key	*k = NULL;
+	const struct probe_key	*tk;
 	char			 err[256];
 	size_t			 i;
 	void			*base;
-	int			 line = cp->in.lineno;
+	int			 line = cp->in.lineno, rc;
 
 	if (strcmp(section, cp->cur_section) != 0 || cp->cur_section[0] == 0)
 		(void)conf_begin_section(cp, section);
@@ -427,12 +703,17 @@ conf_handler(void *user, const char *section, const char *name,
 			break;
 		}
 	}
+	if (k == NULL && cp->sec == SEC_PROBE &&
+	    (tk = conf_any_type_key(name)) != NULL) {
+		conf_probe_pending(cp, tk, value, line);
+		return 1;
+	}
 	if (k == NULL) {
 		conf_error(cp, line, "unknown key '%s' in [%s]", name,
 		    section_names[cp->sec]);
 		return 1;
 	}
-	if (cp->seen[i] && k->kind != K_LISTEN) {
+	if (cp->seen[i] && k->kind != CONF_LISTEN) {
 		conf_error(cp, line, "duplicate key '%s' (first set at line "
 		    "%d)", name, cp->seen_line[i]);
 		return 1;
@@ -446,134 +727,11 @@ conf_handler(void *user, const char *section, const char *name,
 		conf_error(cp, line, "'%s' has no value", name);
 		return 1;
 	}
-	err[0] = '\0';
-	switch (k->kind) {
-	case K_TLS_PRIO:
-		/* a typo must show at -n, not as a failed start */
-		if (api_tls_priority_check(value, err, sizeof(err)) == -1)
-			break;
-		/* FALLTHROUGH */
-	case K_STR:
-	case K_PATH:
-	case K_NAME:
-	case K_CIDRS: {
-		char			**dst = (char **)((char *)base + k->off);
-		struct parse_cidr	  blocks[PARSE_CIDR_MAX];
-
-		if (strlen(value) > 4096) {
-			conf_error(cp, line, "'%s' is too long", name);
-			return 1;
-		}
-		if (k->kind == K_NAME && !conf_valid_name(value)) {
-			conf_error(cp, line, "'%s' is not a valid name", value);
-			return 1;
-		}
-		if (k->kind == K_CIDRS && parse_cidr_list(value, blocks,
-		    PARSE_CIDR_MAX, err, sizeof(err)) == -1)
-			break;
-		free(*dst);
-		*dst = xstrdup(value);
-		if (cp->sec == SEC_PROBE &&
-		    strcmp(name, "expect_body_regex") == 0)
-			((struct probe_conf *)base)->expect_body_is_regex = 1;
-		break;
-	}
-	case K_DUR:
-	case K_DUR_POS: {
-		int64_t v;
-
-		if (parse_duration_ms(value, &v, err, sizeof(err)) == -1)
-			break;
-		if (k->kind == K_DUR_POS && v <= 0) {
-			snprintf(err, sizeof(err), "'%s' must be more than 0",
-			    name);
-			break;
-		}
-		*(int64_t *)((char *)base + k->off) = v;
-		break;
-	}
-	case K_INT:
-	case K_INT_POS: {
-		long v;
-
-		if (parse_long(value, k->kind == K_INT_POS ? 1 : 0, 1000000,
-		    &v, err, sizeof(err)) == 0)
-			*(int *)((char *)base + k->off) = (int)v;
-		break;
-	}
-	case K_ROWS: {
-		long v;
-
-		if (parse_long(value, CONF_QUEUE_MIN, CONF_QUEUE_MAX, &v, err,
-		    sizeof(err)) == 0)
-			*(int64_t *)((char *)base + k->off) = v;
-		break;
-	}
-	case K_BOOL:
-		(void)parse_bool(value, (int *)((char *)base + k->off), err,
-		    sizeof(err));
-		break;
-	case K_RANGE:
-		(void)parse_range(value,
-		    (struct parse_range *)((char *)base + k->off), err,
-		    sizeof(err));
-		break;
-	case K_RATE:
-		(void)parse_rate(value,
-		    (struct parse_rate *)((char *)base + k->off), err,
-		    sizeof(err));
-		break;
-	case K_LISTEN: {
-		char	**arr = (char **)((char *)base + k->off);
-		int	 *n = (int *)(arr + CONF_MAX_LISTEN);
-		char	  host[256];
-		int	  port;
-
-		if (parse_hostport(value, host, sizeof(host), &port, err,
-		    sizeof(err)) == -1)
-			break;
-		if (*n >= CONF_MAX_LISTEN) {
-			snprintf(err, sizeof(err), "at most %d listen "
-			    "addresses", CONF_MAX_LISTEN);
-			break;
-		}
-		arr[(*n)++] = xstrdup(value);
-		break;
-	}
-	case K_ARGV: {
-		char ***dst = (char ***)((char *)base + k->off);
-		char  **argv = config_split_argv(value);
-
-		if (argv == NULL) {
-			snprintf(err, sizeof(err), "'%s' is not a command "
-			    "(unbalanced quotes?)", value);
-			break;
-		}
-		if (argv[0][0] != '/') {
-			snprintf(err, sizeof(err), "hook '%s' must be an "
-			    "absolute path (hooks run without a shell)",
-			    argv[0]);
-			config_free_argv(argv);
-			break;
-		}
-		config_free_argv(*dst);
-		*dst = argv;
-		break;
-	}
-	case K_TYPE: {
-		const struct probe_type *t = probe_type_find(value);
-
-		if (t == NULL) {
-			snprintf(err, sizeof(err), "unknown probe type '%s' "
-			    "(expected http, tcp, dns, icmp, tls or ssh)",
-			    value);
-			break;
-		}
-		*(const struct probe_type **)((char *)base + k->off) = t;
-		break;
-	}
-	}
-	if (err[0] != '\0')
+	rc = conf_value(name, k->kind, value, (char *)base + k->off, err,
+	    sizeof(err));
+	if (rc == -1)
+		conf_error(cp, line, "%s", err);
+	else if (rc == -2)
 		conf_error(cp, line, "%s: %s", name, err);
 	return 1;
 }
@@ -604,42 +762,47 @@ conf_key_index(const char *name)
 	return -1;
 }
 
-static int
-conf_type_in(const char *types, const char *t)
-{
-	size_t		 n = strlen(t);
-	const char	*p = types;
-
-	while ((p = strstr(p, t)) != NULL) {
-		if ((p == types || p[-1] == ' ') &&
-		    (p[n] == '\0' || p[n] == ' '))
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
+/*
+ * The probe's options: the type's defaults, then its keys as written, then
+ * the type's own check of them together.
+ */
 static void
-conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines)
+conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines,
+    const struct conf_pending *pend, int npend)
 {
-	char	err[256];
-	size_t	i;
-	int	rl;
+	const struct probe_type	*t = p->type;
+	const struct probe_key	*k;
+	const char		*bad;
+	char			 err[256];
+	int			 i, rc, rl;
 
-	if (p->type == NULL) {
-		conf_error(cp, p->line, "probe '%s' has no type (http, tcp, "
-		    "dns, icmp, tls or ssh)", p->name);
+	if (t == NULL) {
+		conf_type_names(err, sizeof(err));
+		conf_error(cp, p->line, "probe '%s' has no type (%s)", p->name,
+		    err);
 		return;
 	}
 	if (p->target == NULL) {
 		conf_error(cp, p->line, "probe '%s' has no target", p->name);
 		return;
 	}
-	for (i = 0; i < N_KEYS; i++) {
-		if (lines[i] != 0 && conf_keys[i].types != NULL &&
-		    !conf_type_in(conf_keys[i].types, p->type->name))
-			conf_error(cp, lines[i], "'%s' does not apply to %s "
-			    "probes", conf_keys[i].name, p->type->name);
+	p->opts = xcalloc(1, t->opts_size > 0 ? t->opts_size : 1);
+	for (k = t->keys; k != NULL && k->name != NULL; k++) {
+		if (k->def != NULL && conf_value(k->name, k->kind, k->def,
+		    (char *)p->opts + k->off, err, sizeof(err)) != 0)
+			fatalx("%s: %s default '%s': %s", __func__, k->name,
+			    k->def, err);
+	}
+	for (i = 0; i < npend; i++) {
+		if ((k = conf_type_key(t, pend[i].name)) == NULL) {
+			conf_error(cp, pend[i].line, "'%s' does not apply to "
+			    "%s probes", pend[i].name, t->name);
+			continue;
+		}
+		rc = conf_value(k->name, k->kind, pend[i].value,
+		    (char *)p->opts + k->off, err, sizeof(err));
+		if (rc != 0)
+			conf_error(cp, pend[i].line, "%s", err);
 	}
 	if (p->timeout_ms == -1)
 		p->timeout_ms = p->interval_ms < 5000 ? p->interval_ms : 5000;
@@ -651,25 +814,16 @@ conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines)
 	if (p->interval_ms < 10)
 		conf_error(cp, lines[conf_key_index("interval")],
 		    "interval must be at least 10ms");
-	if (lines[conf_key_index("expect_body")] &&
-	    lines[conf_key_index("expect_body_regex")])
-		conf_error(cp, lines[conf_key_index("expect_body_regex")],
-		    "use expect_body or expect_body_regex, not both");
-	if (p->expect_body_is_regex) {
-		int rc = regcomp(&p->body_re, p->expect_body,
-		    REG_EXTENDED | REG_NOSUB);
-		if (rc != 0) {
-			regerror(rc, &p->body_re, err, sizeof(err));
-			conf_error(cp, lines[conf_key_index(
-			    "expect_body_regex")], "bad regex: %s", err);
-			p->expect_body_is_regex = 0;	/* nothing to free */
-		} else
-			p->expect_body_is_regex = 2;	/* compiled */
-	}
+	if (t->check == NULL)
+		return;
 	err[0] = '\0';
-	if (p->type->check != NULL &&
-	    p->type->check(p, err, sizeof(err)) == -1) {
+	bad = NULL;
+	if (t->check(p, &bad, err, sizeof(err)) == -1) {
 		rl = lines[conf_key_index("target")];
+		for (i = 0; bad != NULL && i < npend; i++) {
+			if (strcmp(pend[i].name, bad) == 0)
+				rl = pend[i].line;
+		}
 		conf_error(cp, rl ? rl : p->line, "probe '%s': %s", p->name,
 		    err);
 	}
@@ -749,7 +903,8 @@ conf_finish(struct conf_parse *cp)
 	int		 i, j, port;
 
 	for (i = 0; i < c->n_probes; i++)
-		conf_check_probe(cp, c->probes[i], cp->probe_lines[i]);
+		conf_check_probe(cp, c->probes[i], cp->probe_lines[i],
+		    cp->pending[i], cp->n_pending[i]);
 	for (i = 0; i < c->n_routes; i++) {
 		struct route_conf *r = c->routes[i];
 
@@ -862,9 +1017,17 @@ config_load(const char *path, char *err, size_t errlen)
 	CONF_DUPS(&cp, "alert", c->alerts, c->n_alerts);
 	if (cp.nerrs == 0)
 		conf_finish(&cp);
-	for (i = 0; i < c->n_probes; i++)
+	for (i = 0; i < c->n_probes; i++) {
+		int j;
+
 		free(cp.probe_lines[i]);
+		for (j = 0; j < cp.n_pending[i]; j++)
+			free(cp.pending[i][j].value);
+		free(cp.pending[i]);
+	}
 	free(cp.probe_lines);
+	free(cp.pending);
+	free(cp.n_pending);
 	free(text);
 	if (cp.nerrs > 0) {
 		if (cp.nerrs > 20)
@@ -882,21 +1045,17 @@ config_load(const char *path, char *err, size_t errlen)
 static void
 probe_conf_free(struct probe_conf *p)
 {
-	if (p->expect_body_is_regex == 2)
-		regfree(&p->body_re);
+	const struct probe_key	*k;
+
+	if (p->opts != NULL) {
+		for (k = p->type->keys; k != NULL && k->name != NULL; k++)
+			conf_value_free(k->kind, (char *)p->opts + k->off);
+		if (p->type->free_opts != NULL)
+			p->type->free_opts(p->opts);
+		free(p->opts);
+	}
 	free(p->name);
 	free(p->target);
-	free(p->expect_body);
-	free(p->method);
-	free(p->ca);
-	free(p->server_name);
-	free(p->record);
-	free(p->expect_answer);
-	free(p->server);
-	free(p->host_key);
-	free(p->user);
-	free(p->key);
-	free(p->command);
 	free(p->file);
 	free(p);
 }
@@ -975,31 +1134,117 @@ config_find_pool(const struct config *c, const char *name)
 	return NULL;
 }
 
-static int
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
+/* The common keys, then every key of the type's table. */
 int
 config_probe_equal(const struct probe_conf *a, const struct probe_conf *b)
 {
-	return str_eq(a->name, b->name) && a->type == b->type &&
-	    str_eq(a->target, b->target) && a->interval_ms == b->interval_ms &&
-	    a->timeout_ms == b->timeout_ms &&
-	    a->max_latency_ms == b->max_latency_ms &&
-	    a->cert_min_days == b->cert_min_days && a->fall == b->fall &&
-	    a->rise == b->rise && a->expect_status.lo == b->expect_status.lo &&
-	    a->expect_status.hi == b->expect_status.hi &&
-	    str_eq(a->expect_body, b->expect_body) &&
-	    a->expect_body_is_regex == b->expect_body_is_regex &&
-	    str_eq(a->method, b->method) && a->tls_verify == b->tls_verify &&
-	    str_eq(a->ca, b->ca) && str_eq(a->server_name, b->server_name) &&
-	    str_eq(a->record, b->record) &&
-	    str_eq(a->expect_answer, b->expect_answer) &&
-	    str_eq(a->server, b->server) && str_eq(a->host_key, b->host_key) &&
-	    str_eq(a->user, b->user) && str_eq(a->key, b->key) &&
-	    str_eq(a->command, b->command) && a->expect_exit == b->expect_exit;
+	const struct probe_key	*k;
+
+	if (!str_eq(a->name, b->name) || a->type != b->type ||
+	    !str_eq(a->target, b->target) || a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms ||
+	    a->max_latency_ms != b->max_latency_ms || a->fall != b->fall ||
+	    a->rise != b->rise)
+		return 0;
+	if (a->opts == NULL || b->opts == NULL)
+		return a->opts == b->opts;
+	for (k = a->type->keys; k != NULL && k->name != NULL; k++) {
+		if (!conf_value_equal(k->kind, (char *)a->opts + k->off,
+		    (char *)b->opts + k->off))
+			return 0;
+	}
+	return 1;
+}
+
+const void *
+config_probe_opt(const struct probe_conf *p, const char *key)
+{
+	const struct probe_key	*k;
+
+	if (p->type == NULL || p->opts == NULL ||
+	    (k = conf_type_key(p->type, key)) == NULL)
+		return NULL;
+	return (const char *)p->opts + k->off;
+}
+
+/* One value as JSON, under its key (a duration as KEY_ms, in ms). */
+static void
+conf_value_json(struct buf *b, const char *name, enum conf_kind kind,
+    const void *p)
+{
+	/* a secret file by its path: the file is never read here */
+	if (config_kind_is_text(kind)) {
+		const char *v = *(char *const *)p;
+
+		buf_printf(b, "\"%s\":", name);
+		if (v == NULL)
+			buf_adds(b, "null");
+		else
+			buf_add_json_str(b, v);
+		return;
+	}
+	switch (kind) {
+	case CONF_DUR:
+	case CONF_DUR_POS:
+		buf_printf(b, "\"%s_ms\":%lld", name,
+		    (long long)*(const int64_t *)p);
+		return;
+	case CONF_ROWS:
+		buf_printf(b, "\"%s\":%lld", name,
+		    (long long)*(const int64_t *)p);
+		return;
+	case CONF_INT:
+	case CONF_INT_POS:
+		buf_printf(b, "\"%s\":%d", name, *(const int *)p);
+		return;
+	case CONF_BOOL:
+		buf_printf(b, "\"%s\":%s", name, *(const int *)p ? "true" :
+		    "false");
+		return;
+	case CONF_RANGE: {
+		const struct parse_range *r = p;
+
+		if (r->lo == r->hi)
+			buf_printf(b, "\"%s\":\"%ld\"", name, r->lo);
+		else
+			buf_printf(b, "\"%s\":\"%ld-%ld\"", name, r->lo,
+			    r->hi);
+		return;
+	}
+	case CONF_TYPE: {
+		const struct probe_type *t = *(const struct probe_type *const *)p;
+
+		buf_printf(b, "\"%s\":", name);
+		buf_add_json_str(b, t != NULL ? t->name : "");
+		return;
+	}
+	default:
+		break;
+	}
+	fatalx("%s: kind %d is not a probe key's", __func__, (int)kind);
+}
+
+void
+config_probe_json(struct buf *b, const struct probe_conf *p)
+{
+	const struct probe_key	*k;
+	size_t			 i;
+
+	buf_adds(b, "{\"name\":");
+	buf_add_json_str(b, p->name);
+	for (i = 0; i < N_KEYS; i++) {
+		if (conf_keys[i].sec != SEC_PROBE)
+			continue;
+		buf_addc(b, ',');
+		conf_value_json(b, conf_keys[i].name, conf_keys[i].kind,
+		    (const char *)p + conf_keys[i].off);
+	}
+	buf_adds(b, ",\"options\":{");
+	for (k = p->type->keys; k != NULL && k->name != NULL; k++) {
+		if (k != p->type->keys)
+			buf_addc(b, ',');
+		conf_value_json(b, k->name, k->kind,
+		    (const char *)p->opts + k->off);
+	}
+	buf_adds(b, "}}");
 }

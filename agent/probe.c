@@ -154,6 +154,17 @@ probe_random(void)
 	return state * 2685821657736338717ULL;
 }
 
+/* The shared teardown of a run: the type's release of what it holds. */
+static void
+probe_release(struct probe_run *run)
+{
+	void	*priv = run->priv;
+
+	run->priv = NULL;
+	if (priv != NULL && run->conf->type->release != NULL)
+		run->conf->type->release(priv);
+}
+
 /* Ends the run in flight without a result (reload, shutdown). */
 static void
 probe_cancel_run(struct probe *p)
@@ -164,7 +175,7 @@ probe_cancel_run(struct probe *p)
 		return;
 	if (run->timeout != NULL)
 		loop_timer_del(run->timeout);
-	run->conf->type->abort(run);
+	probe_release(run);
 	free(run);
 	p->run = NULL;
 }
@@ -254,6 +265,7 @@ probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
 	struct probe		*p = run->probe;
 	const struct probe_conf	*c = run->conf;
 	struct probe_result	*r = &run->res;
+	const int		*min_days;
 	va_list			 ap;
 
 	if (p->run != run)
@@ -282,12 +294,12 @@ probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
 		    "ms over max_latency %" PRId64 "ms",
 		    r->latency_us / 1000, c->max_latency_ms);
 	}
-	if (r->status == PROBE_OK && r->has_cert && c->cert_min_days > 0 &&
-	    r->cert_days < c->cert_min_days) {
+	if (r->status == PROBE_OK && r->has_cert &&
+	    (min_days = config_probe_opt(c, "cert_min_days")) != NULL &&
+	    *min_days > 0 && r->cert_days < *min_days) {
 		r->status = PROBE_DEGRADED;
 		snprintf(r->error, sizeof(r->error), "certificate expires in "
-		    "%d days (cert_min_days %d)", r->cert_days,
-		    c->cert_min_days);
+		    "%d days (cert_min_days %d)", r->cert_days, *min_days);
 	}
 
 	p->last = *r;
@@ -313,13 +325,34 @@ probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
 	free(run);
 }
 
+void
+probe_finish(struct probe_run *run, enum probe_status status,
+    const char *fmt, ...)
+{
+	char	err[PROBE_ERR_LEN];
+	va_list	ap;
+
+	err[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(err, sizeof(err), fmt, ap);
+		va_end(ap);
+	}
+	if (run->res.latency_us <= 0)
+		run->res.latency_us = clock_mono_us() - run->start_us;
+	probe_release(run);
+	probe_done(run, status, "%s", err);
+}
+
 static void
 probe_timeout(void *arg)
 {
 	struct probe_run	*run = arg;
 
 	run->timeout = NULL;
-	run->conf->type->abort(run);
+	if (run->conf->type->abort != NULL)
+		run->conf->type->abort(run);
+	probe_release(run);
 	run->res.latency_us = clock_mono_us() - run->start_us;
 	probe_done(run, PROBE_FAIL, "timeout after %" PRId64 "ms",
 	    run->conf->timeout_ms);

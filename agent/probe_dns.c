@@ -28,6 +28,23 @@
 
 #include "vantaged.h"
 
+/* The options of one dns probe, described by dns_keys[]. */
+struct dns_opts {
+	char	*record;		/* A unless set */
+	char	*expect_answer;
+	char	*server;		/* resolver host[:port] */
+};
+
+static const struct probe_key dns_keys[] = {
+	{ "record", CONF_STR, offsetof(struct dns_opts, record), NULL,
+	    "record type to ask for (A unless set)" },
+	{ "expect_answer", CONF_STR, offsetof(struct dns_opts, expect_answer),
+	    NULL, "a value that must be among the answers" },
+	{ "server", CONF_STR, offsetof(struct dns_opts, server), NULL,
+	    "resolver to ask (the system's unless set)" },
+	{ NULL }
+};
+
 #define DNS_MAX_ADDRS	64	/* A/AAAA answers looked at per reply */
 #define DNS_MAX_LIST	160	/* answers listed in an error message */
 
@@ -514,20 +531,11 @@ dns_close(struct dns_run *d)
 }
 
 static void
-dns_finish(struct dns_run *d, enum probe_status st, const char *msg)
-{
-	struct probe_run	*run = d->run;
-
-	dns_close(d);
-	run->priv = NULL;
-	probe_done(run, st, "%s", msg);
-}
-
-static void
 dns_evaluate(struct dns_run *d)
 {
 	struct probe_run	*run = d->run;
-	const char		*want = run->conf->expect_answer, *rs;
+	const struct dns_opts	*o = run->conf->opts;
+	const char		*want = o->expect_answer, *rs;
 	struct dns_answers	 a = { NULL, 0 };
 	char			 msg[512], list[DNS_MAX_LIST], err[128];
 	enum probe_status	 st = PROBE_FAIL;
@@ -581,7 +589,7 @@ dns_evaluate(struct dns_run *d)
 	msg[0] = '\0';
  done:
 	dns_answers_free(&a);
-	dns_finish(d, st, msg);
+	probe_finish(d->run, st, "%s", msg);
 }
 
 static void
@@ -724,6 +732,7 @@ static void
 dns_start(struct probe_run *run)
 {
 	const struct probe_conf	*c = run->conf;
+	const struct dns_opts	*o = c->opts;
 	struct dns_run		*d;
 	char			 csv[INET6_ADDRSTRLEN + 16], err[256];
 	int64_t			 margin;
@@ -732,8 +741,8 @@ dns_start(struct probe_run *run)
 	d = xcalloc(1, sizeof(*d));
 	d->run = run;
 	run->priv = d;
-	if ((d->rt = dns_rtype_find(c->record)) == NULL) {
-		snprintf(err, sizeof(err), "unknown record type %s", c->record);
+	if ((d->rt = dns_rtype_find(o->record)) == NULL) {
+		snprintf(err, sizeof(err), "unknown record type %s", o->record);
 		goto fail;
 	}
 	if (d->rt->qtype == ns_t_ptr &&
@@ -741,8 +750,8 @@ dns_start(struct probe_run *run)
 		;	/* an address: ask for its reverse name */
 	else
 		strlcpy_v(d->name, c->target, sizeof(d->name));
-	if (c->server != NULL) {
-		if (dns_server_csv(c->server, csv, sizeof(csv), err,
+	if (o->server != NULL) {
+		if (dns_server_csv(o->server, csv, sizeof(csv), err,
 		    sizeof(err)) == -1)
 			goto fail;
 		strlcpy_v(d->server, csv, sizeof(d->server));
@@ -760,7 +769,7 @@ dns_start(struct probe_run *run)
 	if (margin < 1)
 		margin = 1;
 	d->budget_ms = c->timeout_ms > margin ? c->timeout_ms - margin : 1;
-	if (dns_channel(d, c->server != NULL ? csv : NULL,
+	if (dns_channel(d, o->server != NULL ? csv : NULL,
 	    d->budget_ms / nserv > 0 ? d->budget_ms / nserv : 1, err,
 	    sizeof(err)) == -1)
 		goto fail;
@@ -770,28 +779,29 @@ dns_start(struct probe_run *run)
 	dns_after(d);
 	return;
  fail:
-	dns_finish(d, PROBE_FAIL, err);
+	probe_finish(d->run, PROBE_FAIL, "%s", err);
 }
 
 static void
-dns_abort(struct probe_run *run)
+dns_release(void *priv)
 {
-	dns_close(run->priv);
-	run->priv = NULL;
+	dns_close(priv);
 }
 
 static int
-dns_check(const struct probe_conf *c, char *err, size_t errlen)
+dns_check(struct probe_conf *c, const char **key, char *err,
+    size_t errlen)
 {
+	const struct dns_opts	*o = c->opts;
 	const struct dns_rtype	*rt;
 	unsigned char		 bin[16];
 	char			 csv[INET6_ADDRSTRLEN + 16], rev[256];
 	size_t			 i, off = 0;
 	int			 w;
 
-	if ((rt = dns_rtype_find(c->record)) == NULL) {
+	if ((rt = dns_rtype_find(o->record)) == NULL) {
 		off = (size_t)snprintf(err, errlen, "record '%s' is not one of",
-		    c->record);
+		    o->record);
 		for (i = 0; i < DNS_N_RTYPES && off < errlen; i++) {
 			w = snprintf(err + off, errlen - off, " %s",
 			    dns_rtypes[i].name);
@@ -799,11 +809,14 @@ dns_check(const struct probe_conf *c, char *err, size_t errlen)
 				break;
 			off += (size_t)w;
 		}
+		*key = "record";
 		return -1;
 	}
-	if (c->server != NULL &&
-	    dns_server_csv(c->server, csv, sizeof(csv), err, errlen) == -1)
+	if (o->server != NULL &&
+	    dns_server_csv(o->server, csv, sizeof(csv), err, errlen) == -1) {
+		*key = "server";
 		return -1;
+	}
 	if (!(rt->qtype == ns_t_ptr &&
 	    dns_reverse_name(c->target, rev, sizeof(rev)) == 0) &&
 	    !dns_name_ok(c->target)) {
@@ -811,11 +824,12 @@ dns_check(const struct probe_conf *c, char *err, size_t errlen)
 		    c->target);
 		return -1;
 	}
-	if (c->expect_answer != NULL && (rt->qtype == ns_t_a ||
+	if (o->expect_answer != NULL && (rt->qtype == ns_t_a ||
 	    rt->qtype == ns_t_aaaa) && inet_pton(rt->qtype == ns_t_a ?
-	    AF_INET : AF_INET6, c->expect_answer, bin) != 1) {
+	    AF_INET : AF_INET6, o->expect_answer, bin) != 1) {
 		snprintf(err, errlen, "expect_answer '%s' is not an %s address",
-		    c->expect_answer, rt->qtype == ns_t_a ? "IPv4" : "IPv6");
+		    o->expect_answer, rt->qtype == ns_t_a ? "IPv4" : "IPv6");
+		*key = "expect_answer";
 		return -1;
 	}
 	return 0;
@@ -835,9 +849,11 @@ dns_init(char *err, size_t errlen)
 
 const struct probe_type probe_dns_type = {
 	.name = "dns",
+	.opts_size = sizeof(struct dns_opts),
+	.keys = dns_keys,
 	.check = dns_check,
 	.init = dns_init,
 	.shutdown = NULL,
 	.start = dns_start,
-	.abort = dns_abort,
+	.release = dns_release,
 };

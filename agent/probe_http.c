@@ -35,14 +35,42 @@ struct http_run {
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
+/* The options of one http probe, described by http_keys[]. */
+struct http_opts {
+	struct parse_range	 expect_status;
+	char			*expect_body;		/* substring */
+	char			*expect_body_regex;
+	char			*method;		/* GET unless set */
+	int			 tls_verify;
+	char			*ca;
+	int			 cert_min_days;
+	regex_t			 body_re;		/* http_check's */
+	int			 body_re_ok;
+};
+
+static const struct probe_key http_keys[] = {
+	{ "expect_status", CONF_RANGE, offsetof(struct http_opts,
+	    expect_status), "200-399", "status codes that pass" },
+	{ "expect_body", CONF_STR, offsetof(struct http_opts, expect_body),
+	    NULL, "text the body must contain" },
+	{ "expect_body_regex", CONF_REGEX, offsetof(struct http_opts,
+	    expect_body_regex), NULL, "regex the body must match" },
+	{ "method", CONF_STR, offsetof(struct http_opts, method), NULL,
+	    "GET or HEAD" },
+	PROBE_KEYS_CERT(struct http_opts),
+	{ NULL }
+};
+
 static struct curlm		*http_cm;
 static CURL			*http_pool[HTTP_POOL_MAX];
 static int			 http_npool;
 static int			 http_global;	/* curl_global_init done */
 
 static int
-http_check(const struct probe_conf *conf, char *err, size_t errlen)
+http_check(struct probe_conf *conf, const char **key, char *err,
+    size_t errlen)
 {
+	struct http_opts *o = conf->opts;
 	CURLU		*u;
 	CURLUcode	 uc;
 	char		*scheme = NULL, *host = NULL;
@@ -67,17 +95,38 @@ http_check(const struct probe_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "target '%s' has no host", conf->target);
 		goto fail;
 	}
-	if (conf->method != NULL && strcmp(conf->method, "GET") != 0 &&
-	    strcmp(conf->method, "HEAD") != 0) {
+	if (o->method != NULL && strcmp(o->method, "GET") != 0 &&
+	    strcmp(o->method, "HEAD") != 0) {
 		snprintf(err, errlen, "method must be GET or HEAD, not '%s'",
-		    conf->method);
+		    o->method);
+		*key = "method";
 		goto fail;
 	}
 	/* A HEAD answer has no body to match: the probe could never pass. */
-	if (conf->method != NULL && strcmp(conf->method, "HEAD") == 0 &&
-	    conf->expect_body != NULL) {
+	if (o->method != NULL && strcmp(o->method, "HEAD") == 0 &&
+	    (o->expect_body != NULL || o->expect_body_regex != NULL)) {
 		snprintf(err, errlen, "expect_body needs method GET, not HEAD");
+		*key = "method";
 		goto fail;
+	}
+	if (o->expect_body != NULL && o->expect_body_regex != NULL) {
+		snprintf(err, errlen, "use expect_body or expect_body_regex, "
+		    "not both");
+		*key = "expect_body_regex";
+		goto fail;
+	}
+	if (o->expect_body_regex != NULL) {
+		int	rerr;
+		char	msg[128];
+
+		if ((rerr = regcomp(&o->body_re, o->expect_body_regex,
+		    REG_EXTENDED | REG_NOSUB)) != 0) {
+			regerror(rerr, &o->body_re, msg, sizeof(msg));
+			snprintf(err, errlen, "bad regex: %s", msg);
+			*key = "expect_body_regex";
+			goto fail;
+		}
+		o->body_re_ok = 1;
 	}
 	rc = 0;
 fail:
@@ -85,6 +134,16 @@ fail:
 	curl_free(host);
 	curl_url_cleanup(u);
 	return rc;
+}
+
+static void
+http_free_opts(void *opts)
+{
+	struct http_opts *o = opts;
+
+	if (o->body_re_ok)
+		regfree(&o->body_re);
+	o->body_re_ok = 0;
 }
 
 static size_t
@@ -145,9 +204,12 @@ http_prereq_cb(void *arg, char *pip, char *lip, int pport, int lport)
 	return CURL_PREREQFUNC_OK;
 }
 
+/* Everything a run holds, its easy handle back to the pool. */
 static void
-http_release(struct http_run *h)
+http_release(void *priv)
 {
+	struct http_run	*h = priv;
+
 	if (h == NULL)
 		return;
 	if (h->easy != NULL) {
@@ -171,8 +233,10 @@ http_release(struct http_run *h)
 static int
 http_setup(struct http_run *h, const struct probe_conf *c)
 {
-	CURL	*e = h->easy;
-	int	 head = c->method != NULL && strcmp(c->method, "HEAD") == 0;
+	const struct http_opts	*o = c->opts;
+	CURL			*e = h->easy;
+	int			 head = o->method != NULL &&
+				    strcmp(o->method, "HEAD") == 0;
 
 	SETOPT(e, CURLOPT_URL, c->target);
 	SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -196,8 +260,8 @@ http_setup(struct http_run *h, const struct probe_conf *c)
 	(void)curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
 	SETOPT(e, CURLOPT_TIMEOUT_MS,
 	    (long)(c->timeout_ms + HTTP_TIMEOUT_MARGIN_MS));
-	SETOPT(e, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
-	SETOPT(e, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
+	SETOPT(e, CURLOPT_SSL_VERIFYPEER, o->tls_verify ? 1L : 0L);
+	SETOPT(e, CURLOPT_SSL_VERIFYHOST, o->tls_verify ? 2L : 0L);
 	/*
 	 * Parsing the system CA bundle costs ~20 ms of CPU on the loop.
 	 * curl (7.87+) caches the parsed store per multi handle, but only
@@ -206,8 +270,8 @@ http_setup(struct http_run *h, const struct probe_conf *c)
 	 * would parse the whole bundle.  The bundle holds the same CAs.
 	 */
 	SETOPT(e, CURLOPT_CAPATH, NULL);
-	if (c->ca != NULL) {
-		SETOPT(e, CURLOPT_CAINFO, c->ca);
+	if (o->ca != NULL) {
+		SETOPT(e, CURLOPT_CAINFO, o->ca);
 		/*
 		 * The cache holds one store and is rebuilt whenever the
 		 * file differs: a custom ca would evict the system bundle
@@ -231,13 +295,15 @@ fail:
 static void
 http_start(struct probe_run *run)
 {
-	struct http_run	*h;
-	char		 err[PROBE_ERR_LEN];
+	const struct http_opts	*o = run->conf->opts;
+	struct http_run		*h;
+	char			 err[PROBE_ERR_LEN];
 
 	h = xcalloc(1, sizeof(*h));
 	h->run = run;
 	buf_init(&h->body);
-	h->keep_body = run->conf->expect_body != NULL;
+	h->keep_body = o->expect_body != NULL ||
+	    o->expect_body_regex != NULL;
 	if (http_npool > 0)
 		h->easy = http_pool[--http_npool];
 	else if ((h->easy = curl_easy_init()) == NULL)
@@ -321,7 +387,7 @@ http_timings(CURL *e, struct probe_result *r)
 }
 
 /*
- * The engine's timeout (or a reload) ends the run.  What the transfer
+ * The engine's timeout ends the run.  What the transfer
  * got to (status code, phases up to the slow one) is left in run->res:
  * the engine stores it with its timeout error, so an operator sees which
  * phase was slow.  The engine sets the latency itself.
@@ -338,21 +404,18 @@ http_abort(struct probe_run *run)
 	if (curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code) ==
 	    CURLE_OK && code > 0)
 		run->res.code = (int)code;
-	run->priv = NULL;
-	http_release(h);
 }
 
 static void
 http_finish(struct http_run *h, CURLcode rc)
 {
 	struct probe_run	*run = h->run;
-	const struct probe_conf	*c = run->conf;
+	const struct http_opts	*o = run->conf->opts;
 	struct probe_result	*r = &run->res;
 	enum probe_status	 st = PROBE_FAIL;
 	char			 msg[PROBE_ERR_LEN] = "";
 	long			 code = 0;
 
-	run->priv = NULL;
 	http_timings(h->easy, r);
 	(void)curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code > 0)
@@ -361,36 +424,37 @@ http_finish(struct http_run *h, CURLcode rc)
 		http_error(h->easy, rc, h->errbuf, msg, sizeof(msg));
 		goto done;
 	}
-	if (code < c->expect_status.lo || code > c->expect_status.hi) {
-		if (c->expect_status.lo == c->expect_status.hi)
+	if (code < o->expect_status.lo || code > o->expect_status.hi) {
+		if (o->expect_status.lo == o->expect_status.hi)
 			snprintf(msg, sizeof(msg), "status %ld, expected %ld",
-			    code, c->expect_status.lo);
+			    code, o->expect_status.lo);
 		else
 			snprintf(msg, sizeof(msg), "status %ld, expected "
-			    "%ld-%ld", code, c->expect_status.lo,
-			    c->expect_status.hi);
+			    "%ld-%ld", code, o->expect_status.lo,
+			    o->expect_status.hi);
 		goto done;
 	}
-	if (c->expect_body != NULL) {
+	if (o->body_re_ok) {
 		const char *body = h->body.data != NULL ? h->body.data : "";
 
-		if (c->expect_body_is_regex == 2) {
-			if (regexec(&c->body_re, body, 0, NULL, 0) != 0) {
-				snprintf(msg, sizeof(msg), "body does not "
-				    "match /%.80s/", c->expect_body);
-				goto done;
-			}
-		} else if (memmem(body, h->body.len, c->expect_body,
-		    strlen(c->expect_body)) == NULL) {
+		if (regexec(&o->body_re, body, 0, NULL, 0) != 0) {
+			snprintf(msg, sizeof(msg), "body does not match "
+			    "/%.80s/", o->expect_body_regex);
+			goto done;
+		}
+	} else if (o->expect_body != NULL) {
+		const char *body = h->body.data != NULL ? h->body.data : "";
+
+		if (memmem(body, h->body.len, o->expect_body,
+		    strlen(o->expect_body)) == NULL) {
 			snprintf(msg, sizeof(msg), "body does not contain "
-			    "'%.80s'", c->expect_body);
+			    "'%.80s'", o->expect_body);
 			goto done;
 		}
 	}
 	st = PROBE_OK;
 done:
-	http_release(h);
-	probe_done(run, st, "%s", msg);
+	probe_finish(run, st, "%s", msg);
 }
 
 /* curlm.c: a transfer curl has finished. */
@@ -430,7 +494,7 @@ fail:
 	return -1;
 }
 
-/* The engine has aborted every run first: only idle handles remain. */
+/* The engine has released every run first: only idle handles remain. */
 static void
 http_shutdown(void)
 {
@@ -445,9 +509,13 @@ http_shutdown(void)
 
 const struct probe_type probe_http_type = {
 	.name = "http",
+	.opts_size = sizeof(struct http_opts),
+	.keys = http_keys,
 	.check = http_check,
+	.free_opts = http_free_opts,
 	.init = http_init,
 	.shutdown = http_shutdown,
 	.start = http_start,
+	.release = http_release,
 	.abort = http_abort,
 };

@@ -67,17 +67,6 @@ icmp_close(struct icmp_run *t)
 	}
 }
 
-static void
-icmp_finish(struct probe_run *run, enum probe_status st, const char *err)
-{
-	struct icmp_run	*t = run->priv;
-
-	icmp_close(t);
-	free(t);
-	run->priv = NULL;
-	probe_done(run, st, "%s", err != NULL ? err : "");
-}
-
 /* "ping www.example.com (10.0.0.1)" or "ping 10.0.0.1" for messages. */
 static void
 icmp_what(const struct icmp_run *t, char *out, size_t outlen)
@@ -96,7 +85,7 @@ icmp_fail_errno(struct probe_run *run, const char *op, int e)
 
 	icmp_what(t, what, sizeof(what));
 	snprintf(err, sizeof(err), "%s: %s%s", what, op, strerror(e));
-	icmp_finish(run, PROBE_FAIL, err);
+	probe_finish(run, PROBE_FAIL, "%s", err);
 }
 
 /* RFC 1071; only raw IPv4 needs it (the kernel does the others). */
@@ -168,7 +157,7 @@ icmp_on_read(int fd, uint32_t events, void *arg)
 		if (!icmp_is_ours(t, pkt, len))
 			continue;
 		run->res.latency_us = clock_mono_us() - t->sent_us;
-		icmp_finish(run, PROBE_OK, NULL);
+		probe_finish(run, PROBE_OK, NULL);
 		return;
 	}
 }
@@ -232,7 +221,7 @@ icmp_on_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t len,
 	if (!t->starting)
 		run->res.dns_us = now - run->start_us;
 	if (ss == NULL) {
-		icmp_finish(run, PROBE_FAIL, rerr);
+		probe_finish(run, PROBE_FAIL, "%s", rerr != NULL ? rerr : "");
 		return;
 	}
 	t->v6 = ss->ss_family == AF_INET6;
@@ -243,7 +232,7 @@ icmp_on_resolved(void *arg, const struct sockaddr_storage *ss, socklen_t len,
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
 		    t->addr, sizeof(t->addr));
 	if ((t->fd = icmp_socket(t, ss->ss_family, err, sizeof(err))) == -1) {
-		icmp_finish(run, PROBE_FAIL, err);
+		probe_finish(run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	/* Connected: ICMP errors about the target come back as recv errors. */
@@ -292,7 +281,7 @@ icmp_start(struct probe_run *run)
 	run->priv = t;
 	if (net_split_target(run->conf->target, t->host, sizeof(t->host),
 	    &port, 0, err, sizeof(err)) == -1) {
-		icmp_finish(run, PROBE_FAIL, err);
+		probe_finish(run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	/*
@@ -307,22 +296,22 @@ icmp_start(struct probe_run *run)
 }
 
 static void
-icmp_abort(struct probe_run *run)
+icmp_release(void *priv)
 {
-	struct icmp_run	*t = run->priv;
-
-	icmp_close(t);
-	free(t);
-	run->priv = NULL;
+	icmp_close(priv);
+	free(priv);
 }
 
 static int
-icmp_check(const struct probe_conf *c, char *err, size_t errlen)
+icmp_check(struct probe_conf *c, const char **key, char *err,
+    size_t errlen)
 {
 	unsigned char	bin[16];
 	char		host[256];
 	size_t		i;
 	int		port;
+
+	(void)key;	/* the target is to blame */
 
 	if (net_split_target(c->target, host, sizeof(host), &port, 0, err,
 	    errlen) == -1)
@@ -353,5 +342,5 @@ const struct probe_type probe_icmp_type = {
 	.init = NULL,
 	.shutdown = NULL,
 	.start = icmp_start,
-	.abort = icmp_abort,
+	.release = icmp_release,
 };

@@ -29,6 +29,29 @@
 
 #include "vantaged.h"
 
+/* The options of one ssh probe, described by ssh_keys[]. */
+struct ssh_opts {
+	char	*host_key;		/* "SHA256:base64" */
+	char	*user;
+	char	*key;			/* private key file */
+	char	*command;
+	int	 expect_exit;
+};
+
+static const struct probe_key ssh_keys[] = {
+	{ "host_key", CONF_STR, offsetof(struct ssh_opts, host_key), NULL,
+	    "the server's host key fingerprint, SHA256:base64" },
+	{ "user", CONF_STR, offsetof(struct ssh_opts, user), NULL,
+	    "user to authenticate as" },
+	{ "key", CONF_SECRET, offsetof(struct ssh_opts, key), NULL,
+	    "private key file to authenticate with" },
+	{ "command", CONF_STR, offsetof(struct ssh_opts, command), NULL,
+	    "command to run after authenticating" },
+	{ "expect_exit", CONF_INT, offsetof(struct ssh_opts, expect_exit),
+	    "0", "exit status the command must end with" },
+	{ NULL }
+};
+
 #define SSH_DEFAULT_PORT 22
 #define SSH_HOST_MAX	256
 #define SSH_OUTPUT_MAX	512	/* last bytes kept of each stream */
@@ -69,8 +92,6 @@ struct ssh_run {
 static int	ssh_inited;
 
 static void	ssh_io(int, uint32_t, void *);
-static void	ssh_finish(struct ssh_run *, enum probe_status, const char *,
-		    ...) __attribute__((format(printf, 3, 4)));
 
 /* libssh2's last error text for session, or fallback. */
 static const char *
@@ -128,27 +149,6 @@ ssh_close(struct ssh_run *t)
 		close(t->fd);
 		t->fd = -1;
 	}
-}
-
-/* The one way out of a run: release, then exactly one probe_done. */
-static void
-ssh_finish(struct ssh_run *t, enum probe_status st, const char *fmt, ...)
-{
-	struct probe_run	*run = t->run;
-	char			 err[PROBE_ERR_LEN];
-	va_list			 ap;
-
-	err[0] = '\0';
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err, sizeof(err), fmt, ap);
-		va_end(ap);
-	}
-	run->res.latency_us = clock_mono_us() - run->start_us;
-	ssh_close(t);
-	free(t);
-	run->priv = NULL;
-	probe_done(run, st, "%s", err);
 }
 
 /* Waits for the socket in the directions libssh2 is blocked on. */
@@ -244,6 +244,7 @@ ssh_command_done(struct ssh_run *t)
 {
 	struct probe_run	*run = t->run;
 	const struct probe_conf	*c = run->conf;
+	const struct ssh_opts	*o = c->opts;
 	char			*sig = NULL;
 	char			 signame[32];
 	const char		*tail;
@@ -261,19 +262,20 @@ ssh_command_done(struct ssh_run *t)
 	if ((tail = ssh_output_tail(&t->err)) == NULL)
 		tail = ssh_output_tail(&t->out);
 	if (signame[0] != '\0') {
-		ssh_finish(t, PROBE_FAIL, "command killed by signal %s%s%s",
-		    signame, tail != NULL ? ": " : "",
-		    tail != NULL ? tail : "");
+		probe_finish(t->run, PROBE_FAIL,
+		    "command killed by signal %s%s%s", signame,
+		    tail != NULL ? ": " : "", tail != NULL ? tail : "");
 		return;
 	}
 	run->res.code = status;
-	if (status != c->expect_exit) {
-		ssh_finish(t, PROBE_FAIL, "command exited %d, expected %d%s%s",
-		    status, c->expect_exit, tail != NULL ? ": " : "",
+	if (status != o->expect_exit) {
+		probe_finish(t->run, PROBE_FAIL,
+		    "command exited %d, expected %d%s%s", status,
+		    o->expect_exit, tail != NULL ? ": " : "",
 		    tail != NULL ? tail : "");
 		return;
 	}
-	ssh_finish(t, PROBE_OK, NULL);
+	probe_finish(t->run, PROBE_OK, NULL);
 }
 
 /*
@@ -302,7 +304,8 @@ ssh_read(struct ssh_run *t)
 		}
 		if ((n < 0 && n != LIBSSH2_ERROR_EAGAIN) ||
 		    (m < 0 && m != LIBSSH2_ERROR_EAGAIN)) {
-			ssh_finish(t, PROBE_FAIL, "reading command output: %s",
+			probe_finish(t->run, PROBE_FAIL,
+			    "reading command output: %s",
 			    ssh_lasterr(t->session, "failed"));
 			return -1;
 		}
@@ -320,6 +323,7 @@ ssh_step(struct ssh_run *t)
 {
 	struct probe_run	*run = t->run;
 	const struct probe_conf	*c = run->conf;
+	const struct ssh_opts	*o = c->opts;
 	int			 rc;
 
 	for (;;) {
@@ -332,44 +336,50 @@ ssh_step(struct ssh_run *t)
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "SSH handshake: %s",
+				probe_finish(t->run, PROBE_FAIL,
+				    "SSH handshake: %s",
 				    ssh_lasterr(t->session, "failed"));
 				return;
 			}
 			t->handshaken = 1;
 			if (ssh_fingerprint(t->session, t->fp,
 			    sizeof(t->fp)) == -1) {
-				ssh_finish(t, PROBE_FAIL, "no host key hash");
+				probe_finish(
+				    t->run, PROBE_FAIL, "no host key hash");
 				return;
 			}
 			log_debug("probe %s: host key %s", c->name, t->fp);
-			if (c->host_key != NULL && (ssh_fp_len(c->host_key) !=
-			    strlen(t->fp) || strncmp(c->host_key, t->fp,
+			if (o->host_key != NULL && (ssh_fp_len(o->host_key) !=
+			    strlen(t->fp) || strncmp(o->host_key, t->fp,
 			    strlen(t->fp)) != 0)) {
-				ssh_finish(t, PROBE_FAIL, "host key mismatch: "
-				    "got %s, expected %s", t->fp, c->host_key);
+				probe_finish(t->run, PROBE_FAIL,
+				    "host key mismatch: "
+				    "got %s, expected %s",
+				    t->fp, o->host_key);
 				return;
 			}
-			if (c->user == NULL) {
-				ssh_finish(t, PROBE_OK, NULL);
+			if (o->user == NULL) {
+				probe_finish(t->run, PROBE_OK, NULL);
 				return;
 			}
 			t->phase = SSH_AUTH;
 			break;
 		case SSH_AUTH:
 			rc = libssh2_userauth_publickey_fromfile_ex(t->session,
-			    c->user, (unsigned int)strlen(c->user), NULL,
-			    c->key, NULL);
+			    o->user, (unsigned int)strlen(o->user), NULL,
+			    o->key, NULL);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "authentication "
-				    "as %s failed: %s (host key %s)", c->user,
-				    ssh_lasterr(t->session, "refused"), t->fp);
+				probe_finish(t->run, PROBE_FAIL,
+				    "authentication "
+				    "as %s failed: %s (host key %s)",
+				    o->user, ssh_lasterr(t->session, "refused"),
+				    t->fp);
 				return;
 			}
-			if (c->command == NULL) {
-				ssh_finish(t, PROBE_OK, NULL);
+			if (o->command == NULL) {
+				probe_finish(t->run, PROBE_OK, NULL);
 				return;
 			}
 			t->phase = SSH_OPEN;
@@ -380,7 +390,7 @@ ssh_step(struct ssh_run *t)
 				if (libssh2_session_last_errno(t->session) ==
 				    LIBSSH2_ERROR_EAGAIN)
 					goto wait;
-				ssh_finish(t, PROBE_FAIL, "opening a "
+				probe_finish(t->run, PROBE_FAIL, "opening a "
 				    "channel: %s",
 				    ssh_lasterr(t->session, "refused"));
 				return;
@@ -388,11 +398,11 @@ ssh_step(struct ssh_run *t)
 			t->phase = SSH_EXEC;
 			break;
 		case SSH_EXEC:
-			rc = libssh2_channel_exec(t->channel, c->command);
+			rc = libssh2_channel_exec(t->channel, o->command);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "exec: %s",
+				probe_finish(t->run, PROBE_FAIL, "exec: %s",
 				    ssh_lasterr(t->session, "refused"));
 				return;
 			}
@@ -411,7 +421,7 @@ ssh_step(struct ssh_run *t)
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto wait;
 			if (rc != 0) {
-				ssh_finish(t, PROBE_FAIL, "closing the "
+				probe_finish(t->run, PROBE_FAIL, "closing the "
 				    "channel: %s",
 				    ssh_lasterr(t->session, "failed"));
 				return;
@@ -438,17 +448,17 @@ ssh_connected(struct probe_run *run, int fd, const char *err)
 
 	t->conn = NULL;
 	if (fd == -1) {
-		ssh_finish(t, PROBE_FAIL, "%s", err);
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	t->fd = fd;
 	if (loop_fd_add(t->fd, EPOLLOUT, ssh_io, t) == -1) {
-		ssh_finish(t, PROBE_FAIL, "epoll: %s", strerror(errno));
+		probe_finish(t->run, PROBE_FAIL, "epoll: %s", strerror(errno));
 		return;
 	}
 	if ((t->session = libssh2_session_init_ex(NULL, NULL, NULL,
 	    NULL)) == NULL) {
-		ssh_finish(t, PROBE_FAIL, "libssh2_session_init failed");
+		probe_finish(t->run, PROBE_FAIL, "libssh2_session_init failed");
 		return;
 	}
 	libssh2_session_set_blocking(t->session, 0);
@@ -469,12 +479,12 @@ ssh_start(struct probe_run *run)
 	t->phase = SSH_CONNECTING;
 	run->priv = t;
 	if (!ssh_inited) {
-		ssh_finish(t, PROBE_FAIL, "libssh2 is not initialised");
+		probe_finish(t->run, PROBE_FAIL, "libssh2 is not initialised");
 		return;
 	}
 	if (net_split_target(run->conf->target, t->host, sizeof(t->host),
 	    &t->port, SSH_DEFAULT_PORT, err, sizeof(err)) == -1) {
-		ssh_finish(t, PROBE_FAIL, "%s", err);
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	/*
@@ -487,13 +497,10 @@ ssh_start(struct probe_run *run)
 }
 
 static void
-ssh_abort(struct probe_run *run)
+ssh_release(void *priv)
 {
-	struct ssh_run	*t = run->priv;
-
-	ssh_close(t);
-	free(t);
-	run->priv = NULL;
+	ssh_close(priv);
+	free(priv);
 }
 
 /* "SHA256:" then 43 base64 characters (32 bytes), padding optional. */
@@ -518,57 +525,61 @@ ssh_valid_fp(const char *fp)
 }
 
 static int
-ssh_check(const struct probe_conf *c, char *err, size_t errlen)
+ssh_check(struct probe_conf *c, const char **key, char *err,
+    size_t errlen)
 {
+	const struct ssh_opts	*o = c->opts;
 	char		host[SSH_HOST_MAX];
 	int		port;
 	struct stat	sb;
 
+	(void)key;	/* the target line, as for every check */
+
 	if (net_split_target(c->target, host, sizeof(host), &port,
 	    SSH_DEFAULT_PORT, err, errlen) == -1)
 		return -1;
-	if (c->host_key != NULL && !ssh_valid_fp(c->host_key)) {
+	if (o->host_key != NULL && !ssh_valid_fp(o->host_key)) {
 		snprintf(err, errlen, "host_key '%s' is not a SHA256 "
 		    "fingerprint (SHA256:base64, as ssh-keygen -l prints)",
-		    c->host_key);
+		    o->host_key);
 		return -1;
 	}
-	if ((c->user == NULL) != (c->key == NULL)) {
+	if ((o->user == NULL) != (o->key == NULL)) {
 		snprintf(err, errlen, "user and key go together (public-key "
 		    "authentication)");
 		return -1;
 	}
-	if (c->command != NULL && c->user == NULL) {
+	if (o->command != NULL && o->user == NULL) {
 		snprintf(err, errlen, "command needs user and key");
 		return -1;
 	}
-	if (c->user != NULL && (c->user[0] == '\0' || strlen(c->user) > 255)) {
-		snprintf(err, errlen, "bad user '%s'", c->user);
+	if (o->user != NULL && (o->user[0] == '\0' || strlen(o->user) > 255)) {
+		snprintf(err, errlen, "bad user '%s'", o->user);
 		return -1;
 	}
-	if (c->command != NULL && c->command[0] == '\0') {
+	if (o->command != NULL && o->command[0] == '\0') {
 		snprintf(err, errlen, "command is empty");
 		return -1;
 	}
-	if (c->expect_exit < 0 || c->expect_exit > 255) {
+	if (o->expect_exit < 0 || o->expect_exit > 255) {
 		snprintf(err, errlen, "expect_exit %d is not 0-255",
-		    c->expect_exit);
+		    o->expect_exit);
 		return -1;
 	}
-	if (c->key != NULL) {
-		if (access(c->key, R_OK) == -1 || stat(c->key, &sb) == -1) {
-			snprintf(err, errlen, "key %s: %s", c->key,
+	if (o->key != NULL) {
+		if (access(o->key, R_OK) == -1 || stat(o->key, &sb) == -1) {
+			snprintf(err, errlen, "key %s: %s", o->key,
 			    strerror(errno));
 			return -1;
 		}
 		if (!S_ISREG(sb.st_mode)) {
-			snprintf(err, errlen, "key %s is not a file", c->key);
+			snprintf(err, errlen, "key %s is not a file", o->key);
 			return -1;
 		}
 		/* A private key others can read is no longer private. */
 		if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 			snprintf(err, errlen, "key %s is accessible by others "
-			    "(mode %03o; chmod 600 it)", c->key,
+			    "(mode %03o; chmod 600 it)", o->key,
 			    (unsigned)(sb.st_mode & 0777));
 			return -1;
 		}
@@ -600,9 +611,11 @@ ssh_shutdown(void)
 
 const struct probe_type probe_ssh_type = {
 	.name = "ssh",
+	.opts_size = sizeof(struct ssh_opts),
+	.keys = ssh_keys,
 	.check = ssh_check,
 	.init = ssh_init,
 	.shutdown = ssh_shutdown,
 	.start = ssh_start,
-	.abort = ssh_abort,
+	.release = ssh_release,
 };

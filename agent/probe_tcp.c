@@ -48,17 +48,19 @@ tcp_start(struct probe_run *run)
 }
 
 static void
-tcp_abort(struct probe_run *run)
+tcp_release(void *priv)
 {
-	net_connect_cancel(run->priv);
-	run->priv = NULL;
+	net_connect_cancel(priv);
 }
 
 static int
-tcp_check(const struct probe_conf *c, char *err, size_t errlen)
+tcp_check(struct probe_conf *c, const char **key, char *err,
+    size_t errlen)
 {
 	char	host[256];
 	int	port;
+
+	(void)key;	/* the target is to blame */
 
 	if (net_split_target(c->target, host, sizeof(host), &port, 0, err,
 	    errlen) == -1)
@@ -75,5 +77,5 @@ const struct probe_type probe_tcp_type = {
 	.name = "tcp",
 	.check = tcp_check,
 	.start = tcp_start,
-	.abort = tcp_abort,
+	.release = tcp_release,
 };

@@ -27,6 +27,21 @@
 
 #include "vantaged.h"
 
+/* The options of one tls probe, described by tls_keys[]. */
+struct tls_opts {
+	char	*server_name;		/* SNI; the host unless set */
+	int	 tls_verify;
+	char	*ca;
+	int	 cert_min_days;
+};
+
+static const struct probe_key tls_keys[] = {
+	{ "server_name", CONF_STR, offsetof(struct tls_opts, server_name),
+	    NULL, "name for SNI and verification (the host unless set)" },
+	PROBE_KEYS_CERT(struct tls_opts),
+	{ NULL }
+};
+
 #define TLS_DEFAULT_PORT	443
 #define TLS_HOST_MAX		256
 
@@ -52,8 +67,6 @@ struct tls_run {
 static SSL_CTX	*tls_ctx;
 
 static void	tls_io(int, uint32_t, void *);
-static void	tls_finish(struct tls_run *, enum probe_status, const char *,
-		    ...) __attribute__((format(printf, 3, 4)));
 
 static int
 tls_is_ip(const char *s)
@@ -147,27 +160,6 @@ tls_close(struct tls_run *t)
 	}
 }
 
-/* The one way out of a run: release, then exactly one probe_done. */
-static void
-tls_finish(struct tls_run *t, enum probe_status st, const char *fmt, ...)
-{
-	struct probe_run	*run = t->run;
-	char			 err[PROBE_ERR_LEN];
-	va_list			 ap;
-
-	err[0] = '\0';
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err, sizeof(err), fmt, ap);
-		va_end(ap);
-	}
-	run->res.latency_us = clock_mono_us() - run->start_us;
-	tls_close(t);
-	free(t);
-	run->priv = NULL;
-	probe_done(run, st, "%s", err);
-}
-
 /* Whole days until notAfter, rounded down (an expired cert is < 0). */
 static int
 tls_cert_days(X509 *cert, int *days)
@@ -189,6 +181,7 @@ tls_handshake_done(struct tls_run *t)
 {
 	struct probe_run	*run = t->run;
 	const struct probe_conf	*c = run->conf;
+	const struct tls_opts	*o = c->opts;
 	X509			*cert;
 	long			 v;
 	int			 days;
@@ -196,7 +189,7 @@ tls_handshake_done(struct tls_run *t)
 	t->phase = TLS_DONE;
 	run->res.tls_us = clock_mono_us() - t->tls_us;
 	if ((cert = SSL_get1_peer_certificate(t->ssl)) == NULL) {
-		tls_finish(t, PROBE_FAIL, "server sent no certificate");
+		probe_finish(t->run, PROBE_FAIL, "server sent no certificate");
 		return;
 	}
 	if (tls_cert_days(cert, &days) == 0) {
@@ -205,19 +198,22 @@ tls_handshake_done(struct tls_run *t)
 	}
 	X509_free(cert);
 	ERR_clear_error();
-	if (c->tls_verify && (v = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
+	if (o->tls_verify && (v = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
 		if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
 		    v == X509_V_ERR_IP_ADDRESS_MISMATCH)
-			tls_finish(t, PROBE_FAIL, "certificate verify failed: "
+			probe_finish(t->run, PROBE_FAIL,
+			    "certificate verify failed: "
 			    "%s (expected %s)",
 			    X509_verify_cert_error_string(v),
-			    c->server_name != NULL ? c->server_name : t->host);
+			    o->server_name != NULL ? o->server_name : t->host);
 		else
-			tls_finish(t, PROBE_FAIL, "certificate verify failed: "
-			    "%s", X509_verify_cert_error_string(v));
+			probe_finish(t->run, PROBE_FAIL,
+			    "certificate verify failed: "
+			    "%s",
+			    X509_verify_cert_error_string(v));
 		return;
 	}
-	tls_finish(t, PROBE_OK, NULL);
+	probe_finish(t->run, PROBE_OK, NULL);
 }
 
 static void
@@ -242,21 +238,23 @@ tls_handshake(struct tls_run *t)
 		return;
 	case SSL_ERROR_SYSCALL:
 		if (ERR_peek_error() != 0)
-			tls_finish(t, PROBE_FAIL, "TLS handshake: %s",
+			probe_finish(t->run, PROBE_FAIL, "TLS handshake: %s",
 			    tls_ssl_reason("failed"));
 		else if (saved == 0)
-			tls_finish(t, PROBE_FAIL, "TLS handshake: connection "
+			probe_finish(t->run, PROBE_FAIL,
+			    "TLS handshake: connection "
 			    "closed by peer");
 		else
-			tls_finish(t, PROBE_FAIL, "TLS handshake: %s",
+			probe_finish(t->run, PROBE_FAIL, "TLS handshake: %s",
 			    strerror(saved));
 		return;
 	case SSL_ERROR_ZERO_RETURN:
-		tls_finish(t, PROBE_FAIL, "TLS handshake: connection closed "
+		probe_finish(t->run, PROBE_FAIL,
+		    "TLS handshake: connection closed "
 		    "by peer");
 		return;
 	default:
-		tls_finish(t, PROBE_FAIL, "TLS handshake: %s",
+		probe_finish(t->run, PROBE_FAIL, "TLS handshake: %s",
 		    tls_ssl_reason("failed"));
 		return;
 	}
@@ -266,13 +264,14 @@ static void
 tls_handshake_begin(struct tls_run *t)
 {
 	const struct probe_conf	*c = t->run->conf;
+	const struct tls_opts	*o = c->opts;
 	SSL_CTX			*ctx = tls_ctx;
 	const char		*name;
 	char			 err[PROBE_ERR_LEN];
 
-	if (c->tls_verify && c->ca != NULL) {
-		if ((t->ctx = tls_ctx_new(c->ca, err, sizeof(err))) == NULL) {
-			tls_finish(t, PROBE_FAIL, "%s", err);
+	if (o->tls_verify && o->ca != NULL) {
+		if ((t->ctx = tls_ctx_new(o->ca, err, sizeof(err))) == NULL) {
+			probe_finish(t->run, PROBE_FAIL, "%s", err);
 			return;
 		}
 		ctx = t->ctx;
@@ -284,7 +283,7 @@ tls_handshake_begin(struct tls_run *t)
 		 * probes never pay for it and READY comes sooner.
 		 */
 		if ((tls_ctx = tls_ctx_new(NULL, err, sizeof(err))) == NULL) {
-			tls_finish(t, PROBE_FAIL, "%s", err);
+			probe_finish(t->run, PROBE_FAIL, "%s", err);
 			return;
 		}
 		ctx = tls_ctx;
@@ -292,18 +291,18 @@ tls_handshake_begin(struct tls_run *t)
 	ERR_clear_error();
 	if ((t->ssl = SSL_new(ctx)) == NULL ||
 	    SSL_set_fd(t->ssl, t->fd) != 1) {
-		tls_finish(t, PROBE_FAIL, "SSL_new: %s",
+		probe_finish(t->run, PROBE_FAIL, "SSL_new: %s",
 		    tls_ssl_reason("failed"));
 		return;
 	}
-	name = c->server_name != NULL ? c->server_name : t->host;
+	name = o->server_name != NULL ? o->server_name : t->host;
 	/* RFC 6066: SNI carries host names only, never address literals. */
 	if (!tls_is_ip(name) && SSL_set_tlsext_host_name(t->ssl, name) != 1) {
-		tls_finish(t, PROBE_FAIL, "server name '%s': %s", name,
+		probe_finish(t->run, PROBE_FAIL, "server name '%s': %s", name,
 		    tls_ssl_reason("rejected"));
 		return;
 	}
-	if (c->tls_verify) {
+	if (o->tls_verify) {
 		int rc;
 
 		if (tls_is_ip(name))
@@ -312,8 +311,8 @@ tls_handshake_begin(struct tls_run *t)
 		else
 			rc = SSL_set1_host(t->ssl, name);
 		if (rc != 1) {
-			tls_finish(t, PROBE_FAIL, "server name '%s': %s", name,
-			    tls_ssl_reason("rejected"));
+			probe_finish(t->run, PROBE_FAIL, "server name '%s': %s",
+			    name, tls_ssl_reason("rejected"));
 			return;
 		}
 	}
@@ -345,12 +344,12 @@ tls_connected(struct probe_run *run, int fd, const char *err)
 
 	t->conn = NULL;
 	if (fd == -1) {
-		tls_finish(t, PROBE_FAIL, "%s", err);
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	t->fd = fd;
 	if (loop_fd_add(t->fd, EPOLLOUT, tls_io, t) == -1) {
-		tls_finish(t, PROBE_FAIL, "epoll: %s", strerror(errno));
+		probe_finish(t->run, PROBE_FAIL, "epoll: %s", strerror(errno));
 		return;
 	}
 	tls_handshake_begin(t);
@@ -370,7 +369,7 @@ tls_start(struct probe_run *run)
 	run->priv = t;
 	if (net_split_target(run->conf->target, t->host, sizeof(t->host),
 	    &t->port, TLS_DEFAULT_PORT, err, sizeof(err)) == -1) {
-		tls_finish(t, PROBE_FAIL, "%s", err);
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
 	}
 	/*
@@ -383,51 +382,52 @@ tls_start(struct probe_run *run)
 }
 
 static void
-tls_abort(struct probe_run *run)
+tls_release(void *priv)
 {
-	struct tls_run	*t = run->priv;
-
-	tls_close(t);
-	free(t);
-	run->priv = NULL;
+	tls_close(priv);
+	free(priv);
 }
 
 static int
-tls_check(const struct probe_conf *c, char *err, size_t errlen)
+tls_check(struct probe_conf *c, const char **key, char *err,
+    size_t errlen)
 {
+	const struct tls_opts	*o = c->opts;
 	char		 host[TLS_HOST_MAX];
 	int		 port;
 	X509_STORE	*st = NULL;
 	const char	*p;
 
+	(void)key;	/* the target line, as for every check */
+
 	if (net_split_target(c->target, host, sizeof(host), &port,
 	    TLS_DEFAULT_PORT, err, errlen) == -1)
 		return -1;
-	if (c->server_name != NULL) {
-		if (c->server_name[0] == '\0' ||
-		    strlen(c->server_name) > 253) {
+	if (o->server_name != NULL) {
+		if (o->server_name[0] == '\0' ||
+		    strlen(o->server_name) > 253) {
 			snprintf(err, errlen, "bad server_name '%s'",
-			    c->server_name);
+			    o->server_name);
 			return -1;
 		}
-		for (p = c->server_name; *p != '\0'; p++) {
+		for (p = o->server_name; *p != '\0'; p++) {
 			if (*p <= ' ' || *p == '/' || *p >= 0x7f) {
 				snprintf(err, errlen, "bad server_name '%s'",
-				    c->server_name);
+				    o->server_name);
 				return -1;
 			}
 		}
 	}
-	if (c->ca != NULL) {
-		if (access(c->ca, R_OK) == -1) {
-			snprintf(err, errlen, "ca %s: %s", c->ca,
+	if (o->ca != NULL) {
+		if (access(o->ca, R_OK) == -1) {
+			snprintf(err, errlen, "ca %s: %s", o->ca,
 			    strerror(errno));
 			return -1;
 		}
 		ERR_clear_error();
 		if ((st = X509_STORE_new()) == NULL ||
-		    X509_STORE_load_file(st, c->ca) != 1) {
-			snprintf(err, errlen, "ca %s: %s", c->ca,
+		    X509_STORE_load_file(st, o->ca) != 1) {
+			snprintf(err, errlen, "ca %s: %s", o->ca,
 			    tls_ssl_reason("no certificates in it"));
 			goto fail;
 		}
@@ -451,9 +451,11 @@ tls_shutdown(void)
 
 const struct probe_type probe_tls_type = {
 	.name = "tls",
+	.opts_size = sizeof(struct tls_opts),
+	.keys = tls_keys,
 	.check = tls_check,
 	.init = NULL,
 	.shutdown = tls_shutdown,
 	.start = tls_start,
-	.abort = tls_abort,
+	.release = tls_release,
 };

@@ -272,6 +272,7 @@ vantaged_reload(char *err, size_t errlen)
 		}
 	}
 	probe_engine_apply(nc);
+	api_probes_conf(nc);
 	if (vd->store != NULL) {
 		store_set_retention(vd->store, nc->retention_ms);
 		store_set_queue_max(vd->store, (size_t)nc->queue_max);
@@ -532,6 +533,7 @@ main(int argc, char **argv)
 	loop_on_before_sleep(before_sleep);
 	t_subsys = clock_mono_us();
 	probe_engine_apply(vd->conf);
+	api_probes_conf(vd->conf);
 	t_probes = clock_mono_us();
 
 	if (sd_enabled) {

@@ -36,6 +36,49 @@ struct store;
 
 struct probe_type;
 
+/*
+ * Kinds of values a key takes; probe types name them in their key tables,
+ * so one parser, one comparison and one free serve every key.
+ */
+enum conf_kind {
+	CONF_STR,	/* char * */
+	CONF_REGEX,	/* char *, a POSIX extended regex (compiled by check) */
+	CONF_PATH,	/* char *, must be absolute or relative file */
+	CONF_SECRET,	/* char *, a file with a secret: its path only shown */
+	CONF_DUR,	/* int64_t ms */
+	CONF_DUR_POS,	/* int64_t ms, > 0 */
+	CONF_INT,	/* int, 0..1e6 */
+	CONF_INT_POS,	/* int, 1..1e6 */
+	CONF_ROWS,	/* int64_t, 1000..1e8: a count of results */
+	CONF_BOOL,	/* int */
+	CONF_RANGE,	/* struct parse_range */
+	CONF_RATE,	/* struct parse_rate */
+	CONF_LISTEN,	/* char *[CONF_MAX_LISTEN] + count after it */
+	CONF_ARGV,	/* char ** */
+	CONF_TYPE,	/* const struct probe_type * */
+	CONF_NAME,	/* char *, a name of another section */
+	CONF_CIDRS,	/* char *, blank-separated address blocks */
+	CONF_TLS_PRIO	/* char *, a GnuTLS priority string */
+};
+
+/* One key of a probe type: the whole of what is known about it. */
+struct probe_key {
+	const char	*name;
+	enum conf_kind	 kind;
+	size_t		 off;		/* into the type's options */
+	const char	*def;		/* default as written; NULL: unset */
+	const char	*doc;		/* one line */
+};
+
+/* The keys http and tls share, for options structs with these fields. */
+#define PROBE_KEYS_CERT(T)						\
+	{ "tls_verify", CONF_BOOL, offsetof(T, tls_verify), "yes",	\
+	    "verify the server's certificate" },			\
+	{ "ca", CONF_PATH, offsetof(T, ca), NULL,			\
+	    "CA bundle to verify against" },				\
+	{ "cert_min_days", CONF_INT, offsetof(T, cert_min_days), "14",	\
+	    "fewer days before the certificate expires is degraded" }
+
 struct probe_conf {
 	char			*name;
 	const struct probe_type	*type;
@@ -43,29 +86,9 @@ struct probe_conf {
 	int64_t			 interval_ms;
 	int64_t			 timeout_ms;
 	int64_t			 max_latency_ms;	/* 0: no limit */
-	int			 cert_min_days;		/* 0: no check */
 	int			 fall;
 	int			 rise;
-	/* http */
-	struct parse_range	 expect_status;
-	char			*expect_body;		/* substring or regex */
-	int			 expect_body_is_regex;	/* 1 asked, 2 compiled */
-	regex_t			 body_re;		/* valid when 2 */
-	char			*method;		/* GET unless set */
-	int			 tls_verify;		/* http, tls: default 1 */
-	char			*ca;			/* http, tls: CA file */
-	/* tls */
-	char			*server_name;		/* SNI; default host */
-	/* dns */
-	char			*record;		/* A AAAA MX TXT ... */
-	char			*expect_answer;
-	char			*server;		/* resolver host[:port] */
-	/* ssh */
-	char			*host_key;		/* "SHA256:base64" */
-	char			*user;
-	char			*key;			/* private key file */
-	char			*command;
-	int			 expect_exit;
+	void			*opts;		/* type->opts_size bytes */
 	/* where it was defined, for messages */
 	char			*file;
 	int			 line;
@@ -141,6 +164,16 @@ struct pool_conf *config_find_pool(const struct config *, const char *);
 /* Same probe definition (reload keeps state and history when equal). */
 int		 config_probe_equal(const struct probe_conf *,
 		    const struct probe_conf *);
+/*
+ * The probe's definition as JSON, all from the key tables: its common keys,
+ * then "options", every key of its type (durations as KEY_ms, a secret
+ * file by its path).
+ */
+void		 config_probe_json(struct buf *, const struct probe_conf *);
+/* 1 for the kinds held as a char * (text, paths, names). */
+int		 config_kind_is_text(enum conf_kind);
+/* The value of one of the type's keys in p->opts, or NULL. */
+const void	*config_probe_opt(const struct probe_conf *, const char *key);
 /* "a b c" -> argv; double quotes group words; NULL on bad quoting. */
 char		**config_split_argv(const char *);
 void		 config_free_argv(char **);
@@ -226,9 +259,18 @@ struct probe_result {
 };
 
 struct probe_type {
-	const char	*name;
-	/* Checks type-specific keys; fills err (no file:line) on -1. */
-	int		(*check)(const struct probe_conf *, char *err, size_t);
+	const char		*name;
+	size_t			 opts_size;	/* its options struct */
+	const struct probe_key	*keys;		/* ends with a NULL name */
+	/*
+	 * Checks the options together and compiles what runs need (a
+	 * regex); fills err (no file:line) and *key, the key to blame or
+	 * NULL for the target, on -1.
+	 */
+	int		(*check)(struct probe_conf *, const char **key,
+			    char *err, size_t);
+	/* Frees what check compiled into opts; the strings go generically. */
+	void		(*free_opts)(void *opts);
 	/* Optional process-wide setup/teardown (curl multi, c-ares). */
 	int		(*init)(char *err, size_t);
 	void		(*shutdown)(void);
@@ -238,11 +280,16 @@ struct probe_type {
 	 */
 	void		(*start)(struct probe_run *);
 	/*
-	 * The engine's timeout fired: release everything the run holds
-	 * (fds, handles, run->priv) without calling probe_done; the engine
-	 * records the timeout itself.  abort may leave what the run got to
-	 * in run->res (code, phase timings), so a timed-out row still shows
-	 * which phase was slow.
+	 * Releases everything a run's priv holds (fds, timers, handles) and
+	 * priv itself, without calling probe_done.  The engine calls it once
+	 * when a run that still holds a priv ends: probe_finish(), timeout,
+	 * cancel (reload, shutdown).
+	 */
+	void		(*release)(void *priv);
+	/*
+	 * Optional: the engine's timeout fired; before the release, leave
+	 * what the run got to in run->res (code, phase timings), so a
+	 * timed-out row still shows which phase was slow.
 	 */
 	void		(*abort)(struct probe_run *);
 };
@@ -303,6 +350,12 @@ const struct probe_engine_stats *probe_engine_stats(void);
 uint64_t	 probe_engine_gen(void);
 uint64_t	 probe_engine_state_gen(void);
 void		 probe_done(struct probe_run *, enum probe_status,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * The one way out of a run that holds run->priv: the latency so far, the
+ * type's release, then exactly one probe_done.
+ */
+void		 probe_finish(struct probe_run *, enum probe_status,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char	*probe_status_str(enum probe_status);
 const char	*probe_state_str(enum probe_state);
@@ -586,7 +639,11 @@ void		 api_status_tick(void);		/* loop thread */
 void		 api_status_stop(void);
 
 /* api_probes.c: results and series from the store, per-thread readers. */
-
+/* The API starts and stops serving GET /v1/probes/NAME. */
+void		 api_probes_start(void);
+void		 api_probes_stop(void);
+/* Loop thread, after the probes were (re)applied: GET /v1/probes/NAME. */
+void		 api_probes_conf(const struct config *);
 
 /* api_metrics.c: the Prometheus text snapshot. */
 /* Appends the route and pool families (read under the route lock). */

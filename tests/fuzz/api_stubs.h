@@ -23,6 +23,8 @@ const struct api_handler api_status_handlers[] = {
 	{ .method = NULL }
 };
 const struct api_handler api_probes_handlers[] = {
+	{ .method = "GET", .pattern = "/v1/probes/*",
+	  .role = ROLE_VIEWER, .fn = stub_handler },
 	{ .method = "GET", .pattern = "/v1/probes/*/results",
 	  .role = ROLE_VIEWER, .fn = stub_handler },
 	{ .method = "GET", .pattern = "/v1/probes/*/series",

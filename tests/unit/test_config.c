@@ -63,6 +63,7 @@ test_full_config(void **state)
 	char		 err[2048];
 	struct config	*c;
 	struct probe_conf *p;
+	const struct parse_range *r;
 
 	c = load("[agent]\n"
 	    "name = web-01\n"
@@ -111,8 +112,10 @@ test_full_config(void **state)
 	assert_string_equal(p->type->name, "http");
 	assert_int_equal(p->interval_ms, 10000);
 	assert_int_equal(p->timeout_ms, 3000);
-	assert_int_equal(p->expect_status.lo, 200);
-	assert_int_equal(p->expect_status.hi, 299);
+	r = config_probe_opt(p, "expect_status");
+	assert_non_null(r);
+	assert_int_equal(r->lo, 200);
+	assert_int_equal(r->hi, 299);
 	assert_int_equal(p->max_latency_ms, 500);
 	p = config_find_probe(c, "db");
 	assert_int_equal(p->fall, 3);		/* defaults */
