@@ -126,7 +126,8 @@ route_state_decide(const struct route *r, const struct route_request *rq,
 		return ROUTE_D_NOOP;
 	if (!rq->update) {
 		snprintf(why, len, "route %s is already %s (reason \"%s\"); "
-		    "add \"update\":true to change its reason or ttl", r->name,
+		    "add \"update\":true (vantage drain --update) to change its "
+		    "reason or ttl", r->name,
 		    route_state_str(r->state), r->reason);
 		return ROUTE_D_UPDATE;
 	}
