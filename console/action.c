@@ -27,6 +27,7 @@
 
 #include "vantage.h"
 
+#define ACTION_CLOCK		"%H:%M:%S"	/* deadlines, local */
 #define ACTION_ASK_EVERY_MS	500
 #define ACTION_ASK_TIMEOUT_MS	1000
 #define ACTION_SLACK_MS		1000	/* the POST's transfer timeout */
@@ -61,17 +62,6 @@ action_new_key(char *key, size_t len)
 	}
 	for (i = 0; i < sizeof(r) && 2 * i + 2 < len; i++)
 		snprintf(key + 2 * i, 3, "%02x", r[i]);
-}
-
-static const char *
-action_clock(int64_t ms, char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		t = (time_t)(ms / 1000);
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%H:%M:%S", &tm);
-	return buf;
 }
 
 static struct fleet_agent *
@@ -367,17 +357,18 @@ action_describe(const struct action *c, char *buf, size_t len)
 	case ACTION_PENDING:
 		if (c->phase == ACTION_SENT)
 			snprintf(buf, len, "waiting for the answer: outcome "
-			    "unknown until the deadline %s", action_clock(
-			    c->deadline_local_ms, t1, sizeof(t1)));
+			    "unknown until the deadline %s", ui_clock(
+			    c->deadline_local_ms, ACTION_CLOCK, t1,
+			    sizeof(t1)));
 		else if (fetch_now_ms() <= c->deadline_local_ms)
 			snprintf(buf, len, "outcome unknown until the deadline "
-			    "%s (%s)", action_clock(c->deadline_local_ms, t1,
-			    sizeof(t1)), c->why);
+			    "%s (%s)", ui_clock(c->deadline_local_ms,
+			    ACTION_CLOCK, t1, sizeof(t1)), c->why);
 		else
 			snprintf(buf, len, "outcome unknown: asking %s until "
 			    "%s (%s)", action_agent(c)->conf->name,
-			    action_clock(c->deadline_local_ms + c->settle_ms,
-			    t1, sizeof(t1)), c->why);
+			    ui_clock(c->deadline_local_ms + c->settle_ms,
+			    ACTION_CLOCK, t1, sizeof(t1)), c->why);
 		break;
 	case ACTION_APPLIED:
 		if (c->has_result)
@@ -395,10 +386,10 @@ action_describe(const struct action *c, char *buf, size_t len)
 		else
 			snprintf(buf, len, "outcome unknown: %s unreachable "
 			    "since %s (%s; asked until %s)",
-			    action_agent(c)->conf->name, action_clock(
-			    c->silent_since_ms, t1, sizeof(t1)), c->why,
-			    action_clock(c->deadline_local_ms + c->settle_ms,
-			    t2, sizeof(t2)));
+			    action_agent(c)->conf->name, ui_clock(
+			    c->silent_since_ms, ACTION_CLOCK, t1, sizeof(t1)),
+			    c->why, ui_clock(c->deadline_local_ms +
+			    c->settle_ms, ACTION_CLOCK, t2, sizeof(t2)));
 		break;
 	}
 	return buf;

@@ -113,22 +113,6 @@ cli_us(int64_t us, char *buf, size_t len)
 	return buf;
 }
 
-static const char *
-cli_time(int64_t ms, char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		t;
-
-	if (ms <= 0 || ms == VANTAGE_NONE) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	t = (time_t)(ms / 1000);
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	return buf;
-}
-
 /*
  * cJSON escapes C0 controls but writes DEL, C1 and the bidi controls as
  * they are, and copies bytes that are not UTF-8: written here as \uNNNN
@@ -820,7 +804,8 @@ cli_audit(struct fleet *fl, const struct cli_opts *o)
 			    "row: %s\n", rows[i].a->conf->name, b2,
 			    cli_safe(r->malformed, safe, sizeof(safe)));
 		}
-		cli_table_row(&t, cli_time(r->t_ms, b1, sizeof(b1)),
+		cli_table_row(&t, ui_clock(r->t_ms, "%Y-%m-%d %H:%M:%S", b1,
+		    sizeof(b1)),
 		    rows[i].a->conf->name, b2, r->actor, r->operator,
 		    r->action, r->target, r->result, r->malformed != NULL ?
 		    model_odd_text(r->malformed, mark, sizeof(mark)) :

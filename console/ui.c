@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -434,6 +435,20 @@ ui_match(const struct view *v, ...)
 	}
 	va_end(ap);
 	return hit;
+}
+
+const char *
+ui_clock(int64_t ms, const char *fmt, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t;
+
+	if (ms <= 0 || ms == VANTAGE_NONE)
+		return "-";
+	t = (time_t)(ms / 1000);
+	localtime_r(&t, &tm);
+	strftime(buf, len, fmt, &tm);
+	return buf;
 }
 
 const char *

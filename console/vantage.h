@@ -795,6 +795,8 @@ int		 ui_width(const char *s);
 int		 ui_match(const struct view *, ...);
 /* "3s", "5m" ago; "-" for none. */
 const char	*ui_ago(int64_t ms, int64_t now, char *, size_t);
+/* ms as local time in strftime's fmt; "-" when there is none. */
+const char	*ui_clock(int64_t ms, const char *fmt, char *, size_t);
 /* "850us", "12.3ms", "1.2s"; "-" for VANTAGE_NONE. */
 const char	*ui_us(int64_t us, char *, size_t);
 

@@ -16,6 +16,8 @@
 
 #include "vantage.h"
 
+#define VA_TIME_FMT	"%m-%d %H:%M:%S"
+
 enum {
 	VA_TIME, VA_AGENT, VA_ID, VA_ACTOR, VA_OPERATOR, VA_ACTION, VA_TARGET,
 	VA_RESULT, VA_DETAIL, VA_NCOLS
@@ -157,19 +159,6 @@ va_build(struct view_audit *va)
 }
 
 static const char *
-va_time(int64_t ms, char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		t = (time_t)(ms / 1000);
-
-	if (ms == VANTAGE_NONE)
-		return "-";
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%m-%d %H:%M:%S", &tm);
-	return buf;
-}
-
-static const char *
 va_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 {
 	struct view_audit		*va = ctx;
@@ -185,7 +174,7 @@ va_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 	}
 	switch (col) {
 	case VA_TIME:
-		return va_time(r->t_ms, buf, len);
+		return ui_clock(r->t_ms, VA_TIME_FMT, buf, len);
 	case VA_AGENT:
 		return ui_fleet(ui)->agents[va->rows[row].agent].conf->name;
 	case VA_ID:
@@ -275,7 +264,7 @@ va_draw_shown(struct view_audit *va, int y, int x, int h, int w)
 	int				 row = y, i;
 	const char			*lines[][2] = {
 		{ "agent", ui_fleet(ui)->agents[va->shown_agent].conf->name },
-		{ "time", va_time(r->t_ms, t, sizeof(t)) },
+		{ "time", ui_clock(r->t_ms, VA_TIME_FMT, t, sizeof(t)) },
 		{ "actor", r->actor }, { "role", r->role },
 		{ "operator", r->operator }, { "source", r->source },
 		{ "action", r->action }, { "target", r->target },

@@ -220,17 +220,6 @@ vd_tick(struct view *v)
 
 /* ---- drawing ---- */
 
-static const char *
-vd_clock(int64_t ms, char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		t = (time_t)(ms / 1000);
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%H:%M:%S", &tm);
-	return buf;
-}
-
 /* 1, 2, 5 x 10^k at or above v, so the axis reads well. */
 static int64_t
 vd_nice(int64_t v)
@@ -448,7 +437,7 @@ vd_draw(struct view *v, int y, int x, int h, int w)
 			continue;
 		ui_putf(row++, x, w, r->status == MODEL_R_FAIL ?
 		    ui_attr(ui, UI_C_BAD) : ui_attr(ui, UI_C_WARN),
-		    "  %s  %-8s %8s  %s", vd_clock(r->t_ms, b[0],
+		    "  %s  %-8s %8s  %s", ui_clock(r->t_ms, "%H:%M:%S", b[0],
 		    sizeof(b[0])), model_rstatus_str(r->status),
 		    ui_us(r->latency_us, b[1], sizeof(b[1])), r->error);
 	}
