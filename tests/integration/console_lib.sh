@@ -18,6 +18,7 @@ TMUX_SOCK="vt-$$"
 TOKEN=""
 
 tmx() { tmux -L "$TMUX_SOCK" "$@"; }
+_tui_gone() { ! tmx list-sessions >/dev/null 2>&1; }
 
 _console_cleanup() {
 	tmx kill-server 2>/dev/null
@@ -87,6 +88,10 @@ tui_start() {
 	[ "${1:-}" = "--" ] && shift
 	local cmd="env LANG=C.UTF-8 LC_ALL=C.UTF-8 ${envs[*]:-}"
 	cmd="$cmd $(printf '%q ' "$VANTAGE" "$@")"
+	# a server of an earlier start must be gone, not on its way out:
+	# new-session would reach the dying one ("server exited unexpectedly")
+	tmx kill-server 2>/dev/null
+	wait_for 5 _tui_gone || fail "the previous tmux server did not exit"
 	tmx new-session -d -s vt -x "$w" -y "$h" \
 	    "$cmd 2>$T/tui.err; echo EXITED \$? >$T/tui.exit; sleep 600" ||
 	    fail "tmux new-session failed"
