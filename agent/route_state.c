@@ -256,7 +256,6 @@ route_state_late(struct route_step *steps, int n,
 {
 	struct audit_entry	ae;
 	char			err[256];
-	int64_t			id;
 	int			i;
 
 	oc->status = 412;
@@ -275,7 +274,8 @@ route_state_late(struct route_step *steps, int n,
 		    "");
 		route_state_audit_entry(&ae, rq, &steps[i], oc->batch,
 		    "refused");
-		if (route_sql_audit(&ae, &id, err, sizeof(err)) == -1) {
+		if (route_sql_audit(&ae, &oc->audit_id[i], err,
+		    sizeof(err)) == -1) {
 			route_sql_rollback();
 			goto fail;
 		}
@@ -285,7 +285,7 @@ route_state_late(struct route_step *steps, int n,
 	for (i = 0; i < n; i++) {
 		route_state_audit_entry(&ae, rq, &steps[i], oc->batch,
 		    "refused");
-		audit_committed(&ae, 0);
+		audit_committed(&ae, oc->audit_id[i]);
 	}
 	return;
 fail:
