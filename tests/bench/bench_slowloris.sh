@@ -19,10 +19,7 @@ P_API=$(free_port)
 P_TCP=$(free_port)
 tcp_listener listener "$P_TCP"
 
-"$VANTAGED" token bench viewer >"$T/tok"
-sed -n 's/^tokens file line: //p' "$T/tok" >"$T/tokens"
-chmod 600 "$T/tokens"
-TOKEN=$(sed -n 's/^token: //p' "$T/tok")
+TOKEN=$(new_token bench viewer)
 agent_conf "$T/a.conf" "$T/data" "$P_API"
 printf 'tokens = %s\nrate = 1000000/s burst 1000000\n[route "web"]\n' \
     "$T/tokens" >>"$T/a.conf"

@@ -11,10 +11,7 @@ port=$(free_port)
 ptcp=$(free_port)
 tcp_listener listener "$ptcp"
 agent_conf "$T/a.conf" "$T/data" "$port"
-"$VANTAGED" token vic viewer >"$T/tok.out" || fail "vantaged token failed"
-sed -n 's/^tokens file line: //p' "$T/tok.out" >"$T/tokens"
-chmod 600 "$T/tokens"
-TOKEN=$(sed -n 's/^token: //p' "$T/tok.out")
+TOKEN=$(new_token vic viewer)
 printf 'tokens = %s\nrate = 1000/s burst 1000\n' "$T/tokens" >>"$T/a.conf"
 for i in $(seq 1 10); do
 	printf '[probe "t%d"]\ntype = tcp\ntarget = 127.0.0.1:%s\ninterval = 200ms\ntimeout = 150ms\nfall = 1\n' \

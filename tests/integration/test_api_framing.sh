@@ -8,10 +8,7 @@
 
 port=$(free_port)
 agent_conf "$T/a.conf" "$T/data" "$port"
-"$VANTAGED" token olga operator >"$T/tok.out" || fail "vantaged token failed"
-sed -n 's/^tokens file line: //p' "$T/tok.out" >"$T/tokens"
-chmod 600 "$T/tokens"
-TOKEN=$(sed -n 's/^token: //p' "$T/tok.out")
+TOKEN=$(new_token olga operator)
 cat >>"$T/a.conf" <<EOC
 tokens = $T/tokens
 [route "web"]

@@ -10,10 +10,7 @@
 SECS=${SLOWLORIS_SECONDS:-8}
 port=$(free_port)
 agent_conf "$T/a.conf" "$T/data" "$port"
-"$VANTAGED" token vic viewer >"$T/tok.out" || fail "vantaged token failed"
-sed -n 's/^tokens file line: //p' "$T/tok.out" >"$T/tokens"
-chmod 600 "$T/tokens"
-TOKEN=$(sed -n 's/^token: //p' "$T/tok.out")
+TOKEN=$(new_token vic viewer)
 cat >>"$T/a.conf" <<EOC
 tokens = $T/tokens
 header_timeout = 2s
