@@ -836,12 +836,7 @@ api_sweep(void *arg)
 			    "headers after %llu ms", n, (unsigned long long)
 			    (api_header_timeout_us / 1000));
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += API_SWEEP_US * 1000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		clock_wall_after(&ts, API_SWEEP_US);
 		pthread_cond_timedwait(&api_sweep_cond, &api_conns_mtx, &ts);
 	}
 	pthread_mutex_unlock(&api_conns_mtx);

@@ -206,13 +206,7 @@ audit_timedwait(int64_t until_us)
 	wait_us = until_us - clock_mono_us();
 	if (wait_us <= 0)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_us / 1000000;
-	ts.tv_nsec += (wait_us % 1000000) * 1000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	clock_wall_after(&ts, wait_us);
 	(void)pthread_cond_timedwait(&post_cond, &post_mtx, &ts);
 }
 

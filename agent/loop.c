@@ -65,6 +65,20 @@ clock_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void
+clock_wall_after(struct timespec *ts, int64_t after_us)
+{
+	if (after_us < 0)
+		after_us = 0;
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += after_us / 1000000;
+	ts->tv_nsec += (after_us % 1000000) * 1000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
 int64_t
 loop_now_us(void)
 {

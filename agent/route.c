@@ -135,13 +135,7 @@ route_wlock_timed(int64_t timeout_ms)
 {
 	struct timespec	ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	clock_wall_after(&ts, timeout_ms * 1000);
 	return pthread_mutex_timedlock(&route_wmtx, &ts) == 0 ? 0 : -1;
 }
 

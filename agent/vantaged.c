@@ -302,8 +302,7 @@ vantaged_request_reload(char *err, size_t errlen)
 		pthread_mutex_unlock(&reload_mtx);
 		return -1;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 10;
+	clock_wall_after(&ts, 10 * 1000000);
 	while (reload_done < ticket) {
 		if (pthread_cond_timedwait(&reload_cond, &reload_mtx, &ts) ==
 		    ETIMEDOUT)

@@ -212,6 +212,9 @@ void		 loop_done(void);
 int64_t		 loop_now_us(void);	/* monotonic, cached per iteration */
 int64_t		 clock_mono_us(void);	/* monotonic, fresh */
 int64_t		 clock_wall_ms(void);
+struct timespec;
+/* *ts = CLOCK_REALTIME after_us from now: the pthread timed waits' form. */
+void		 clock_wall_after(struct timespec *, int64_t after_us);
 
 /* ---------------------------------------------------------------- */
 /* curlm.c: a libcurl multi handle driven by the loop. */
