@@ -4,7 +4,8 @@
 #  - integration tests (tests/integration/test_*.sh) against the
 #    ASan+UBSan builds of vantaged and vantage
 #  - each fuzz target briefly over its corpus
-# A test script exits 0 (pass), 77 (skip, reason printed) or other (fail).
+# A test script exits 0 (pass), 77 (skip, reason printed) or other (fail);
+# one that runs past TEST_TIMEOUT seconds (default 300) fails.
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
 pass=0 failn=0 skipn=0
@@ -21,12 +22,16 @@ run() {	# NAME CMD...
 	shift
 	log="build/test-logs/$(echo "$name" | tr '/ ' '__').log"
 	start=$(date +%s)
-	"$@" >"$log" 2>&1
+	# bounded: a test that hangs fails after TEST_TIMEOUT seconds (SIGTERM
+	# to its process group, its cleanup runs, SIGKILL 20 s later) instead
+	# of holding the whole run; stdin is never a terminal or an open pipe
+	timeout -k 20 "${TEST_TIMEOUT:-300}" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
 	secs=$(( $(date +%s) - start ))
+	[ $rc -eq 124 ] && echo "  (timed out after ${TEST_TIMEOUT:-300}s)" >>"$log"
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1))
-		[ -n "${VERBOSE:-}" ] && echo "ok   $name (${secs}s)"
+		echo "ok   $name (${secs}s)"
 	elif [ $rc -eq 77 ]; then
 		skipn=$((skipn + 1))
 		echo "skip $name: $(grep -m1 '^SKIP' "$log" | sed 's/^SKIP [^:]*: //')"

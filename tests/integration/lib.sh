@@ -25,10 +25,25 @@ _failed=0
 _cleanup() {
 	local rc=$?
 	local p
+	# SIGTERM, and SIGCONT for a process the test froze with SIGSTOP
+	# (a stopped process keeps SIGTERM pending); whatever is left after
+	# 10 s gets SIGKILL, so a cleanup never waits forever.
 	for p in "${_bg_pids[@]}"; do
-		kill "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
+		kill -CONT "$p" 2>/dev/null
+	done
+	local end=$((SECONDS + 10)) left
+	while :; do
+		left=0
+		for p in "${_bg_pids[@]}"; do
+			kill -0 "$p" 2>/dev/null && [ "$(ps -o stat= -p "$p" 2>/dev/null | cut -c1)" != Z ] &&
+			    left=1
+		done
+		[ $left -eq 0 ] || [ $SECONDS -ge $end ] && break
+		sleep 0.1
 	done
 	for p in "${_bg_pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	if [ -n "${CLEANUP_HOOK:-}" ]; then
@@ -114,7 +129,15 @@ stop_agent() {
 	pidvar="PID_$(echo "$name" | tr -c 'A-Za-z0-9_\n' _)"
 	local pid=${!pidvar}
 	kill -TERM "$pid" 2>/dev/null
-	local rc=0
+	kill -CONT "$pid" 2>/dev/null
+	# bounded: an agent still running after 30 s is killed (and fails)
+	local end=$((SECONDS + 30)) rc=0
+	while kill -0 "$pid" 2>/dev/null &&
+	    [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != Z ] &&
+	    [ $SECONDS -lt $end ]; do
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" || rc=$?
 	[ $rc -eq 0 ] || fail "agent $name exited with $rc after SIGTERM"
 }
