@@ -10,7 +10,7 @@
 PREFIX	?= /usr/local
 CC	?= cc
 PKGS	 = libcurl libcjson sqlite3 libssh2 libmicrohttpd inih libjwt \
-	   libcares libsystemd openssl gnutls
+	   libcares libsystemd openssl gnutls libprotobuf-c
 CWARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wmissing-prototypes \
 	   -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS	?= -O2 -g

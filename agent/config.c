@@ -510,6 +510,43 @@ conf_value(const char *name, enum conf_kind kind, const char *value,
 		*a = argv;
 		break;
 	}
+	case CONF_LIST: {
+		char	***a = dst;
+		size_t	   n = 0;
+
+		if (strlen(value) > 4096) {
+			snprintf(err, errlen, "'%s' is too long", name);
+			return -1;
+		}
+		while (*a != NULL && (*a)[n] != NULL)
+			n++;
+		if (n >= CONF_LIST_MAX) {
+			snprintf(err, errlen, "at most %d '%s' lines",
+			    CONF_LIST_MAX, name);
+			return -1;
+		}
+		*a = xreallocarray(*a, n + 2, sizeof(**a));
+		(*a)[n] = xstrdup(value);
+		(*a)[n + 1] = NULL;
+		break;
+	}
+	case CONF_PCT: {
+		char	*end;
+		double	 v;
+
+		errno = 0;
+		v = strtod(value, &end);
+		if (end != value && *end == '%')
+			end++;
+		if (end == value || *end != '\0' || errno != 0 ||
+		    !(v >= 0 && v <= 100)) {
+			snprintf(err, errlen, "'%.60s' is not a percentage "
+			    "(0 to 100, like 20 or 12.5%%)", value);
+			break;
+		}
+		*(double *)dst = v;
+		break;
+	}
 	case CONF_TYPE: {
 		const struct probe_type *t = probe_type_find(value);
 
@@ -551,6 +588,8 @@ config_kind_is_text(enum conf_kind kind)
 	case CONF_LISTEN:
 	case CONF_ARGV:
 	case CONF_TYPE:
+	case CONF_LIST:
+	case CONF_PCT:
 		break;
 	}
 	return 0;
@@ -562,8 +601,23 @@ conf_value_free(enum conf_kind kind, void *p)
 {
 	if (config_kind_is_text(kind))
 		free(*(char **)p);
-	else if (kind == CONF_ARGV)
+	else if (kind == CONF_ARGV || kind == CONF_LIST)
 		config_free_argv(*(char ***)p);
+}
+
+/* Two NULL-terminated string lists, element by element. */
+static int
+strv_eq(char *const *a, char *const *b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return (a == NULL || a[0] == NULL) && (b == NULL || b[0] == NULL);
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++) {
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	}
+	return a[i] == NULL && b[i] == NULL;
 }
 
 static int
@@ -598,6 +652,12 @@ conf_value_equal(enum conf_kind kind, const void *a, const void *b)
 		return memcmp(a, b, sizeof(struct parse_rate)) == 0;
 	case CONF_TYPE:
 		return *(const void *const *)a == *(const void *const *)b;
+	case CONF_ARGV:
+	case CONF_LIST:
+		return strv_eq(*(char *const *const *)a,
+		    *(char *const *const *)b);
+	case CONF_PCT:
+		return *(const double *)a == *(const double *)b;
 	default:
 		break;
 	}
@@ -651,7 +711,7 @@ conf_probe_pending(struct conf_parse *cp, const struct probe_key *k,
 	char			  err[256];
 	int			  i, rc;
 
-	for (i = 0; i < *n; i++) {
+	for (i = 0; k->kind != CONF_LIST && i < *n; i++) {
 		if (strcmp((*v)[i].name, k->name) == 0) {
 			conf_error(cp, line, "duplicate key '%s' (first set "
 			    "at line %d)", k->name, (*v)[i].line);
@@ -1211,6 +1271,23 @@ conf_value_json(struct buf *b, const char *name, enum conf_kind kind,
 			    r->hi);
 		return;
 	}
+	case CONF_ARGV:
+	case CONF_LIST: {
+		char *const	*v = *(char *const *const *)p;
+		size_t		 i;
+
+		buf_printf(b, "\"%s\":[", name);
+		for (i = 0; v != NULL && v[i] != NULL; i++) {
+			if (i > 0)
+				buf_addc(b, ',');
+			buf_add_json_str(b, v[i]);
+		}
+		buf_addc(b, ']');
+		return;
+	}
+	case CONF_PCT:
+		buf_printf(b, "\"%s\":%g", name, *(const double *)p);
+		return;
 	case CONF_TYPE: {
 		const struct probe_type *t = *(const struct probe_type *const *)p;
 

@@ -58,8 +58,11 @@ enum conf_kind {
 	CONF_TYPE,	/* const struct probe_type * */
 	CONF_NAME,	/* char *, a name of another section */
 	CONF_CIDRS,	/* char *, blank-separated address blocks */
-	CONF_TLS_PRIO	/* char *, a GnuTLS priority string */
+	CONF_TLS_PRIO,	/* char *, a GnuTLS priority string */
+	CONF_LIST,	/* char **, NULL-terminated: a key that repeats */
+	CONF_PCT	/* double, 0..100, "20" or "20%" or "12.5%" */
 };
+#define CONF_LIST_MAX	64	/* values of one repeatable key */
 
 /* One key of a probe type: the whole of what is known about it. */
 struct probe_key {

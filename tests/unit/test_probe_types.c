@@ -169,6 +169,21 @@ types_mutate(const struct probe_key *k, void *p)
 	case CONF_RATE:
 		((struct parse_rate *)p)->burst += 1;
 		break;
+	case CONF_PCT:
+		*(double *)p = *(double *)p < 50 ? *(double *)p + 1 : 1;
+		break;
+	case CONF_ARGV:
+	case CONF_LIST: {
+		char	***v = p;
+		size_t	   n = 0;
+
+		while (*v != NULL && (*v)[n] != NULL)
+			n++;
+		*v = xreallocarray(*v, n + 2, sizeof(**v));
+		(*v)[n] = xstrdup("changed");
+		(*v)[n + 1] = NULL;
+		break;
+	}
 	default:
 		fail_msg("key %s: kind %d cannot be a probe type's", k->name,
 		    (int)k->kind);
