@@ -176,6 +176,7 @@ probe_cancel_run(struct probe *p)
 	if (run->timeout != NULL)
 		loop_timer_del(run->timeout);
 	probe_release(run);
+	free(run->res.detail);
 	free(run);
 	p->run = NULL;
 }
@@ -186,7 +187,22 @@ probe_free(struct probe *p)
 	probe_cancel_run(p);
 	if (p->next != NULL)
 		loop_timer_del(p->next);
+	free(p->last.detail);
 	free(p);
+}
+
+void
+probe_result_detail(struct probe_result *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		fatal("%s", __func__);
+	va_end(ap);
+	free(r->detail);
+	r->detail = s;
 }
 
 static void
@@ -302,7 +318,9 @@ probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
 		    "%d days (cert_min_days %d)", r->cert_days, *min_days);
 	}
 
+	free(p->last.detail);
 	p->last = *r;
+	r->detail = NULL;	/* moved: p->last owns it now */
 	p->has_last = 1;
 	p->stats.runs++;
 	switch (r->status) {
@@ -317,7 +335,7 @@ probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
 		break;
 	}
 	if (vd != NULL && vd->store != NULL)
-		store_append(vd->store, p->id, r);
+		store_append(vd->store, p->id, &p->last);
 	probe_update_state(p, r->status);
 	engine_stats.finished++;
 	engine_gen++;
@@ -482,6 +500,8 @@ probe_engine_apply(struct config *conf)
 			p->streak_fail = p->streak_up = p->streak_ok =
 			    p->streak_degraded = 0;
 			p->has_last = 0;
+			free(p->last.detail);
+			p->last.detail = NULL;
 			log_info("probe %s: changed, restarting", pc->name);
 		} else {
 			p = xcalloc(1, sizeof(*p));

@@ -262,6 +262,13 @@ struct probe_result {
 	int			 has_cert;
 	int			 cert_days;	/* days until notAfter */
 	char			 error[PROBE_ERR_LEN];
+	/*
+	 * What the type measured beyond the common fields, as the members
+	 * of a JSON object ("\"loss_pct\":20,..."), or NULL.  Heap-owned
+	 * by the result: set with probe_result_detail(); probe_done() moves
+	 * it into the probe's last result.
+	 */
+	char			*detail;
 };
 
 struct probe_type {
@@ -363,6 +370,9 @@ void		 probe_done(struct probe_run *, enum probe_status,
  */
 void		 probe_finish(struct probe_run *, enum probe_status,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets res->detail (JSON object members), replacing what was there. */
+void		 probe_result_detail(struct probe_result *, const char *fmt,
+		    ...) __attribute__((format(printf, 2, 3)));
 const char	*probe_status_str(enum probe_status);
 const char	*probe_state_str(enum probe_state);
 /*
