@@ -159,6 +159,9 @@ metrics_build(struct probe **ps, int n)
 		metrics_probe_sample(&b, "vantage_probe_results_total", ps[i]);
 		metrics_label(&b, "outcome", "fail", 0);
 		buf_printf(&b, "} %" PRIu64 "\n", s->fail);
+		metrics_probe_sample(&b, "vantage_probe_results_total", ps[i]);
+		metrics_label(&b, "outcome", "unknown", 0);
+		buf_printf(&b, "} %" PRIu64 "\n", s->unknown);
 	}
 	metrics_family(&b, "vantage_probe_cert_days_left", "gauge", "Days "
 	    "until the certificate seen by the last run expires.");

@@ -201,6 +201,8 @@ probes_status_word(int s)
 		return "ok";
 	case 1:
 		return "degraded";
+	case 3:
+		return "unknown";
 	default:
 		return "fail";
 	}

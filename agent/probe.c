@@ -59,6 +59,8 @@ probe_status_str(enum probe_status s)
 		return "degraded";
 	case PROBE_FAIL:
 		return "fail";
+	case PROBE_UNKNOWN:
+		return "unknown";
 	}
 	return "?";
 }
@@ -271,7 +273,19 @@ probe_update_state(struct probe *p, enum probe_status st)
 		else if (p->state == STATE_DEGRADED && p->streak_ok >= c->rise)
 			probe_set_state(p, STATE_UP);
 		break;
+	case PROBE_UNKNOWN:
+		/*
+		 * No verdict on the target (the check itself could not run):
+		 * the streaks start over, and after fall such runs the state
+		 * is UNKNOWN rather than a guess either way.
+		 */
+		p->streak_fail = p->streak_up = p->streak_ok =
+		    p->streak_degraded = 0;
+		if (++p->streak_unknown >= c->fall)
+			probe_set_state(p, STATE_UNKNOWN);
+		return;
 	}
+	p->streak_unknown = 0;
 }
 
 void
@@ -332,6 +346,9 @@ probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
 		break;
 	case PROBE_FAIL:
 		p->stats.fail++;
+		break;
+	case PROBE_UNKNOWN:
+		p->stats.unknown++;
 		break;
 	}
 	if (vd != NULL && vd->store != NULL)
@@ -498,7 +515,7 @@ probe_engine_apply(struct config *conf)
 			p->state = STATE_UNKNOWN;
 			p->state_since_ms = clock_wall_ms();
 			p->streak_fail = p->streak_up = p->streak_ok =
-			    p->streak_degraded = 0;
+			    p->streak_degraded = p->streak_unknown = 0;
 			p->has_last = 0;
 			free(p->last.detail);
 			p->last.detail = NULL;

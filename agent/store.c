@@ -330,6 +330,8 @@ store_status_code(enum probe_status st)
 		return 1;
 	case PROBE_FAIL:
 		return 2;
+	case PROBE_UNKNOWN:
+		return 3;
 	}
 	return 2;
 }
@@ -1767,9 +1769,11 @@ store_roll_range(struct store *s, int lvl, int64_t from, int64_t to)
 					goto fail;
 				memset(&b, 0, sizeof(b));
 			}
+			status = sqlite3_column_int(st, 1);
+			if (status == 3)
+				continue;	/* unknown: no verdict to count */
 			b.t_ms = bt;
 			b.n++;
-			status = sqlite3_column_int(st, 1);
 			if (status == 0)
 				b.ok++;
 			else if (status == 1)

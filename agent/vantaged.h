@@ -240,7 +240,8 @@ void		 curlm_free(struct curlm *);
 enum probe_status {
 	PROBE_OK,
 	PROBE_DEGRADED,
-	PROBE_FAIL
+	PROBE_FAIL,
+	PROBE_UNKNOWN	/* could not run: no verdict on the target */
 };
 
 enum probe_state {
@@ -321,6 +322,7 @@ struct probe_stats {		/* per probe, in memory, last hour */
 	uint64_t	 ok;
 	uint64_t	 degraded;
 	uint64_t	 fail;
+	uint64_t	 unknown;
 };
 
 struct probe {
@@ -333,6 +335,7 @@ struct probe {
 	int			 streak_up;	/* consecutive OK or DEGRADED */
 	int			 streak_ok;	/* consecutive OK */
 	int			 streak_degraded; /* consecutive DEGRADED */
+	int			 streak_unknown; /* consecutive UNKNOWN */
 	int			 has_last;
 	struct probe_result	 last;
 	struct probe_stats	 stats;

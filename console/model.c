@@ -352,7 +352,7 @@ static const char *const state_names[] = {
 };
 static const char *const rstatus_names[] = {
 	[MODEL_R_OK] = "ok", [MODEL_R_DEGRADED] = "degraded",
-	[MODEL_R_FAIL] = "fail", NULL
+	[MODEL_R_FAIL] = "fail", [MODEL_R_UNKNOWN] = "unknown", NULL
 };
 static const char *const rstate_names[] = {
 	[MODEL_ACTIVE] = "active", [MODEL_DRAINING] = "draining",
@@ -389,6 +389,8 @@ model_rstatus_str(enum model_rstatus s)
 		return "degraded";
 	case MODEL_R_FAIL:
 		return "fail";
+	case MODEL_R_UNKNOWN:
+		return "unknown";
 	}
 	return "?";
 }

@@ -168,7 +168,8 @@ enum model_state {
 enum model_rstatus {
 	MODEL_R_OK,
 	MODEL_R_DEGRADED,
-	MODEL_R_FAIL
+	MODEL_R_FAIL,
+	MODEL_R_UNKNOWN		/* the check could not run */
 };
 
 enum model_rstate {
