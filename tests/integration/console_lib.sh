@@ -162,8 +162,12 @@ def cmd(c):
         elif inblock:
             out.append(line)
 # the attach itself answers with a first %begin/%end block
-while not p.stdout.readline().startswith(("%end", "%error")):
-    pass
+while True:
+    line = p.stdout.readline()
+    if not line:
+        sys.exit("tmux control client went away")
+    if line.startswith(("%end", "%error")):
+        break
 cmd("refresh-client -f no-output")
 res = []
 for _ in range(n):

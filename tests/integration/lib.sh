@@ -58,6 +58,11 @@ _cleanup() {
 trap _cleanup EXIT
 trap 'exit 1' INT TERM
 
+# Every curl of a test is bounded: an agent the test froze (SIGSTOP)
+# accepts connections and never answers.  A -m/--max-time given by the
+# caller comes later on the command line and wins.
+curl() { command curl --max-time "${CURL_MAX_TIME:-30}" "$@"; }
+
 # fail MESSAGE: report and stop the test.
 fail() {
 	_failed=1
