@@ -238,6 +238,22 @@ auth_read_file(const char *path, int secret, size_t *lenp, char *err,
 	return data;
 }
 
+int
+auth_check_secret(const char *path, char *err, size_t errlen)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	return auth_secrecy(path, &st, err, errlen);
+}
+
 static int
 auth_name_ok(const char *s)
 {

@@ -10,6 +10,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -32,6 +34,7 @@ enum conf_section {
 	SEC_ROUTE,
 	SEC_POOL,
 	SEC_ALERT,
+	SEC_DEFAULTS,
 	SEC_NONE
 };
 
@@ -43,11 +46,15 @@ static const char *const section_names[] = {
 	[SEC_ROUTE] = "route",
 	[SEC_POOL] = "pool",
 	[SEC_ALERT] = "alert",
+	[SEC_DEFAULTS] = "defaults",
 };
 
 #define CONF_QUEUE_MIN		1000		/* [agent] queue_max */
 #define CONF_QUEUE_MAX		100000000
 #define CONF_QUEUE_FLOOR	10000		/* the derived one, at least */
+#define CONF_FILE_MAX		(4 * 1024 * 1024)	/* bytes, per file */
+#define CONF_INCLUDE_DEPTH	8
+#define CONF_FILES_MAX		4096		/* files in all, includes too */
 
 struct conf_key {
 	enum conf_section	 sec;
@@ -117,9 +124,24 @@ struct conf_pending {
 	int			 line;
 };
 
+/* A [defaults] key: a common probe key (ck) or a type's (tk). */
+struct conf_default {
+	const struct conf_key	*ck;
+	const struct probe_key	*tk;
+	char			*value;
+	char			*file;
+	int			 line;
+};
+
 struct conf_parse {
 	struct config		*conf;
 	const char		*file;		/* for messages */
+	/* the files being read, outermost first (include loops) */
+	char			*stack[CONF_INCLUDE_DEPTH + 1];
+	int			 depth;
+	int			 nfiles;
+	struct conf_default	*defaults;
+	int			 n_defaults;
 	struct inifile		 in;		/* text, line numbers */
 	char			 cur_section[128];
 	enum conf_section	 sec;
@@ -141,22 +163,46 @@ conf_error(struct conf_parse *cp, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-conf_error(struct conf_parse *cp, int line, const char *fmt, ...)
+conf_verror(struct conf_parse *cp, const char *file, int line,
+    const char *fmt, va_list ap)
 {
-	va_list	ap;
 	char	msg[512];
 
 	if (cp->nerrs++ >= 20)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (cp->errs.len > 0)
 		buf_addc(&cp->errs, '\n');
 	if (line > 0)
-		buf_printf(&cp->errs, "%s:%d: %s", cp->file, line, msg);
+		buf_printf(&cp->errs, "%s:%d: %s", file, line, msg);
 	else
-		buf_printf(&cp->errs, "%s: %s", cp->file, msg);
+		buf_printf(&cp->errs, "%s: %s", file, msg);
+}
+
+static void
+conf_error(struct conf_parse *cp, int line, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	conf_verror(cp, cp->file, line, fmt, ap);
+	va_end(ap);
+}
+
+/* An error in another file than the one being read (checks at the end). */
+static void
+conf_error_at(struct conf_parse *cp, const char *file, int line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+conf_error_at(struct conf_parse *cp, const char *file, int line,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	conf_verror(cp, file != NULL ? file : cp->file, line, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -259,13 +305,13 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 	}
 	if (i == SEC_NONE) {
 		conf_error(cp, cp->in.section_line, "unknown section [%s] "
-		    "(expected agent, api, haproxy, probe, route, pool or "
-		    "alert)", section);
+		    "(expected agent, api, haproxy, defaults, probe, route, "
+		    "pool or alert)", section);
 		return -1;
 	}
 	cp->sec = (enum conf_section)i;
 	if (cp->sec == SEC_AGENT || cp->sec == SEC_API ||
-	    cp->sec == SEC_HAPROXY) {
+	    cp->sec == SEC_HAPROXY || cp->sec == SEC_DEFAULTS) {
 		if (q != NULL) {
 			conf_error(cp, cp->in.section_line, "[%s] takes no name",
 			    kind);
@@ -341,6 +387,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 		p = xcalloc(1, sizeof(*p));
 		p->name = xstrdup(name);
 		p->line = cp->in.section_line;
+		p->file = xstrdup(cp->file);
 		c->pools = xreallocarray(c->pools, c->n_pools + 1,
 		    sizeof(*c->pools));
 		c->pools[c->n_pools++] = p;
@@ -353,6 +400,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 		a = xcalloc(1, sizeof(*a));
 		a->name = xstrdup(name);
 		a->line = cp->in.section_line;
+		a->file = xstrdup(cp->file);
 		a->timeout_ms = 10000;
 		c->alerts = xreallocarray(c->alerts, c->n_alerts + 1,
 		    sizeof(*c->alerts));
@@ -736,6 +784,83 @@ conf_probe_pending(struct conf_parse *cp, const struct probe_key *k,
 		conf_error(cp, line, "%s: %s", k->name, err);
 }
 
+static void	conf_include(struct conf_parse *, const char *, int);
+
+/*
+ * A [defaults] key: any probe key but target, checked where it is written
+ * and applied at the end to every probe that does not set it.
+ */
+static void
+conf_default(struct conf_parse *cp, const char *name, const char *value,
+    int line)
+{
+	const struct conf_key	*ck = NULL;
+	const struct probe_key	*tk = NULL;
+	struct conf_default	*d;
+	union {
+		char			*s;
+		int64_t			 d;
+		int			 i;
+		double			 f;
+		struct parse_range	 r;
+		struct parse_rate	 rt;
+		char			**argv;
+		const void		*p;
+	}			 scratch;
+	char			 err[256];
+	size_t			 i;
+	int			 rc, j;
+
+	for (i = 0; i < N_KEYS; i++) {
+		if (conf_keys[i].sec == SEC_PROBE &&
+		    strcmp(conf_keys[i].name, name) == 0)
+			ck = &conf_keys[i];
+	}
+	if (ck == NULL && (tk = conf_any_type_key(name)) == NULL) {
+		conf_error(cp, line, "unknown key '%s' in [defaults] (it takes "
+		    "the keys of probes)", name);
+		return;
+	}
+	if (ck != NULL && strcmp(name, "target") == 0) {
+		conf_error(cp, line, "'target' cannot have a default: each "
+		    "probe names its own");
+		return;
+	}
+	for (j = 0; j < cp->n_defaults; j++) {
+		d = &cp->defaults[j];
+		if ((tk == NULL || tk->kind != CONF_LIST) &&
+		    strcmp(d->ck != NULL ? d->ck->name : d->tk->name,
+		    name) == 0) {
+			conf_error(cp, line, "duplicate default '%s' (first set "
+			    "at %s:%d)", name, d->file, d->line);
+			return;
+		}
+	}
+	if (value[0] == '\0') {
+		conf_error(cp, line, "'%s' has no value", name);
+		return;
+	}
+	memset(&scratch, 0, sizeof(scratch));
+	rc = conf_value(name, ck != NULL ? ck->kind : tk->kind, value,
+	    &scratch, err, sizeof(err));
+	conf_value_free(ck != NULL ? ck->kind : tk->kind, &scratch);
+	if (rc == -1) {
+		conf_error(cp, line, "%s", err);
+		return;
+	} else if (rc == -2) {
+		conf_error(cp, line, "%s: %s", name, err);
+		return;
+	}
+	cp->defaults = xreallocarray(cp->defaults, cp->n_defaults + 1,
+	    sizeof(*cp->defaults));
+	d = &cp->defaults[cp->n_defaults++];
+	d->ck = ck;
+	d->tk = tk;
+	d->value = xstrdup(value);
+	d->file = xstrdup(cp->file);
+	d->line = line;
+}
+
 static int
 conf_handler(void *user, const char *section, const char *name,
     const char *value)
@@ -748,6 +873,11 @@ conf_handler(void *user, const char *section, const char *name,
 	void			*base;
 	int			 line = cp->in.lineno, rc;
 
+	/* no section has a key "include": it is the directive, anywhere */
+	if (strcmp(name, "include") == 0) {
+		conf_include(cp, value, line);
+		return 1;
+	}
 	if (strcmp(section, cp->cur_section) != 0 || cp->cur_section[0] == 0)
 		(void)conf_begin_section(cp, section);
 	if (section[0] == '\0') {
@@ -756,6 +886,10 @@ conf_handler(void *user, const char *section, const char *name,
 	}
 	if (cp->sec == SEC_NONE)
 		return 1;	/* the section header was already reported */
+	if (cp->sec == SEC_DEFAULTS) {
+		conf_default(cp, name, value, line);
+		return 1;
+	}
 	for (i = 0; i < N_KEYS; i++) {
 		if (conf_keys[i].sec == cp->sec &&
 		    strcmp(conf_keys[i].name, name) == 0) {
@@ -830,12 +964,23 @@ static void
 conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines,
     const struct conf_pending *pend, int npend)
 {
-	const struct probe_type	*t = p->type;
+	const struct probe_type	*t;
 	const struct probe_key	*k;
 	const char		*bad;
 	char			 err[256];
-	int			 i, rc, rl;
+	int			 i, j, rc, rl, set;
 
+	/* [defaults]: the common keys this probe does not set */
+	for (j = 0; j < cp->n_defaults; j++) {
+		const struct conf_default *d = &cp->defaults[j];
+
+		if (d->ck == NULL || lines[d->ck - conf_keys] != 0)
+			continue;
+		if (conf_value(d->ck->name, d->ck->kind, d->value,
+		    (char *)p + d->ck->off, err, sizeof(err)) != 0)
+			conf_error_at(cp, d->file, d->line, "%s", err);
+	}
+	t = p->type;
 	if (t == NULL) {
 		conf_type_names(err, sizeof(err));
 		conf_error(cp, p->line, "probe '%s' has no type (%s)", p->name,
@@ -853,6 +998,21 @@ conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines,
 			fatalx("%s: %s default '%s': %s", __func__, k->name,
 			    k->def, err);
 	}
+	/* [defaults]: the keys of this type the probe does not set */
+	for (j = 0; j < cp->n_defaults; j++) {
+		const struct conf_default *d = &cp->defaults[j];
+
+		if (d->tk == NULL || (k = conf_type_key(t, d->tk->name)) ==
+		    NULL)
+			continue;
+		for (i = 0, set = 0; i < npend && !set; i++)
+			set = strcmp(pend[i].name, k->name) == 0;
+		if (set)
+			continue;
+		if (conf_value(k->name, k->kind, d->value,
+		    (char *)p->opts + k->off, err, sizeof(err)) != 0)
+			conf_error_at(cp, d->file, d->line, "%s", err);
+	}
 	for (i = 0; i < npend; i++) {
 		if ((k = conf_type_key(t, pend[i].name)) == NULL) {
 			conf_error(cp, pend[i].line, "'%s' does not apply to "
@@ -863,6 +1023,20 @@ conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines,
 		    (char *)p->opts + k->off, err, sizeof(err));
 		if (rc != 0)
 			conf_error(cp, pend[i].line, "%s", err);
+	}
+	/* a secret file anyone else may read is refused, by its path */
+	for (k = t->keys; k != NULL && k->name != NULL; k++) {
+		const char *path = *(char **)((char *)p->opts + k->off);
+		int	    kl = 0;
+
+		if (k->kind != CONF_SECRET || path == NULL ||
+		    auth_check_secret(path, err, sizeof(err)) == 0)
+			continue;
+		for (i = 0; i < npend; i++) {
+			if (strcmp(pend[i].name, k->name) == 0)
+				kl = pend[i].line;
+		}
+		conf_error(cp, kl ? kl : p->line, "%s: %s", k->name, err);
 	}
 	if (p->timeout_ms == -1)
 		p->timeout_ms = p->interval_ms < 5000 ? p->interval_ms : 5000;
@@ -891,7 +1065,9 @@ conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines,
 
 struct conf_named {
 	const char	*name;
+	const char	*file;
 	int		 line;
+	int		 idx;		/* order of definition */
 };
 
 static int
@@ -902,7 +1078,7 @@ conf_named_cmp(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
-	return (x->line > y->line) - (x->line < y->line);
+	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
 /*
@@ -917,10 +1093,16 @@ conf_check_dups(struct conf_parse *cp, const char *what,
 
 	qsort(v, (size_t)n, sizeof(*v), conf_named_cmp);
 	for (i = 1; i < n; i++) {
-		if (strcmp(v[i].name, v[i - 1].name) == 0)
-			conf_error(cp, v[i].line, "duplicate %s '%s' (first "
-			    "defined at line %d)", what, v[i].name,
+		if (strcmp(v[i].name, v[i - 1].name) != 0)
+			continue;
+		if (strcmp(v[i].file, v[i - 1].file) == 0)
+			conf_error_at(cp, v[i].file, v[i].line, "duplicate %s "
+			    "'%s' (first defined at line %d)", what, v[i].name,
 			    v[i - 1].line);
+		else
+			conf_error_at(cp, v[i].file, v[i].line, "duplicate %s "
+			    "'%s' (first defined at %s:%d)", what, v[i].name,
+			    v[i - 1].file, v[i - 1].line);
 	}
 }
 
@@ -929,7 +1111,10 @@ conf_check_dups(struct conf_parse *cp, const char *what,
 	int i_;								\
 	for (i_ = 0; i_ < (n); i_++) {					\
 		v_[i_].name = (arr)[i_]->name;				\
+		v_[i_].file = (arr)[i_]->file != NULL ?			\
+		    (arr)[i_]->file : (cp)->file;				\
 		v_[i_].line = (arr)[i_]->line;				\
+		v_[i_].idx = i_;					\
 	}								\
 	conf_check_dups(cp, what, v_, n);				\
 	free(v_);							\
@@ -962,12 +1147,18 @@ conf_finish(struct conf_parse *cp)
 	char		 host[256];
 	int		 i, j, port;
 
-	for (i = 0; i < c->n_probes; i++)
+	const char	*top = cp->file;
+
+	/* the checks below speak of the file each section came from */
+	for (i = 0; i < c->n_probes; i++) {
+		cp->file = c->probes[i]->file;
 		conf_check_probe(cp, c->probes[i], cp->probe_lines[i],
 		    cp->pending[i], cp->n_pending[i]);
+	}
 	for (i = 0; i < c->n_routes; i++) {
 		struct route_conf *r = c->routes[i];
 
+		cp->file = r->file;
 		if (r->probe != NULL && config_find_probe(c, r->probe) == NULL)
 			conf_error(cp, r->line, "route '%s': probe '%s' is "
 			    "not defined", r->name, r->probe);
@@ -979,6 +1170,7 @@ conf_finish(struct conf_parse *cp)
 	for (i = 0; i < c->n_alerts; i++) {
 		struct alert_conf *a = c->alerts[i];
 
+		cp->file = a->file;
 		if (a->type == NULL || strcmp(a->type, "webhook") != 0)
 			conf_error(cp, a->line, "alert '%s': type must be "
 			    "webhook", a->name);
@@ -987,6 +1179,7 @@ conf_finish(struct conf_parse *cp)
 			conf_error(cp, a->line, "alert '%s': url must be an "
 			    "http:// or https:// URL", a->name);
 	}
+	cp->file = top;
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
 		conf_error(cp, 0, "[api] tls_cert and tls_key go together");
 	if (c->client_ca != NULL && c->tls_cert == NULL)
@@ -1031,16 +1224,162 @@ conf_finish(struct conf_parse *cp)
 	}
 }
 
+/*
+ * Reads one file's text into the config being built.  The section state
+ * is the file's own: an included file holds its own sections, and the
+ * section its include line is in goes on after it.
+ */
+static void
+conf_parse_text(struct conf_parse *cp, const char *file, const char *text)
+{
+	struct inifile	 in = cp->in;
+	const char	*ofile = cp->file;
+	char		 osec[sizeof(cp->cur_section)];
+	enum conf_section sec = cp->sec;
+	void		*obj = cp->obj;
+	unsigned char	 seen[N_KEYS];
+	int		 seen_line[N_KEYS], rc;
+
+	memcpy(osec, cp->cur_section, sizeof(osec));
+	memcpy(seen, cp->seen, sizeof(seen));
+	memcpy(seen_line, cp->seen_line, sizeof(seen_line));
+
+	cp->file = file;
+	memset(&cp->in, 0, sizeof(cp->in));
+	cp->in.text = text;
+	cp->in.user = cp;
+	cp->in.on_section = conf_on_section;
+	cp->in.on_long_line = conf_on_long_line;
+	cp->cur_section[0] = '\0';
+	cp->sec = SEC_NONE;
+	cp->obj = NULL;
+	memset(cp->seen, 0, sizeof(cp->seen));
+	rc = ini_parse_stream(inifile_reader, &cp->in, conf_handler, cp);
+	if (rc > 0)
+		conf_error(cp, rc, "syntax error (expected [section] or "
+		    "key = value)");
+	else if (rc < 0)
+		conf_error(cp, 0, "cannot parse (out of memory)");
+
+	cp->in = in;
+	cp->file = ofile;
+	memcpy(cp->cur_section, osec, sizeof(osec));
+	cp->sec = sec;
+	cp->obj = obj;
+	memcpy(cp->seen, seen, sizeof(seen));
+	memcpy(cp->seen_line, seen_line, sizeof(seen_line));
+}
+
+/*
+ * include = GLOB: the files it matches, in sorted order, read where the
+ * line is.  A relative pattern is relative to the including file's
+ * directory.  A pattern without wildcards must match a file; a file that
+ * is being read already is a loop.
+ */
+/* glob(3) errors: a directory that is not there matches nothing. */
+static int	conf_glob_errno;
+static char	conf_glob_path[256];
+
+static int
+conf_glob_err(const char *path, int e)
+{
+	if (e != ENOENT && e != ENOTDIR && conf_glob_errno == 0) {
+		conf_glob_errno = e;
+		strlcpy_v(conf_glob_path, path, sizeof(conf_glob_path));
+	}
+	return 0;
+}
+
+static void
+conf_include(struct conf_parse *cp, const char *pattern, int line)
+{
+	glob_t	 g;
+	char	*full, *dir, *text, rp[PATH_MAX], err[512];
+	size_t	 i;
+	int	 k, rc, loop;
+
+	if (pattern[0] == '\0') {
+		conf_error(cp, line, "'include' has no value");
+		return;
+	}
+	if (cp->depth >= CONF_INCLUDE_DEPTH) {
+		conf_error(cp, line, "include: nested deeper than %d files",
+		    CONF_INCLUDE_DEPTH);
+		return;
+	}
+	if (pattern[0] != '/' && strchr(cp->file, '/') != NULL) {
+		char *copy = xstrdup(cp->file);
+
+		dir = dirname(copy);
+		xasprintf(&full, "%s/%s", dir, pattern);
+		free(copy);
+	} else
+		full = xstrdup(pattern);
+	memset(&g, 0, sizeof(g));
+	conf_glob_errno = 0;
+	rc = glob(full, 0, conf_glob_err, &g);
+	if (conf_glob_errno != 0)
+		conf_error(cp, line, "include %s: %s: %s", full,
+		    conf_glob_path, strerror(conf_glob_errno));
+	if (rc == GLOB_NOMATCH) {
+		if (strpbrk(pattern, "*?[") == NULL)
+			conf_error(cp, line, "include %s: no such file", full);
+		goto done;
+	}
+	if (rc != 0) {
+		if (conf_glob_errno == 0)
+			conf_error(cp, line, "include %s: %s", full,
+			    rc == GLOB_NOSPACE ? "out of memory" :
+			    "cannot read the directory");
+		goto done;
+	}
+	for (i = 0; i < g.gl_pathc; i++) {
+		const char *f = g.gl_pathv[i];
+
+		if (realpath(f, rp) == NULL) {
+			conf_error(cp, line, "include %s: %s", f,
+			    strerror(errno));
+			continue;
+		}
+		for (k = 0, loop = 0; k <= cp->depth && !loop; k++)
+			loop = cp->stack[k] != NULL &&
+			    strcmp(cp->stack[k], rp) == 0;
+		if (loop) {
+			conf_error(cp, line, "include loop: %s is already "
+			    "being read", f);
+			continue;
+		}
+		if (++cp->nfiles > CONF_FILES_MAX) {
+			conf_error(cp, line, "include: more than %d files",
+			    CONF_FILES_MAX);
+			break;
+		}
+		if ((text = inifile_read(f, CONF_FILE_MAX, err,
+		    sizeof(err))) == NULL) {
+			conf_error(cp, line, "include: %s", err);
+			continue;
+		}
+		cp->stack[++cp->depth] = xstrdup(rp);
+		conf_parse_text(cp, f, text);
+		free(cp->stack[cp->depth]);
+		cp->stack[cp->depth--] = NULL;
+		free(text);
+	}
+done:
+	globfree(&g);
+	free(full);
+}
+
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
 	struct conf_parse	 cp;
 	struct config		*c;
 	char			*text;
-	int			 rc, i;
+	int			 i;
 
 	if (path != NULL) {
-		if ((text = inifile_read(path, 4 * 1024 * 1024, err,
+		if ((text = inifile_read(path, CONF_FILE_MAX, err,
 		    errlen)) == NULL)
 			return NULL;
 	} else
@@ -1058,19 +1397,16 @@ config_load(const char *path, char *err, size_t errlen)
 	memset(&cp, 0, sizeof(cp));
 	cp.conf = c;
 	cp.file = path != NULL ? path : "(built-in config)";
-	cp.in.text = text;
-	cp.in.user = &cp;
-	cp.in.on_section = conf_on_section;
-	cp.in.on_long_line = conf_on_long_line;
 	cp.sec = SEC_NONE;
 	buf_init(&cp.errs);
+	if (path != NULL) {
+		char rp[PATH_MAX];
 
-	rc = ini_parse_stream(inifile_reader, &cp.in, conf_handler, &cp);
-	if (rc > 0)
-		conf_error(&cp, rc, "syntax error (expected [section] or "
-		    "key = value)");
-	else if (rc < 0)
-		conf_error(&cp, 0, "cannot parse (out of memory)");
+		cp.stack[0] = xstrdup(realpath(path, rp) != NULL ? rp : path);
+	}
+	cp.nfiles = 1;
+	conf_parse_text(&cp, cp.file, text);
+	free(cp.stack[0]);
 	CONF_DUPS(&cp, "probe", c->probes, c->n_probes);
 	CONF_DUPS(&cp, "route", c->routes, c->n_routes);
 	CONF_DUPS(&cp, "pool", c->pools, c->n_pools);
@@ -1088,6 +1424,11 @@ config_load(const char *path, char *err, size_t errlen)
 	free(cp.probe_lines);
 	free(cp.pending);
 	free(cp.n_pending);
+	for (i = 0; i < cp.n_defaults; i++) {
+		free(cp.defaults[i].value);
+		free(cp.defaults[i].file);
+	}
+	free(cp.defaults);
 	free(text);
 	if (cp.nerrs > 0) {
 		if (cp.nerrs > 20)
@@ -1157,6 +1498,7 @@ config_free(struct config *c)
 	free(c->routes);
 	for (i = 0; i < c->n_pools; i++) {
 		free(c->pools[i]->name);
+		free(c->pools[i]->file);
 		free(c->pools[i]);
 	}
 	free(c->pools);
@@ -1164,6 +1506,7 @@ config_free(struct config *c)
 		free(c->alerts[i]->name);
 		free(c->alerts[i]->type);
 		free(c->alerts[i]->url);
+		free(c->alerts[i]->file);
 		free(c->alerts[i]);
 	}
 	free(c->alerts);

@@ -531,7 +531,6 @@ ssh_check(struct probe_conf *c, const char **key, char *err,
 	const struct ssh_opts	*o = c->opts;
 	char		host[SSH_HOST_MAX];
 	int		port;
-	struct stat	sb;
 
 	(void)key;	/* the target line, as for every check */
 
@@ -566,24 +565,7 @@ ssh_check(struct probe_conf *c, const char **key, char *err,
 		    o->expect_exit);
 		return -1;
 	}
-	if (o->key != NULL) {
-		if (access(o->key, R_OK) == -1 || stat(o->key, &sb) == -1) {
-			snprintf(err, errlen, "key %s: %s", o->key,
-			    strerror(errno));
-			return -1;
-		}
-		if (!S_ISREG(sb.st_mode)) {
-			snprintf(err, errlen, "key %s is not a file", o->key);
-			return -1;
-		}
-		/* A private key others can read is no longer private. */
-		if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-			snprintf(err, errlen, "key %s is accessible by others "
-			    "(mode %03o; chmod 600 it)", o->key,
-			    (unsigned)(sb.st_mode & 0777));
-			return -1;
-		}
-	}
+	/* the key file's secrecy is checked by the config, as a CONF_SECRET */
 	return 0;
 }
 

@@ -112,6 +112,7 @@ struct route_conf {
 struct pool_conf {
 	char		*name;
 	int		 min_active;
+	char		*file;
 	int		 line;
 };
 
@@ -120,6 +121,7 @@ struct alert_conf {
 	char		*type;			/* "webhook" */
 	char		*url;
 	int64_t		 timeout_ms;
+	char		*file;
 	int		 line;
 };
 
@@ -731,6 +733,8 @@ const char	*auth_jwt_alg(const struct auth *);	/* NULL: no key */
  */
 char		*auth_read_file(const char *path, int secret, size_t *len,
 		    char *err, size_t);
+/* The same rule for a secret file read later (a probe's key, auth_file). */
+int		 auth_check_secret(const char *path, char *err, size_t);
 
 /* ratelimit.c: per-client token buckets in a bounded table (any thread). */
 
