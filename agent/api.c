@@ -147,6 +147,7 @@ static double			 api_rate_per_sec;
 static long			 api_rate_burst;
 
 static pthread_mutex_t		 api_snap_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t		 api_snap_cv = PTHREAD_COND_INITIALIZER;
 static _Atomic uint64_t		 api_count[API_STATUS_MAX];
 
 /* libmicrohttpd's last complaint while starting, for the error text. */
@@ -223,8 +224,27 @@ api_snap_set(struct api_snap **slot, struct api_snap *s)
 	pthread_mutex_lock(&api_snap_mtx);
 	old = *slot;
 	*slot = s;
+	pthread_cond_broadcast(&api_snap_cv);
 	pthread_mutex_unlock(&api_snap_mtx);
 	api_snap_put(old);
+}
+
+struct api_snap *
+api_snap_wait(struct api_snap *const *slot, const struct api_snap *old,
+    int64_t timeout_us)
+{
+	struct api_snap	*s;
+	struct timespec	 until;
+
+	clock_wall_after(&until, timeout_us);
+	pthread_mutex_lock(&api_snap_mtx);
+	while (*slot == old && pthread_cond_timedwait(&api_snap_cv,
+	    &api_snap_mtx, &until) == 0)
+		;
+	if ((s = *slot) != NULL)
+		s->refs++;
+	pthread_mutex_unlock(&api_snap_mtx);
+	return s;
 }
 
 /* ---------------------------------------------------------------- */

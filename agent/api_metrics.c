@@ -2,12 +2,13 @@
  * api_metrics.c - GET /metrics in the Prometheus text format (0.0.4), so
  * a Prometheus can be the fleet-wide store and alerting engine.
  *
- * The probe families are rendered on the loop thread into a snapshot
- * (at most every METRICS_GAP_US while results come in and something
- * scraped within METRICS_IDLE_US, else every METRICS_MAX_AGE_US: an
- * agent nobody scrapes does not re-render megabytes every second); build
- * info, uptime, API request counts and the route families are added per
- * scrape.
+ * The probe families are rendered on the loop thread into a snapshot,
+ * on demand: a scrape that finds the snapshot stale (results or states
+ * changed, or older than METRICS_MAX_AGE_US for the store's figures) and
+ * older than METRICS_GAP_US wakes the loop and waits for a new one.  An
+ * agent nobody scrapes renders nothing; one scraped every 15 s renders
+ * once per scrape.  Build info, uptime, API request counts and the route
+ * families are added per scrape.
  *
  * vantage_probe_up is 1 for up or degraded, 0 for down, and absent while
  * the state is unknown (no verdict yet is not "down"); the one-hot
@@ -21,14 +22,15 @@
 
 #define METRICS_GAP_US		1000000
 #define METRICS_MAX_AGE_US	10000000
-#define METRICS_IDLE_US		60000000
+#define METRICS_WAIT_US		2000000		/* a scrape waits for a build */
 #define METRICS_TYPE		"text/plain; version=0.0.4; charset=utf-8"
 
 static struct api_snap	 *metrics_snap;
-static uint64_t		  built_gen = (uint64_t)-1, built_state_gen;
 static int64_t		  built_us;
-static _Atomic int64_t	  scraped_us;	/* last GET /metrics, any thread */
 static struct loop_timer *metrics_timer;
+/* the loop's data generation, and a scrape's request for a build */
+static _Atomic uint64_t	  metrics_data_gen;
+static _Atomic int	  metrics_wanted;
 
 static void	metrics_get(struct api_req *, struct api_reply *);
 
@@ -76,7 +78,7 @@ metrics_seconds(struct buf *b, int64_t us)
 	buf_printf(b, "} %.6f\n", (double)us / 1e6);
 }
 
-static void
+static struct api_snap *
 metrics_build(struct probe **ps, int n)
 {
 	static const enum probe_state states[] = { STATE_UNKNOWN, STATE_UP,
@@ -209,7 +211,7 @@ metrics_build(struct probe **ps, int n)
 	    "Same as vantage_store_rows_dropped_total.");
 	buf_printf(&b, "vantage_store_dropped_total %" PRIu64 "\n",
 	    ss.dropped);
-	api_snap_set(&metrics_snap, api_snap_new(&b, 0, 0));
+	return api_snap_new(&b, 0, 0);
 }
 
 static void
@@ -223,27 +225,32 @@ void
 api_metrics_tick(void)
 {
 	struct probe	**ps;
+	struct api_snap	 *snap;
 	int		  n;
-	uint64_t	  gen = probe_engine_gen();
-	uint64_t	  sgen = probe_engine_state_gen();
+	uint64_t	  gen = probe_engine_gen() + probe_engine_state_gen();
 	int64_t		  now = clock_mono_us();
 
-	if (metrics_snap != NULL && now - built_us < METRICS_MAX_AGE_US &&
-	    gen == built_gen && sgen == built_state_gen)
-		return;
-	if (metrics_snap != NULL && now - scraped_us > METRICS_IDLE_US &&
-	    now - built_us < METRICS_MAX_AGE_US)
-		return;
-	if (metrics_snap != NULL && now - built_us < METRICS_GAP_US) {
-		if (metrics_timer == NULL)
-			metrics_timer = loop_timer_add(METRICS_GAP_US -
-			    (now - built_us), metrics_timer_fired, NULL);
-		return;
+	metrics_data_gen = gen;
+	if (metrics_snap != NULL) {
+		if (!metrics_wanted)
+			return;
+		if (metrics_snap->src == gen &&
+		    now - built_us < METRICS_MAX_AGE_US) {
+			metrics_wanted = 0;
+			return;
+		}
+		if (now - built_us < METRICS_GAP_US) {
+			if (metrics_timer == NULL)
+				metrics_timer = loop_timer_add(METRICS_GAP_US -
+				    (now - built_us), metrics_timer_fired, NULL);
+			return;
+		}
+		metrics_wanted = 0;
 	}
 	ps = probe_engine_probes(&n);
-	metrics_build(ps, n);
-	built_gen = gen;
-	built_state_gen = sgen;
+	snap = metrics_build(ps, n);
+	snap->src = gen;
+	api_snap_set(&metrics_snap, snap);
 	built_us = now;
 }
 
@@ -255,7 +262,7 @@ api_metrics_stop(void)
 		metrics_timer = NULL;
 	}
 	api_snap_set(&metrics_snap, NULL);
-	built_gen = (uint64_t)-1;
+	metrics_wanted = 0;
 }
 
 /* The route families, read under the route state lock. */
@@ -326,8 +333,20 @@ metrics_get(struct api_req *req, struct api_reply *rep)
 	int		 code;
 	uint64_t	 c;
 
-	scraped_us = clock_mono_us();
-	if ((s = api_snap_get(&metrics_snap)) == NULL) {
+	s = api_snap_get(&metrics_snap);
+	/* stale and not just built: ask the loop for a new one and wait */
+	if (s == NULL || ((s->src != metrics_data_gen ||
+	    clock_mono_us() - s->built_us >= METRICS_MAX_AGE_US) &&
+	    clock_mono_us() - s->built_us >= METRICS_GAP_US)) {
+		struct api_snap *ns;
+
+		metrics_wanted = 1;
+		api_wake();
+		ns = api_snap_wait(&metrics_snap, s, METRICS_WAIT_US);
+		api_snap_put(s);
+		s = ns;
+	}
+	if (s == NULL) {
 		rep->retry_after = 1;
 		api_error(rep, 503, "unavailable", "the agent is starting");
 		return;
@@ -350,8 +369,5 @@ metrics_get(struct api_req *req, struct api_reply *rep)
 			    PRIu64 "\n", code, c);
 	}
 	api_metrics_routes(b);
-	/* a quiet engine does not rebuild: ask for fresh store figures */
-	if (clock_mono_us() - s->built_us > METRICS_MAX_AGE_US)
-		api_wake();
 	api_snap_put(s);
 }

@@ -1,13 +1,18 @@
 /*
  * api_status.c - GET /v1/health, GET /v1/status and POST /v1/reload.
  *
- * /v1/status is what every console polls, so it is never computed per
- * request: the loop thread renders the probes part (and the routes part)
- * into a snapshot in api_status_tick(), at once after a state change and
- * at most every STATUS_GAP_US otherwise, and the API threads copy it.
- * Only the agent header (clock, uptime, the caller's identity) is written
- * per request, and the routes part is rendered afresh when a drain made
- * the snapshot's copy stale (the loop is woken to catch up).
+ * /v1/status is what every console polls, and an agent may run a hundred
+ * thousand probes, so its cost follows the results and the readers, not
+ * the number of probes.  On every tick the loop thread folds only the
+ * probes with a new result (the engine's dirty list) into their records;
+ * each probe's JSON fragment is printed again only when that probe
+ * changed.  The document is assembled from the fragments into a snapshot
+ * only when a request finds the last one stale (it wakes the loop and
+ * waits for the new one), at most every STATUS_GAP_US: an agent nobody
+ * asks renders nothing.  The API threads copy the snapshot; only the
+ * agent header (clock, uptime, the caller's identity) is written per
+ * request, and the routes part is rendered afresh when a drain made the
+ * snapshot's copy stale.
  *
  * stats_1h comes from memory, kept here per probe name: counters per
  * five-minute slot (runs by outcome, latency sum; twelve slots, so the
@@ -30,7 +35,8 @@
 #include "hash.h"
 #include "vantaged.h"
 
-#define STATUS_GAP_US	200000		/* results: at most 5 rebuilds/s */
+#define STATUS_GAP_US	200000		/* at most 5 builds/s, however asked */
+#define STATUS_WAIT_US	1000000		/* a request waits for a build */
 #define STATS_SLOTS	12		/* of STATS_SLOT_MS each: one hour */
 #define STATS_SLOT_MS	300000
 #define STATS_SAMPLES	512
@@ -79,12 +85,16 @@ static struct api_snap	 *status_snap;
 static struct stats_rec	**recs;		/* parallel to the engine's probes */
 static int		  n_recs;
 static struct probe	**recs_for;	/* the array recs was built for */
-static uint64_t		  seen_gen, seen_state_gen = (uint64_t)-1;
-static uint64_t		  built_gen = (uint64_t)-1;
-static uint64_t		  built_state_gen = (uint64_t)-1;
+static uint64_t		  seen_set_gen = (uint64_t)-1;
+static uint64_t		  seen_state_gen = (uint64_t)-1;
+static int32_t		  seen_slot;
+static uint64_t		  data_gen;	/* bumped when the probes part changes */
 static uint64_t		  built_route_gen;
 static int64_t		  built_us;
 static struct loop_timer *status_timer;
+/* what API threads read to know whether the snapshot is stale */
+static _Atomic uint64_t	  status_data_gen;
+static _Atomic int	  status_wanted;
 
 static void	status_health(struct api_req *, struct api_reply *);
 static void	status_get(struct api_req *, struct api_reply *);
@@ -370,6 +380,7 @@ static void
 status_build(struct probe **ps, int n)
 {
 	static struct buf b;
+	struct api_snap	*snap;
 	size_t		 split;
 	int64_t		 now_ms = clock_wall_ms();
 	int		 i;
@@ -409,7 +420,9 @@ status_build(struct probe **ps, int n)
 	built_route_gen = route_gen();
 	buf_addc(&b, ',');
 	api_routes_json(&b);
-	api_snap_set(&status_snap, api_snap_new(&b, built_route_gen, split));
+	snap = api_snap_new(&b, built_route_gen, split);
+	snap->src = data_gen;
+	api_snap_set(&status_snap, snap);
 }
 
 static void
@@ -422,36 +435,52 @@ status_timer_fired(void *arg)
 void
 api_status_tick(void)
 {
-	struct probe	**ps;
-	int		  n, i;
-	uint64_t	  gen = probe_engine_gen();
+	struct probe	**ps, **d;
+	int		  n, nd, i, k;
 	uint64_t	  sgen = probe_engine_state_gen();
+	uint64_t	  set_gen = probe_engine_set_gen();
 	int64_t		  now = clock_mono_us();
+	int32_t		  slot = (int32_t)(clock_wall_ms() / STATS_SLOT_MS);
 
 	ps = probe_engine_probes(&n);
-	if (sgen != seen_state_gen || ps != recs_for || n != n_recs) {
+	if (set_gen != seen_set_gen || ps != recs_for || n != n_recs) {
 		stats_remap(ps, n);
-		seen_state_gen = sgen;
-	}
-	if (gen != seen_gen) {
 		for (i = 0; i < n; i++)
 			stats_fold(ps[i], recs[i]);
-		seen_gen = gen;
+		seen_set_gen = set_gen;
+		data_gen++;
 	}
-	if (sgen != built_state_gen || route_gen() != built_route_gen ||
-	    status_snap == NULL) {
-		/* a state change is news: publish it now */
-	} else if (gen == built_gen)
-		return;
-	else if (now - built_us < STATUS_GAP_US) {
-		if (status_timer == NULL)
-			status_timer = loop_timer_add(STATUS_GAP_US -
-			    (now - built_us), status_timer_fired, NULL);
-		return;
+	/* only the probes with a new result since the last tick */
+	d = probe_engine_dirty(&nd);
+	for (k = 0; k < nd; k++) {
+		i = d[k]->conf_idx;
+		if (i >= 0 && i < n && ps[i] == d[k])
+			stats_fold(d[k], recs[i]);
+	}
+	probe_engine_dirty_clear();
+	if (nd > 0 || sgen != seen_state_gen || slot != seen_slot)
+		data_gen++;
+	seen_state_gen = sgen;
+	seen_slot = slot;
+	status_data_gen = data_gen;
+
+	if (status_snap != NULL) {
+		if (!status_wanted)
+			return;
+		if (status_snap->src == data_gen &&
+		    status_snap->tag == route_gen()) {
+			status_wanted = 0;
+			return;
+		}
+		if (now - built_us < STATUS_GAP_US) {
+			if (status_timer == NULL)
+				status_timer = loop_timer_add(STATUS_GAP_US -
+				    (now - built_us), status_timer_fired, NULL);
+			return;
+		}
+		status_wanted = 0;
 	}
 	status_build(ps, n);
-	built_gen = gen;
-	built_state_gen = sgen;
 	built_us = now;
 }
 
@@ -471,8 +500,8 @@ api_status_stop(void)
 	recs = NULL;
 	n_recs = 0;
 	recs_for = NULL;
-	seen_gen = 0;
-	seen_state_gen = built_gen = built_state_gen = (uint64_t)-1;
+	seen_set_gen = seen_state_gen = (uint64_t)-1;
+	status_wanted = 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -503,7 +532,19 @@ status_get(struct api_req *req, struct api_reply *rep)
 	struct api_snap	*s;
 	char		 name[256];
 
-	if ((s = api_snap_get(&status_snap)) == NULL) {
+	s = api_snap_get(&status_snap);
+	/* stale and not just built: ask the loop for a new one and wait */
+	if (s == NULL || (s->src != status_data_gen &&
+	    clock_mono_us() - s->built_us >= STATUS_GAP_US)) {
+		struct api_snap *ns;
+
+		status_wanted = 1;
+		api_wake();
+		ns = api_snap_wait(&status_snap, s, STATUS_WAIT_US);
+		api_snap_put(s);
+		s = ns;
+	}
+	if (s == NULL) {
 		rep->retry_after = 1;
 		api_error(rep, 503, "unavailable", "the agent is starting");
 		return;

@@ -32,6 +32,10 @@ static struct probe		**probes;
 static int			  n_probes;
 static struct probe_engine_stats  engine_stats;
 static uint64_t			  engine_gen, engine_state_gen;
+static uint64_t			  engine_set_gen;	/* bumped by apply */
+/* probes with a result since the last probe_engine_dirty_clear() */
+static struct probe		**dirty;
+static int			  n_dirty, cap_dirty;
 static probe_state_cb		  state_cb;
 static struct config		 *applied;	/* owns probes' confs */
 
@@ -135,6 +139,43 @@ uint64_t
 probe_engine_state_gen(void)
 {
 	return engine_state_gen;
+}
+
+uint64_t
+probe_engine_set_gen(void)
+{
+	return engine_set_gen;
+}
+
+struct probe **
+probe_engine_dirty(int *n)
+{
+	*n = n_dirty;
+	return dirty;
+}
+
+void
+probe_engine_dirty_clear(void)
+{
+	int	i;
+
+	for (i = 0; i < n_dirty; i++)
+		dirty[i]->dirty = 0;
+	n_dirty = 0;
+}
+
+static void
+probe_mark_dirty(struct probe *p)
+{
+	if (p->dirty)
+		return;
+	if (n_dirty == cap_dirty) {
+		cap_dirty = cap_dirty == 0 ? 256 : cap_dirty * 2;
+		dirty = xreallocarray(dirty, (size_t)cap_dirty,
+		    sizeof(*dirty));
+	}
+	p->dirty = 1;
+	dirty[n_dirty++] = p;
 }
 
 /*
@@ -356,6 +397,7 @@ probe_done(struct probe_run *run, enum probe_status status, const char *fmt,
 	probe_update_state(p, r->status);
 	engine_stats.finished++;
 	engine_gen++;
+	probe_mark_dirty(p);
 	p->run = NULL;
 	free(run);
 }
@@ -477,6 +519,8 @@ probe_engine_apply(struct config *conf)
 	int			  i, j, k;
 	char			  err[256];
 
+	/* the set changes: readers of the dirty list start over from it */
+	probe_engine_dirty_clear();
 	np = xcalloc((size_t)conf->n_probes + 1, sizeof(*np));
 	taken = xcalloc((size_t)n_probes + 1, 1);
 	if (n_probes > 1)
@@ -549,6 +593,7 @@ probe_engine_apply(struct config *conf)
 	n_probes = conf->n_probes;
 	applied = conf;
 	engine_state_gen++;
+	engine_set_gen++;
 	engine_gen++;
 }
 
@@ -557,10 +602,15 @@ probe_engine_stop_all(void)
 {
 	int	i;
 
+	probe_engine_dirty_clear();
 	for (i = 0; i < n_probes; i++)
 		probe_free(probes[i]);
 	free(probes);
 	probes = NULL;
 	n_probes = 0;
 	applied = NULL;
+	free(dirty);
+	dirty = NULL;
+	cap_dirty = 0;
+	engine_set_gen++;
 }

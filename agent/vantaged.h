@@ -344,6 +344,7 @@ struct probe {
 	struct probe_run	*run;		/* in flight or NULL */
 	struct loop_timer	*next;
 	int64_t			 due_us;	/* when the next run is due */
+	int			 dirty;		/* in the engine's dirty list */
 };
 
 /* Engine-wide figures for STATUS, /metrics and the benchmarks. */
@@ -367,6 +368,15 @@ const struct probe_engine_stats *probe_engine_stats(void);
 /* Bumped on every stored result; state_gen on every state change. */
 uint64_t	 probe_engine_gen(void);
 uint64_t	 probe_engine_state_gen(void);
+/* Bumped when probe_engine_apply() replaced the set (a reload). */
+uint64_t	 probe_engine_set_gen(void);
+/*
+ * The probes with a new result since the last clear (each once), so a
+ * reader's cost follows the results, not the number of probes.  Cleared
+ * by its one reader (the status snapshot) and by apply.
+ */
+struct probe	**probe_engine_dirty(int *n);
+void		 probe_engine_dirty_clear(void);
 void		 probe_done(struct probe_run *, enum probe_status,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*
@@ -570,6 +580,7 @@ struct api_snap {
 	int		 refs;		/* under the api.c snap mutex */
 	int64_t		 built_us;	/* monotonic */
 	uint64_t	 tag;		/* what it was built from (a gen) */
+	uint64_t	 src;		/* the builder's own data generation */
 	size_t		 split;		/* caller's own offset into data */
 	size_t		 len;
 	char		 data[];	/* NUL-terminated */
@@ -619,6 +630,14 @@ struct api_snap	*api_snap_get(struct api_snap *const *slot);
 void		 api_snap_put(struct api_snap *);
 /* Publishes s in *slot and drops the reference to the old one. */
 void		 api_snap_set(struct api_snap **slot, struct api_snap *s);
+/*
+ * Waits up to timeout_us for the slot to hold another snapshot than old
+ * (which the caller holds a reference to, or NULL); returns the slot's
+ * snapshot then, referenced, or NULL.  For readers whose snapshot is
+ * built on demand: they wake the loop, then wait here.
+ */
+struct api_snap	*api_snap_wait(struct api_snap *const *slot,
+		    const struct api_snap *old, int64_t timeout_us);
 
 /* The resources (one file each), tables ending with a NULL method. */
 extern const struct api_handler api_status_handlers[];	/* api_status.c */
