@@ -176,7 +176,8 @@ static void
 grpc_reply_judge(const struct grpc_reply *r, const char *service,
     struct grpc_verdict *v)
 {
-	char		 esc[128], msg[128], svc[GRPC_SERVICE_MAX + 16] = "";
+	char		 esc[128], svc[sizeof(esc) + 16] = "";
+	size_t		 used;
 	const uint8_t	*b = r->body;
 	hc_response	*hr;
 	uint32_t	 mlen;
@@ -187,8 +188,10 @@ grpc_reply_judge(const struct grpc_reply *r, const char *service,
 	v->grpc_status = -1;
 	v->serving = -1;
 	v->error[0] = '\0';
-	if (service != NULL && service[0] != '\0')
-		snprintf(svc, sizeof(svc), "service '%.100s': ", service);
+	if (service != NULL && service[0] != '\0') {
+		text_escape(service, esc, 100);
+		snprintf(svc, sizeof(svc), "service '%s': ", esc);
+	}
 
 	if (r->too_big) {
 		snprintf(v->error, sizeof(v->error), "reply larger than %d "
@@ -227,12 +230,17 @@ grpc_reply_judge(const struct grpc_reply *r, const char *service,
 	}
 	v->grpc_status = (int)code;
 	if (code != 0) {
-		msg[0] = '\0';
-		if (r->message != NULL && r->message[0] != '\0')
-			grpc_message_text(r->message, msg, 120);
-		snprintf(v->error, sizeof(v->error), "%sgrpc-status %ld %s%s%s",
+		snprintf(v->error, sizeof(v->error), "%sgrpc-status %ld %s",
 		    svc, code, (size_t)code < GRPC_N_CODES ? grpc_codes[code] :
-		    "(unknown code)", msg[0] != '\0' ? ": " : "", msg);
+		    "(unknown code)");
+		/* The message in what room is left, cut between characters. */
+		used = strlen(v->error);
+		if (r->message != NULL && r->message[0] != '\0' &&
+		    used + 3 < sizeof(v->error)) {
+			memcpy(v->error + used, ": ", 3);
+			grpc_message_text(r->message, v->error + used + 2,
+			    sizeof(v->error) - used - 2);
+		}
 		return;
 	}
 
