@@ -36,8 +36,8 @@
 #include "text.h"
 #include "vantaged.h"
 
-#define GRPC_REPLY_MAX		16384	/* a HealthCheckResponse is 2 bytes */
-#define GRPC_PREFIX_LEN		5	/* compressed flag, length (BE32) */
+#define GRPC_REPLY_MAX		16384	/* a health reply: 7 bytes */
+#define GRPC_PREFIX_LEN		5	/* flag, BE32 length */
 #define GRPC_SERVICE_MAX	512
 #define GRPC_HOST_MAX		256
 #define GRPC_TIMEOUT_MARGIN_MS	1000	/* curl's net behind ours */
@@ -46,6 +46,8 @@
 
 typedef Grpc__Health__V1__HealthCheckRequest	hc_request;
 typedef Grpc__Health__V1__HealthCheckResponse	hc_response;
+#define HC_SERVING \
+	GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
 
 /* The options of one grpc probe, described by grpc_keys[]. */
 struct grpc_opts {
@@ -72,7 +74,7 @@ static const struct probe_key grpc_keys[] = {
 struct grpc_reply {
 	long		 http_code;
 	const char	*content_type;	/* NULL: none */
-	const char	*status;	/* grpc-status: trailers, else headers */
+	const char	*status;	/* grpc-status (trailers/headers) */
 	const char	*message;	/* grpc-message or NULL */
 	const uint8_t	*body;
 	size_t		 len;
@@ -91,7 +93,7 @@ struct grpc_run {
 	CURL			*easy;
 	struct curl_slist	*headers;
 	struct curl_slist	*connect;	/* CONNECT_TO for authority */
-	uint8_t			*req;		/* the framed request */
+	uint8_t			*req;		/* framed request */
 	size_t			 req_len;
 	struct buf		 body;
 	int			 too_big;
@@ -144,7 +146,8 @@ grpc_message_text(const char *m, char *out, size_t len)
 	int	hi, lo;
 
 	while (*m != '\0' && i < sizeof(dec) - 1) {
-		if (m[0] == '%' && (hi = grpc_hexval((unsigned char)m[1])) >= 0 &&
+		if (m[0] == '%' &&
+		    (hi = grpc_hexval((unsigned char)m[1])) >= 0 &&
 		    (lo = grpc_hexval((unsigned char)m[2])) >= 0) {
 			dec[i++] = (char)(hi << 4 | lo);
 			m += 3;
@@ -285,7 +288,7 @@ grpc_reply_judge(const struct grpc_reply *r, const char *service,
 	}
 	v->serving = (int)hr->status;
 	grpc__health__v1__health_check_response__free_unpacked(hr, NULL);
-	if (v->serving == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING) {
+	if (v->serving == HC_SERVING) {
 		v->st = PROBE_OK;
 		return;
 	}
@@ -494,7 +497,8 @@ grpc_setup(struct grpc_run *g, const struct probe_conf *c, char *err,
 {
 	const struct grpc_opts	*o = c->opts;
 	CURL			*e = g->easy;
-	char			 host[GRPC_HOST_MAX], uhost[GRPC_HOST_MAX + 2];
+	char			 host[GRPC_HOST_MAX];
+	char			 uhost[GRPC_HOST_MAX + 2];
 	char			 ahost[GRPC_HOST_MAX + 2];
 	struct curl_slist	*l;
 	int			 port;
@@ -788,7 +792,8 @@ grpc_init(char *err, size_t errlen)
 	}
 	grpc_global = 1;
 	vi = curl_version_info(CURLVERSION_NOW);
-	if (vi->version_num < 0x075400) {	/* curl_easy_header, trailers */
+	/* curl_easy_header(), with the trailers */
+	if (vi->version_num < 0x075400) {
 		snprintf(err, errlen, "libcurl %s is too old (need 7.84)",
 		    vi->version);
 		goto fail;
