@@ -116,6 +116,12 @@ $(A)/unit/test_%: tests/unit/test_%.c $(AGENT_AOBJ) $(A)/vantaged-nomain.o
 	@echo "  LD asan $@"
 	@$(CC) $(ALLCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(AGENT_LIBS) -lcmocka
 
+# The grpc probe's protobuf code (agent/grpc_health.pb-c.[ch]) is
+# generated from agent/grpc_health.proto and checked in, so a build needs
+# no protoc-c; this regenerates it after the .proto changed.
+proto:
+	protoc-c --proto_path=agent --c_out=agent agent/grpc_health.proto
+
 tests: all $(A)/vantaged $(A)/vantage $(UNIT_BIN) $(UNIT_ABIN) fuzz-build
 
 # Fuzz targets (clang libFuzzer): tests/fuzz/fuzz_X.c, each with the
@@ -211,5 +217,5 @@ format:
 clean:
 	rm -rf build agent/vantaged console/vantage
 
-.PHONY: all deps tests check bench demo fuzz fuzz-build lint-man install \
+.PHONY: all deps proto tests check bench demo fuzz fuzz-build lint-man install \
 	uninstall format clean

@@ -406,6 +406,7 @@ extern const struct probe_type probe_dns_type;		/* probe_dns.c */
 extern const struct probe_type probe_icmp_type;		/* probe_icmp.c */
 extern const struct probe_type probe_tls_type;		/* probe_tls.c */
 extern const struct probe_type probe_ssh_type;		/* probe_ssh.c */
+extern const struct probe_type probe_grpc_type;		/* probe_grpc.c */
 
 /* net.c: helpers the socket-level probes share. */
 /* Splits "host:port" / "[v6]:port" / "host" (default port). */
