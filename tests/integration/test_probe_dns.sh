@@ -199,10 +199,11 @@ probe re-mx vantage.test MX "" "$srv" 250ms 'expect_answer_regex=^10 mail\.'
 probe re-bad www.vantage.test A "" "$srv" 250ms 'expect_answer_regex=^192\.'
 probe tcp www.vantage.test A 10.0.0.1 "127.0.0.1:$tcs" 250ms protocol=tcp
 probe tc vantage.test MX mail.vantage.test "127.0.0.1:$tcs" 250ms
+probe tcp-dead www.vantage.test A "" "127.0.0.1:$dead" 250ms protocol=tcp
 [ $has_v6 = 1 ] && probe v6 www.vantage.test A 10.0.0.1 "[::1]:$dns"
 up_probes="a-ok txt mx cname ptr gone re-ok re-mx tcp tc"
 [ $has_v6 = 1 ] && up_probes="$up_probes v6"
-down_probes="a-wrong nx refused dead notgone re-bad"
+down_probes="a-wrong nx refused dead notgone re-bad tcp-dead"
 
 start_agent agent "$T/a.conf"
 for p in $up_probes; do
@@ -274,6 +275,8 @@ assert_eq "rcode NOERROR, expected NXDOMAIN (A www.vantage.test)" \
     "$(last notgone error)" "error of notgone"
 assert_match '^no answer matches /\^192\\\./: got 10\.0\.0\.[12], 10\.0\.0\.[12]$' \
     "$(last re-bad error)" "error of re-bad"
+assert_eq "127.0.0.1:$dead refused the query over tcp (nothing listening?)" \
+    "$(last tcp-dead error)" "error of tcp-dead"
 # protocol = tcp asked over TCP only; the UDP probe got a truncated
 # answer and asked again over TCP
 grep -q "^tcp www.vantage.test$" "$T/tcsrv.log" || fail "tcp: no TCP query"
