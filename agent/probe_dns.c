@@ -1,9 +1,17 @@
 /*
  * probe_dns.c - "dns" probes: one query of one record type for the target
  * name, sent to the configured resolver (server = ip[:port]) or to the
- * system's.  OK when the reply is NOERROR with at least one answer of that
- * type and, when expect_answer is set, that value among them.  res.code is
- * the DNS rcode (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN...).
+ * system's, over UDP or TCP (protocol).  OK when the reply's rcode is
+ * expect_rcode (NOERROR unless set) and, for NOERROR, it has at least one
+ * answer of that type, expect_answer among them and one matching
+ * expect_answer_regex.  res.code is the DNS rcode (0 NOERROR, 2 SERVFAIL,
+ * 3 NXDOMAIN...).
+ *
+ * A truncated UDP reply (TC) is asked again over TCP within what is left
+ * of the time budget: c-ares is told to hand truncated replies to us
+ * (ARES_FLAG_IGNTC) so the result can say the answer came over TCP.  TCP
+ * itself (the two-byte length prefix, the non-blocking connect, write and
+ * read, matching the reply to the query) is c-ares's, on our loop like UDP.
  *
  * Each run has a c-ares channel of its own, driven by the agent's loop:
  * a probe measures one server with its own timeout, and a slow server of
@@ -26,6 +34,7 @@
 
 #include <ares.h>
 
+#include "text.h"
 #include "vantaged.h"
 
 /* The options of one dns probe, described by dns_keys[]. */
@@ -33,6 +42,14 @@ struct dns_opts {
 	char	*record;		/* A unless set */
 	char	*expect_answer;
 	char	*server;		/* resolver host[:port] */
+	char	*protocol;		/* udp or tcp */
+	char	*expect_rcode;		/* a name, or a number 0-15 */
+	char	*expect_answer_regex;
+	/* dns_check's */
+	int	 want_rcode;
+	int	 tcp;
+	int	 answer_re_ok;
+	regex_t	 answer_re;
 };
 
 static const struct probe_key dns_keys[] = {
@@ -42,6 +59,14 @@ static const struct probe_key dns_keys[] = {
 	    NULL, "a value that must be among the answers" },
 	{ "server", CONF_STR, offsetof(struct dns_opts, server), NULL,
 	    "resolver to ask (the system's unless set)" },
+	{ "protocol", CONF_STR, offsetof(struct dns_opts, protocol), "udp",
+	    "udp or tcp (a truncated UDP answer is asked again over TCP)" },
+	{ "expect_rcode", CONF_STR, offsetof(struct dns_opts, expect_rcode),
+	    "NOERROR", "the rcode the answer must have (NXDOMAIN: the name "
+	    "must not exist)" },
+	{ "expect_answer_regex", CONF_REGEX, offsetof(struct dns_opts,
+	    expect_answer_regex), NULL,
+	    "a regex one of the answers' text forms must match" },
 	{ NULL }
 };
 
@@ -89,6 +114,8 @@ struct dns_run {
 	int64_t			 budget_ms;
 	const struct dns_rtype	*rt;
 	int			 closing;	/* ignore c-ares callbacks */
+	int			 tcp;		/* this channel asks over TCP */
+	int			 fallback;	/* ... because UDP was cut */
 	int			 answered;
 	int			 status;	/* ares status of the answer */
 	unsigned char		*abuf;		/* copy of the reply */
@@ -114,25 +141,67 @@ dns_rtype_find(const char *name)
 	return NULL;
 }
 
+/* The rcodes of a DNS header (RFC 1035, 2136), as dig(1) names them. */
+static const char *const dns_rcodes[] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"
+};
+#define DNS_N_RCODES	(sizeof(dns_rcodes) / sizeof(dns_rcodes[0]))
+
 static const char *
 dns_rcode_str(int rcode)
 {
-	switch (rcode) {
-	case ns_r_noerror:
-		return "NOERROR";
-	case ns_r_formerr:
-		return "FORMERR";
-	case ns_r_servfail:
-		return "SERVFAIL";
-	case ns_r_nxdomain:
-		return "NXDOMAIN";
-	case ns_r_notimpl:
-		return "NOTIMP";
-	case ns_r_refused:
-		return "REFUSED";
-	default:
-		return NULL;
+	if (rcode >= 0 && (size_t)rcode < DNS_N_RCODES)
+		return dns_rcodes[rcode];
+	return NULL;
+}
+
+/* "NXDOMAIN" (any case) or "3" -> 3; "NOTIMPL" for NOTIMP; -1 if neither. */
+static int
+dns_rcode_parse(const char *s)
+{
+	char	*end;
+	long	 v;
+	size_t	 i;
+
+	for (i = 0; i < DNS_N_RCODES; i++) {
+		if (strcasecmp(s, dns_rcodes[i]) == 0)
+			return (int)i;
 	}
+	if (strcasecmp(s, "NOTIMPL") == 0)
+		return ns_r_notimpl;
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 0 || v > 15)
+		return -1;
+	return (int)v;
+}
+
+/* "rcode NXDOMAIN" or "rcode 12" for messages. */
+static void
+dns_rcode_name(int rcode, char *out, size_t outlen)
+{
+	const char	*s = dns_rcode_str(rcode);
+
+	if (s != NULL)
+		snprintf(out, outlen, "%s", s);
+	else
+		snprintf(out, outlen, "%d", rcode);
+}
+
+/*
+ * What the fixed header of a reply says: its rcode and whether it was
+ * truncated (TC); -1 when there is no whole header.
+ */
+static int
+dns_reply_header(const unsigned char *abuf, int alen, int *rcode, int *tc)
+{
+	if (abuf == NULL || alen < NS_HFIXEDSZ)
+		return -1;
+	*tc = (abuf[2] & 0x02) != 0;
+	*rcode = abuf[3] & 0x0f;
+	return 0;
 }
 
 /*
@@ -486,16 +555,32 @@ dns_answers_has(const struct dns_answers *a, int qtype, const char *want)
 	return 0;
 }
 
+/* Does one answer's text form match re?  (Each is a whole string.) */
+static int
+dns_answers_match(const struct dns_answers *a, const regex_t *re)
+{
+	int	i;
+
+	for (i = 0; i < a->n; i++) {
+		if (regexec(re, a->v[i].text, 0, NULL, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* "a, b, c" for messages, remote text escaped, cut with "...". */
 static void
 dns_answers_list(const struct dns_answers *a, char *out, size_t outlen)
 {
+	char	esc[DNS_MAX_LIST];
 	size_t	off = 0;
 	int	i, w;
 
 	out[0] = '\0';
 	for (i = 0; i < a->n && off < outlen; i++) {
+		text_escape(a->v[i].text, esc, sizeof(esc));
 		w = snprintf(out + off, outlen - off, "%s%s", i > 0 ? ", " : "",
-		    a->v[i].text);
+		    esc);
 		if (w < 0 || (size_t)w >= outlen - off) {
 			/* cut: say so rather than end in a half answer */
 			if (outlen > 4)
@@ -506,19 +591,14 @@ dns_answers_list(const struct dns_answers *a, char *out, size_t outlen)
 	}
 }
 
+/* Ends the channel and forgets its answer (the deadline stays). */
 static void
-dns_close(struct dns_run *d)
+dns_channel_drop(struct dns_run *d)
 {
-	if (d == NULL)
-		return;
 	d->closing = 1;
 	if (d->timer != NULL) {
 		loop_timer_del(d->timer);
 		d->timer = NULL;
-	}
-	if (d->deadline != NULL) {
-		loop_timer_del(d->deadline);
-		d->deadline = NULL;
 	}
 	if (d->ch != NULL) {
 		/* calls dns_answer (ignored) and dns_sock_state(fd, 0, 0) */
@@ -527,45 +607,79 @@ dns_close(struct dns_run *d)
 	}
 	free(d->abuf);
 	d->abuf = NULL;
+	d->alen = 0;
+	d->answered = 0;
+	d->closing = 0;
+}
+
+static void
+dns_close(struct dns_run *d)
+{
+	if (d == NULL)
+		return;
+	dns_channel_drop(d);
+	if (d->deadline != NULL) {
+		loop_timer_del(d->deadline);
+		d->deadline = NULL;
+	}
 	free(d);
 }
+
+static int	dns_ask(struct dns_run *, int tcp, char *err, size_t);
 
 static void
 dns_evaluate(struct dns_run *d)
 {
 	struct probe_run	*run = d->run;
 	const struct dns_opts	*o = run->conf->opts;
-	const char		*want = o->expect_answer, *rs;
+	const char		*want = o->expect_answer, *over;
 	struct dns_answers	 a = { NULL, 0 };
-	char			 msg[512], list[DNS_MAX_LIST], err[128];
+	char			 msg[800], list[DNS_MAX_LIST], err[256];
+	char			 got[16], exp[16];
 	enum probe_status	 st = PROBE_FAIL;
-	int			 rcode;
+	int			 rcode = -1, tc = 0;
 
-	if (d->abuf == NULL) {
+	over = d->tcp ? " over tcp" : "";
+	if (dns_reply_header(d->abuf, d->alen, &rcode, &tc) == -1) {
 		switch (d->status) {
 		case ARES_ETIMEOUT:
 			snprintf(msg, sizeof(msg), "timeout: no answer from "
-			    "%s within %" PRId64 "ms", d->server, d->budget_ms);
+			    "%s%s within %" PRId64 "ms", d->server, over,
+			    d->budget_ms);
 			break;
 		case ARES_ECONNREFUSED:
-			snprintf(msg, sizeof(msg), "%s refused the query "
-			    "(nothing listening?)", d->server);
+			snprintf(msg, sizeof(msg), "%s refused the query%s "
+			    "(nothing listening?)", d->server, over);
 			break;
 		default:
-			snprintf(msg, sizeof(msg), "%s %s: %s", d->rt->name,
-			    d->name, ares_strerror(d->status));
+			snprintf(msg, sizeof(msg), "%s %s%s: %s", d->rt->name,
+			    d->name, over, ares_strerror(d->status));
 			break;
 		}
 		goto done;
 	}
-	rcode = d->abuf[3] & 0x0f;
+	/* Cut short over UDP: ask again over TCP with the time left. */
+	if (tc && !d->tcp) {
+		d->fallback = 1;
+		dns_channel_drop(d);
+		if (dns_ask(d, 1, err, sizeof(err)) == -1) {
+			snprintf(msg, sizeof(msg), "%s", err);
+			goto done;
+		}
+		return;
+	}
 	run->res.code = rcode;
+	if (rcode != o->want_rcode) {
+		dns_rcode_name(rcode, got, sizeof(got));
+		dns_rcode_name(o->want_rcode, exp, sizeof(exp));
+		snprintf(msg, sizeof(msg), "rcode %s, expected %s (%s %s)",
+		    got, exp, d->rt->name, d->name);
+		goto done;
+	}
 	if (rcode != ns_r_noerror) {
-		if ((rs = dns_rcode_str(rcode)) != NULL)
-			snprintf(msg, sizeof(msg), "%s for %s", rs, d->name);
-		else
-			snprintf(msg, sizeof(msg), "rcode %d for %s", rcode,
-			    d->name);
+		/* what was expected: NXDOMAIN for a name that must be gone */
+		st = PROBE_OK;
+		msg[0] = '\0';
 		goto done;
 	}
 	if (dns_answers_parse(d->rt->qtype, d->abuf, d->alen, &a, err,
@@ -585,9 +699,21 @@ dns_evaluate(struct dns_run *d)
 		    list);
 		goto done;
 	}
+	if (o->answer_re_ok && !dns_answers_match(&a, &o->answer_re)) {
+		dns_answers_list(&a, list, sizeof(list));
+		/* the regex is the operator's own: shown as written */
+		snprintf(msg, sizeof(msg), "no answer matches /%.80s/: got %s",
+		    o->expect_answer_regex, list);
+		goto done;
+	}
 	st = PROBE_OK;
 	msg[0] = '\0';
  done:
+	if (rcode != -1)
+		probe_result_detail(&run->res, "\"protocol\":\"%s\","
+		    "\"tcp_fallback\":%s,\"rcode\":%d,\"answers\":%d",
+		    d->tcp ? "tcp" : "udp", d->fallback ? "true" : "false",
+		    rcode, a.n);
 	dns_answers_free(&a);
 	probe_finish(d->run, st, "%s", msg);
 }
@@ -687,9 +813,12 @@ dns_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		log_warn("%s: epoll fd %d", __func__, (int)fd);
 }
 
-/* A fresh channel: our loop, our timeout, one try per server. */
+/*
+ * A fresh channel: our loop, our timeout, one try per server; over TCP
+ * only, or over UDP with truncated replies handed to us.
+ */
 static int
-dns_channel(struct dns_run *d, const char *csv, int64_t per_try_ms,
+dns_channel(struct dns_run *d, const char *csv, int64_t per_try_ms, int tcp,
     char *err, size_t errlen)
 {
 	struct ares_options		 opts;
@@ -697,7 +826,8 @@ dns_channel(struct dns_run *d, const char *csv, int64_t per_try_ms,
 	int				 rc, n = 0;
 
 	memset(&opts, 0, sizeof(opts));
-	opts.flags = ARES_FLAG_NOCHECKRESP;
+	opts.flags = ARES_FLAG_NOCHECKRESP |
+	    (tcp ? ARES_FLAG_USEVC : ARES_FLAG_IGNTC);
 	opts.timeout = per_try_ms > INT32_MAX ? INT32_MAX : (int)per_try_ms;
 	opts.tries = 1;
 	opts.sock_state_cb = dns_sock_state;
@@ -728,6 +858,37 @@ dns_channel(struct dns_run *d, const char *csv, int64_t per_try_ms,
 	return 0;
 }
 
+/*
+ * Sends the query on a new channel (over TCP when tcp), its tries within
+ * what is left of the budget; the answer comes to dns_after().
+ */
+static int
+dns_ask(struct dns_run *d, int tcp, char *err, size_t errlen)
+{
+	const struct dns_opts	*o = d->run->conf->opts;
+	char			 csv[INET6_ADDRSTRLEN + 16];
+	int64_t			 left;
+	int			 nserv = 1;
+
+	if (o->server != NULL) {
+		if (dns_server_csv(o->server, csv, sizeof(csv), err,
+		    errlen) == -1)
+			return -1;
+	} else
+		nserv = dns_n_sys_servers;
+	left = d->budget_ms - (clock_mono_us() - d->run->start_us) / 1000;
+	if (left < 1)
+		left = 1;
+	d->tcp = tcp;
+	if (dns_channel(d, o->server != NULL ? csv : NULL,
+	    left / nserv > 0 ? left / nserv : 1, tcp, err, errlen) == -1)
+		return -1;
+	ares_query(d->ch, d->name, ns_c_in, d->rt->qtype, dns_answer, d);
+	/* c-ares may have answered already (a name it refuses to send). */
+	dns_after(d);
+	return 0;
+}
+
 static void
 dns_start(struct probe_run *run)
 {
@@ -736,7 +897,6 @@ dns_start(struct probe_run *run)
 	struct dns_run		*d;
 	char			 csv[INET6_ADDRSTRLEN + 16], err[256];
 	int64_t			 margin;
-	int			 nserv = 1;
 
 	d = xcalloc(1, sizeof(*d));
 	d->run = run;
@@ -755,10 +915,8 @@ dns_start(struct probe_run *run)
 		    sizeof(err)) == -1)
 			goto fail;
 		strlcpy_v(d->server, csv, sizeof(d->server));
-	} else {
+	} else
 		strlcpy_v(d->server, "the system resolvers", sizeof(d->server));
-		nserv = dns_n_sys_servers;
-	}
 	/*
 	 * End a little before the engine's timeout so the result says which
 	 * server did not answer; c-ares gets one try per server within it.
@@ -769,14 +927,10 @@ dns_start(struct probe_run *run)
 	if (margin < 1)
 		margin = 1;
 	d->budget_ms = c->timeout_ms > margin ? c->timeout_ms - margin : 1;
-	if (dns_channel(d, o->server != NULL ? csv : NULL,
-	    d->budget_ms / nserv > 0 ? d->budget_ms / nserv : 1, err,
-	    sizeof(err)) == -1)
-		goto fail;
 	d->deadline = loop_timer_add(d->budget_ms * 1000, dns_deadline_cb, d);
-	ares_query(d->ch, d->name, ns_c_in, d->rt->qtype, dns_answer, d);
-	/* c-ares may have answered already (a name it refuses to send). */
-	dns_after(d);
+	/* may finish the run (and free d) before it returns */
+	if (dns_ask(d, o->tcp, err, sizeof(err)) == -1)
+		goto fail;
 	return;
  fail:
 	probe_finish(d->run, PROBE_FAIL, "%s", err);
@@ -792,7 +946,7 @@ static int
 dns_check(struct probe_conf *c, const char **key, char *err,
     size_t errlen)
 {
-	const struct dns_opts	*o = c->opts;
+	struct dns_opts		*o = c->opts;
 	const struct dns_rtype	*rt;
 	unsigned char		 bin[16];
 	char			 csv[INET6_ADDRSTRLEN + 16], rev[256];
@@ -824,6 +978,45 @@ dns_check(struct probe_conf *c, const char **key, char *err,
 		    c->target);
 		return -1;
 	}
+	if (o->protocol != NULL && strcasecmp(o->protocol, "udp") != 0 &&
+	    strcasecmp(o->protocol, "tcp") != 0) {
+		snprintf(err, errlen, "protocol must be udp or tcp, not '%s'",
+		    o->protocol);
+		*key = "protocol";
+		return -1;
+	}
+	o->tcp = o->protocol != NULL && strcasecmp(o->protocol, "tcp") == 0;
+	o->want_rcode = ns_r_noerror;
+	if (o->expect_rcode != NULL &&
+	    (o->want_rcode = dns_rcode_parse(o->expect_rcode)) == -1) {
+		snprintf(err, errlen, "expect_rcode '%s' is not an rcode "
+		    "(NOERROR, NXDOMAIN, SERVFAIL, REFUSED..., or 0 to 15)",
+		    o->expect_rcode);
+		*key = "expect_rcode";
+		return -1;
+	}
+	/* Only a NOERROR reply has answers to look at. */
+	if (o->want_rcode != ns_r_noerror && (o->expect_answer != NULL ||
+	    o->expect_answer_regex != NULL)) {
+		snprintf(err, errlen, "%s needs expect_rcode NOERROR, not %s",
+		    o->expect_answer != NULL ? "expect_answer" :
+		    "expect_answer_regex", o->expect_rcode);
+		*key = "expect_rcode";
+		return -1;
+	}
+	if (o->expect_answer_regex != NULL) {
+		char	msg[128];
+		int	rerr;
+
+		if ((rerr = regcomp(&o->answer_re, o->expect_answer_regex,
+		    REG_EXTENDED | REG_NOSUB)) != 0) {
+			regerror(rerr, &o->answer_re, msg, sizeof(msg));
+			snprintf(err, errlen, "bad regex: %s", msg);
+			*key = "expect_answer_regex";
+			return -1;
+		}
+		o->answer_re_ok = 1;
+	}
 	if (o->expect_answer != NULL && (rt->qtype == ns_t_a ||
 	    rt->qtype == ns_t_aaaa) && inet_pton(rt->qtype == ns_t_a ?
 	    AF_INET : AF_INET6, o->expect_answer, bin) != 1) {
@@ -833,6 +1026,16 @@ dns_check(struct probe_conf *c, const char **key, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+static void
+dns_free_opts(void *opts)
+{
+	struct dns_opts	*o = opts;
+
+	if (o->answer_re_ok)
+		regfree(&o->answer_re);
+	o->answer_re_ok = 0;
 }
 
 static int
@@ -852,6 +1055,7 @@ const struct probe_type probe_dns_type = {
 	.opts_size = sizeof(struct dns_opts),
 	.keys = dns_keys,
 	.check = dns_check,
+	.free_opts = dns_free_opts,
 	.init = dns_init,
 	.shutdown = NULL,
 	.start = dns_start,

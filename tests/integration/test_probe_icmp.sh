@@ -1,7 +1,8 @@
 #!/bin/bash
-# icmp probes of loopback (127.0.0.1, ::1, localhost) as the current user:
+# icmp probes of loopback (127.0.0.1, ::1, localhost; some sending more
+# than one echo request a run) as the current user:
 # up with an RTT when this user may ping (ping_group_range or CAP_NET_RAW),
-# else down with the error that names both.  When root, also as an
+# else unknown (the check cannot run) with the error that names both.  When root, also as an
 # unprivileged user: refused (the clear error), and, with
 # net.ipv4.ping_group_range widened for the test and restored after,
 # through a ping socket.
@@ -14,9 +15,35 @@ data_dir = $T/bad
 type = icmp
 target = 127.0.0.1:80
 EOC
-out=$("$VANTAGED" -n -f "$T/bad.conf" 2>&1) && fail "icmp target with a port accepted"
-[[ "$out" == *"probe 'port': target '127.0.0.1:80': icmp takes a host"* ]] ||
-    fail "vantaged -n: expected the host:port error, got: $out"
+cat >>"$T/bad.conf" <<EOC
+[probe "long"]
+type = icmp
+target = 127.0.0.1
+count = 10
+packet_interval = 100ms
+timeout = 1s
+[probe "fast"]
+type = icmp
+target = 127.0.0.1
+count = 2
+packet_interval = 5ms
+[probe "many"]
+type = icmp
+target = 127.0.0.1
+count = 1001
+EOC
+out=$("$VANTAGED" -n -f "$T/bad.conf" 2>&1) && fail "bad icmp probes accepted"
+for want in "probe 'port': target '127.0.0.1:80': icmp takes a host" \
+    "probe 'long': count 10 x packet_interval 100ms = 1000ms does not fit in timeout 1000ms" \
+    "probe 'fast': packet_interval 5ms: must be 10ms to 60s" \
+    "probe 'many': count 1001: at most 1000 echo requests per run"; do
+	[[ "$out" == *"$want"* ]] || fail "vantaged -n: expected '$want' in: $out"
+done
+printf '[agent]\ndata_dir = %s\n[probe "pct"]\ntype = icmp\ntarget = ::1\nmax_loss = 120\n' \
+    "$T/bad" >"$T/pct.conf"
+out=$("$VANTAGED" -n -f "$T/pct.conf" 2>&1) && fail "max_loss 120 accepted"
+[[ "$out" == *"pct.conf:6: max_loss: '120' is not a percentage"* ]] ||
+    fail "vantaged -n: expected the max_loss error, got: $out"
 
 range=$(cat /proc/sys/net/ipv4/ping_group_range 2>/dev/null) ||
     fail "cannot read net.ipv4.ping_group_range"
@@ -38,6 +65,8 @@ probes() {	# CONF: the loopback probes
 [probe "ping4"]
 type = icmp
 target = 127.0.0.1
+count = 3
+packet_interval = 20ms
 interval = 200ms
 timeout = 150ms
 fall = 1
@@ -54,6 +83,8 @@ EOC
 [probe "ping6"]
 type = icmp
 target = ::1
+count = 2
+packet_interval = 10ms
 interval = 200ms
 timeout = 150ms
 fall = 1
@@ -86,21 +117,29 @@ check_up() {
 	done
 }
 
-# check_refused LOG DB NAME GID: every probe down with the clear error.
+has_results() {	# DB PROBE: it has stored 2 results or more
+	[ "$(sql "$1" "SELECT count(*) FROM result r JOIN probe p ON
+	    p.id = r.probe_id WHERE p.name = '$2'")" -ge 2 ]
+}
+
+# check_refused LOG DB NAME GID: every probe's results are UNKNOWN (the
+# check could not run: no verdict on the target) with the clear error, and
+# no probe left the unknown state for down.
 check_refused() {
-	local p msg
+	local p msg n
 	msg="ping sockets not allowed for gid $4: set net.ipv4.ping_group_range (sysctl) to include it, or grant CAP_NET_RAW"
 	for p in $names; do
-		wait_for 10 grep -q "probe $p: unknown -> down" "$1" ||
-		    fail "probe $p never went down ($1)"
+		wait_for 10 has_results "$2" "$p" ||
+		    fail "probe $p: no results ($1)"
 	done
-	sleep 0.5
 	stop_agent "$3"
 	for p in $names; do
-		assert_eq "2|$msg" "$(sql "$2" "SELECT DISTINCT r.status, r.error
+		assert_eq "3|$msg" "$(sql "$2" "SELECT DISTINCT r.status, r.error
 		    FROM result r JOIN probe p ON p.id = r.probe_id
 		    WHERE p.name = '$p'")" "result of $p ($2)"
 	done
+	grep -q " -> down" "$1" && fail "a probe went down, not unknown ($1)"
+	return 0
 }
 
 # 1. as the current user
