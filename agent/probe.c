@@ -25,6 +25,7 @@ const struct probe_type *const probe_types[] = {
 	&probe_icmp_type,
 	&probe_tls_type,
 	&probe_ssh_type,
+	&probe_exec_type,
 	NULL
 };
 

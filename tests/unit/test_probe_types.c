@@ -33,6 +33,7 @@ static const struct {
 	{ "icmp", "127.0.0.1" },
 	{ "tls", "127.0.0.1:443" },
 	{ "ssh", "127.0.0.1:22" },
+	{ "exec", "/bin/true" },
 };
 
 static char conf_path[] = "/tmp/vt-test-probe-types.XXXXXX";
