@@ -177,6 +177,8 @@ perfdata_item(const char *s, size_t n, struct perfdata *pd)
 	if (ll == 0)
 		return -1;
 	perfdata_keep(label, ll, pd->label, sizeof(pd->label));
+	if (pd->label[0] == '\0')
+		return -1;	/* it began with a NUL */
 
 	/* value[UOM];warn;crit;min;max */
 	for (p = eq + 1; nf < 5; nf++) {
