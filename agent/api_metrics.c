@@ -173,6 +173,7 @@ metrics_build(struct probe **ps, int n)
 		metrics_probe_sample(&b, "vantage_probe_cert_days_left", ps[i]);
 		buf_printf(&b, "} %d\n", ps[i]->last.cert_days);
 	}
+	probe_exec_metrics(&b, ps, n);
 	metrics_family(&b, "vantage_probe_runs_total", "counter", "Probe runs "
 	    "started by the scheduler.");
 	buf_printf(&b, "vantage_probe_runs_total %" PRIu64 "\n", es->started);

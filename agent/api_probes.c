@@ -1,6 +1,7 @@
 /*
  * api_probes.c - a probe's definition and its history from the store:
- *   GET /v1/probes/NAME                            its keys and options
+ *   GET /v1/probes/NAME                            its keys and options,
+ *                                                  and its newest result
  *   GET /v1/probes/NAME/results?since=MS&limit=N   raw results, a cursor
  *   GET /v1/probes/NAME/series?from=MS&to=MS&step=S rollups for graphs
  *
@@ -126,14 +127,58 @@ probes_conf_find(const struct api_snap *s, const char *name, size_t *len)
 	return NULL;
 }
 
+static void	probes_row_json(struct buf *, sqlite3_stmt *);
+static int	probes_id(sqlite3 *, const char *, int64_t *,
+		    struct api_reply *);
+static void	probes_db_error(sqlite3 *, struct api_reply *);
+
+/* The columns probes_row_json() reads, in its order. */
+#define PROBES_ROW_COLS	"t_ms, status, latency_us, dns_us, connect_us, " \
+			"tls_us, ttfb_us, code, cert_days, error, detail"
+
+/*
+ * The newest stored result of the probe with store id id as "last", or
+ * null: 0, or -1 after a 503.
+ */
+static int
+probes_last(sqlite3 *db, int64_t id, struct buf *b, struct api_reply *rep)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT " PROBES_ROW_COLS " FROM result "
+	    "WHERE probe_id = ?1 ORDER BY t_ms DESC LIMIT 1", -1, &st,
+	    NULL) != SQLITE_OK) {
+		probes_db_error(db, rep);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	buf_adds(b, ",\"last\":");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		probes_row_json(b, st);
+	else
+		buf_adds(b, "null");
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		probes_db_error(db, rep);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 probes_get(struct api_req *req, struct api_reply *rep)
 {
 	static const char *const keys[] = { NULL };
 	struct api_snap	*s;
+	struct api_reply tmp;
+	sqlite3		*db;
 	const char	*doc = NULL;
 	char		 err[256];
 	size_t		 len = 0;
+	int64_t		 id;
+	int		 rc;
 
 	if (api_query_only(&req->query, keys, err, sizeof(err)) == -1) {
 		api_error(rep, 400, "bad_request", "%s", err);
@@ -141,12 +186,32 @@ probes_get(struct api_req *req, struct api_reply *rep)
 	}
 	if ((s = api_snap_get(&probes_conf_snap)) != NULL)
 		doc = probes_conf_find(s, req->args[0], &len);
-	if (doc == NULL)
+	if (doc == NULL || len < 2 || doc[len - 1] != '}') {
 		api_error(rep, 404, "not_found", "no probe '%.200s' here",
 		    req->args[0]);
-	else
-		buf_add(&rep->body, doc, len);
+		api_snap_put(s);
+		return;
+	}
+	/* The definition without its closing brace, then "last". */
+	buf_add(&rep->body, doc, len - 1);
 	api_snap_put(s);
+	if ((db = api_reader(rep)) == NULL)
+		return;
+	/* A probe defined but never run has no store row: last is null. */
+	memset(&tmp, 0, sizeof(tmp));
+	buf_init(&tmp.body);
+	rc = probes_id(db, req->args[0], &id, &tmp);
+	buf_free(&tmp.body);
+	if (rc == -1) {
+		buf_reset(&rep->body);
+		probes_db_error(db, rep);
+		return;
+	}
+	if (rc == 0)
+		buf_adds(&rep->body, ",\"last\":null");
+	else if (probes_last(db, id, &rep->body, rep) == -1)
+		return;
+	buf_addc(&rep->body, '}');
 }
 
 static void
@@ -208,6 +273,39 @@ probes_status_word(int s)
 	}
 }
 
+/*
+ * One result row (PROBES_ROW_COLS) as JSON.  detail holds the members of
+ * an object as the probe type wrote them (probe_result_detail).
+ */
+static void
+probes_row_json(struct buf *b, sqlite3_stmt *st)
+{
+	const char	*text;
+
+	buf_printf(b, "{\"t_ms\":%" PRId64 ",\"status\":\"%s\"",
+	    (int64_t)sqlite3_column_int64(st, 0),
+	    probes_status_word(sqlite3_column_int(st, 1)));
+	probes_col(b, st, 2, "latency_us");
+	probes_col(b, st, 3, "dns_us");
+	probes_col(b, st, 4, "connect_us");
+	probes_col(b, st, 5, "tls_us");
+	probes_col(b, st, 6, "ttfb_us");
+	probes_col(b, st, 7, "code");
+	probes_col(b, st, 8, "cert_days");
+	text = (const char *)sqlite3_column_text(st, 9);
+	buf_adds(b, ",\"error\":");
+	buf_add_json_str(b, text != NULL ? text : "");
+	text = (const char *)sqlite3_column_text(st, 10);
+	buf_adds(b, ",\"detail\":");
+	if (text != NULL && text[0] != '\0') {
+		buf_addc(b, '{');
+		buf_adds(b, text);
+		buf_addc(b, '}');
+	} else
+		buf_adds(b, "null");
+	buf_addc(b, '}');
+}
+
 static void
 probes_results(struct api_req *req, struct api_reply *rep)
 {
@@ -215,7 +313,6 @@ probes_results(struct api_req *req, struct api_reply *rep)
 	sqlite3		*db;
 	sqlite3_stmt	*st = NULL;
 	int64_t		 since, limit, id, last = -1, n = 0;
-	const char	*errtext;
 	char		 err[256];
 	int		 rc, more = 0;
 
@@ -230,8 +327,7 @@ probes_results(struct api_req *req, struct api_reply *rep)
 	if ((db = api_reader(rep)) == NULL || probes_id(db, req->args[0], &id,
 	    rep) != 1)
 		return;
-	if (sqlite3_prepare_v2(db, "SELECT t_ms, status, latency_us, dns_us, "
-	    "connect_us, tls_us, ttfb_us, code, cert_days, error FROM result "
+	if (sqlite3_prepare_v2(db, "SELECT " PROBES_ROW_COLS " FROM result "
 	    "WHERE probe_id = ?1 AND t_ms > ?2 ORDER BY t_ms LIMIT ?3", -1,
 	    &st, NULL) != SQLITE_OK) {
 		probes_db_error(db, rep);
@@ -251,19 +347,7 @@ probes_results(struct api_req *req, struct api_reply *rep)
 		if (n++ > 0)
 			buf_addc(&rep->body, ',');
 		last = sqlite3_column_int64(st, 0);
-		buf_printf(&rep->body, "{\"t_ms\":%" PRId64 ",\"status\":\"%s\"",
-		    last, probes_status_word(sqlite3_column_int(st, 1)));
-		probes_col(&rep->body, st, 2, "latency_us");
-		probes_col(&rep->body, st, 3, "dns_us");
-		probes_col(&rep->body, st, 4, "connect_us");
-		probes_col(&rep->body, st, 5, "tls_us");
-		probes_col(&rep->body, st, 6, "ttfb_us");
-		probes_col(&rep->body, st, 7, "code");
-		probes_col(&rep->body, st, 8, "cert_days");
-		errtext = (const char *)sqlite3_column_text(st, 9);
-		buf_adds(&rep->body, ",\"error\":");
-		buf_add_json_str(&rep->body, errtext != NULL ? errtext : "");
-		buf_addc(&rep->body, '}');
+		probes_row_json(&rep->body, st);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		probes_db_error(db, rep);

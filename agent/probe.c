@@ -26,6 +26,7 @@ const struct probe_type *const probe_types[] = {
 	&probe_tls_type,
 	&probe_ssh_type,
 	&probe_grpc_type,
+	&probe_exec_type,
 	NULL
 };
 

@@ -102,7 +102,7 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_INSERT] = "INSERT OR IGNORE INTO result (probe_id, t_ms, status, "
 	    "latency_us, dns_us, connect_us, tls_us, ttfb_us, code, cert_days, "
-	    "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "error, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_IDS] = "SELECT id FROM probe ORDER BY id",
 	[ST_FIRST] = "SELECT t_ms FROM result WHERE probe_id = ? AND t_ms >= ? "
 	    "ORDER BY t_ms LIMIT 1",
@@ -165,14 +165,19 @@ enum store_op {
  * shown); code and cert_days are clamped to 16 bits (HTTP status, exit
  * status and rcode fit; certificates past 89 years show as 89 years).
  * The error text is an index into the refcounted strings (store_strs):
- * a failing probe repeats the same error at every run.
+ * a failing probe repeats the same error at every run.  A result's detail
+ * (probe_result_detail) is interned with its error text, as one string
+ * "error\0detail": a row without detail costs nothing more, a row with
+ * detail costs its share of one store_str slot (24 bytes) and one heap
+ * block of strlen(error) + strlen(detail) + 2 bytes (plus malloc's
+ * overhead), shared by the rows whose error and detail are both equal.
  */
 struct store_row {
 	int64_t		 t_ms;
 	uint32_t	 probe_id;	/* checked by store_probe_id() */
 	uint32_t	 latency_us;
 	uint32_t	 phase_us[4];	/* dns, connect, tls, ttfb; STORE_NO_US */
-	uint32_t	 err : 30;	/* store_strs index; 0: no error */
+	uint32_t	 err : 30;	/* store_strs index; 0: no error, no detail */
 	uint32_t	 status : 2;	/* store_status_code() */
 	int16_t		 code;		/* < 0: none */
 	int16_t		 cert_days;	/* STORE_NO_CERT: none */
@@ -202,7 +207,9 @@ struct store_str {
 	uint32_t	 hash;
 	uint32_t	 refs;
 	uint32_t	 next;		/* bucket chain, or free list; 0: end */
+	uint32_t	 dpos;		/* detail at s + dpos; 0: none */
 };
+_Static_assert(sizeof(struct store_str) <= 24, "store_str grew");
 
 struct store_strs {
 	struct store_str	*v;		/* [0] unused: 0 is "none" */
@@ -270,6 +277,7 @@ struct store {
 	/* writer only: batch_n rows taken from the ring's head */
 	struct store_row	*batch;		/* STORE_BATCH_ROWS */
 	const char		**batch_err;	/* their error texts */
+	const char		**batch_detail;	/* and details, or NULL */
 	int			 perm_tries;
 	int64_t			 wm[2];		/* per level; INT64_MIN: none */
 	int64_t			 late_min;	/* earliest row behind a wm */
@@ -726,6 +734,8 @@ store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 	s->batch = xreallocarray(NULL, STORE_BATCH_ROWS, sizeof(*s->batch));
 	s->batch_err = xreallocarray(NULL, STORE_BATCH_ROWS,
 	    sizeof(*s->batch_err));
+	s->batch_detail = xreallocarray(NULL, STORE_BATCH_ROWS,
+	    sizeof(*s->batch_detail));
 	s->late_min = INT64_MAX;
 	for (i = 0; i < STORE_NLEVELS; i++)
 		s->wm[i] = INT64_MIN;
@@ -827,6 +837,7 @@ store_close(struct store *s)
 	store_strs_free(&s->strs);
 	free(s->batch);
 	free(s->batch_err);
+	free(s->batch_detail);
 
 	store_finalize(s->st, ST_COUNT);
 	store_finalize(s->mst, MST_COUNT);
@@ -1054,16 +1065,25 @@ store_strs_rehash(struct store_strs *t)
 	}
 }
 
-/* A reference to text (hash h), added when new.  Called with mu held. */
+/*
+ * A reference to the error text and detail (NULL: none) hashed to h,
+ * added when new.  Called with mu held.
+ */
 static uint32_t
-store_str_ref(struct store_strs *t, const char *text, uint32_t h)
+store_str_ref(struct store_strs *t, const char *text, const char *detail,
+    uint32_t h)
 {
-	uint32_t	 i;
+	struct store_str	*e;
+	size_t			 elen = strlen(text), dlen;
+	uint32_t		 i;
 
 	if (t->nbkt > 0) {
 		for (i = t->bkt[h & (t->nbkt - 1)]; i != 0; i = t->v[i].next) {
-			if (t->v[i].hash == h && strcmp(t->v[i].s, text) == 0) {
-				t->v[i].refs++;
+			e = &t->v[i];
+			if (e->hash == h && strcmp(e->s, text) == 0 &&
+			    (detail == NULL ? e->dpos == 0 : e->dpos != 0 &&
+			    strcmp(e->s + e->dpos, detail) == 0)) {
+				e->refs++;
 				return i;
 			}
 		}
@@ -1082,7 +1102,16 @@ store_str_ref(struct store_strs *t, const char *text, uint32_t h)
 		}
 		i = t->n++;
 	}
-	t->v[i].s = xstrdup(text);
+	if (detail == NULL) {
+		t->v[i].s = xstrdup(text);
+		t->v[i].dpos = 0;
+	} else {
+		dlen = strlen(detail);
+		t->v[i].s = xmalloc(elen + 1 + dlen + 1);
+		memcpy(t->v[i].s, text, elen + 1);
+		memcpy(t->v[i].s + elen + 1, detail, dlen + 1);
+		t->v[i].dpos = (uint32_t)(elen + 1);
+	}
 	t->v[i].hash = h;
 	t->v[i].refs = 1;
 	t->v[i].next = t->bkt[h & (t->nbkt - 1)];
@@ -1198,9 +1227,17 @@ store_take(struct store *s)
 	first = q->cap - q->head < n ? q->cap - q->head : n;
 	memcpy(s->batch, q->v + q->head, first * sizeof(*s->batch));
 	memcpy(s->batch + first, q->v, (n - first) * sizeof(*s->batch));
-	for (k = 0; k < n; k++)
-		s->batch_err[k] = s->batch[k].err != 0 ?
-		    s->strs.v[s->batch[k].err].s : NULL;
+	for (k = 0; k < n; k++) {
+		const struct store_str	*e = &s->strs.v[s->batch[k].err];
+
+		s->batch_err[k] = s->batch_detail[k] = NULL;
+		if (s->batch[k].err == 0)
+			continue;
+		if (e->s[0] != '\0')
+			s->batch_err[k] = e->s;
+		if (e->dpos != 0)
+			s->batch_detail[k] = e->s + e->dpos;
+	}
 	q->head += n;
 	if (q->head >= q->cap)
 		q->head -= q->cap;
@@ -1249,6 +1286,7 @@ store_append(struct store *s, int64_t probe_id, const struct probe_result *r)
 	struct store_row	 row;
 	char			 etext[PROBE_ERR_LEN + 1];
 	uint32_t		 h = 0;
+	const char		*detail;
 	size_t			 elen;
 	int			 k;
 	const int64_t		 ph[4] = { r->dns_us, r->connect_us, r->tls_us,
@@ -1267,10 +1305,14 @@ store_append(struct store *s, int64_t probe_id, const struct probe_result *r)
 	row.cert_days = r->has_cert ? store_clamp16(r->cert_days,
 	    INT16_MIN + 1) : STORE_NO_CERT;
 	/* Hashed outside the lock, and only when there is an error. */
-	if ((elen = strnlen(r->error, sizeof(r->error))) > 0) {
-		memcpy(etext, r->error, elen);
-		etext[elen] = '\0';
+	elen = strnlen(r->error, sizeof(r->error));
+	memcpy(etext, r->error, elen);
+	etext[elen] = '\0';
+	detail = r->detail != NULL && r->detail[0] != '\0' ? r->detail : NULL;
+	if (elen > 0 || detail != NULL) {
 		h = hash_fnv1a(etext);
+		if (detail != NULL)
+			h = (h * 16777619u) ^ hash_fnv1a(detail);
 	}
 
 	pthread_mutex_lock(&s->mu);
@@ -1287,8 +1329,8 @@ store_append(struct store *s, int64_t probe_id, const struct probe_result *r)
 		store_drop_oldest(s);
 	if (s->ring.len == s->ring.cap)
 		store_ring_grow(&s->ring, s->queue_max);
-	if (elen > 0)
-		row.err = store_str_ref(&s->strs, etext, h);
+	if (elen > 0 || detail != NULL)
+		row.err = store_str_ref(&s->strs, etext, detail, h);
 	s->ring.len++;
 	*store_ring_at(&s->ring, s->ring.len - 1) = row;
 	/* Wake the writer to arm its 100 ms timer, or for a full batch. */
@@ -1452,6 +1494,11 @@ store_commit(struct store *s, uint64_t *added, char *msg, size_t msglen)
 			    SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, 11);
+		if (s->batch_detail[i] != NULL)
+			sqlite3_bind_text(st, 12, s->batch_detail[i], -1,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 12);
 		if ((rc = store_run(st)) != SQLITE_OK)
 			goto fail;
 		if (sqlite3_changes(s->db) > 0) {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <curl/curl.h>
 
@@ -132,6 +133,7 @@ struct config {
 	char			*data_dir;
 	int64_t			 retention_ms;
 	int64_t			 queue_max;	/* set, or from the probes */
+	int			 exec_max;	/* exec children; 0: 16 */
 	/* [api] */
 	char			*api_listen[CONF_MAX_LISTEN];
 	int			 n_api_listen;
@@ -407,6 +409,9 @@ extern const struct probe_type probe_icmp_type;		/* probe_icmp.c */
 extern const struct probe_type probe_tls_type;		/* probe_tls.c */
 extern const struct probe_type probe_ssh_type;		/* probe_ssh.c */
 extern const struct probe_type probe_grpc_type;		/* probe_grpc.c */
+extern const struct probe_type probe_exec_type;		/* probe_exec.c */
+/* vantage_probe_perfdata lines of the exec probes among ps (/metrics). */
+void		 probe_exec_metrics(struct buf *, struct probe **ps, int n);
 
 /* net.c: helpers the socket-level probes share. */
 /* Splits "host:port" / "[v6]:port" / "host" (default port). */
@@ -1108,6 +1113,74 @@ void		 hook_run(const struct hook_spec *, hook_done_cb, void *arg);
 /* Kills the hooks still running and reports them (shutdown). */
 void		 hook_stop_all(void);
 int		 hook_running(void);
+
+/* ---------------------------------------------------------------- */
+/* perfdata.c: Nagios plugin output (text, performance data). */
+
+#define PERFDATA_TEXT_MAX	128	/* a label's bytes, escaped */
+#define PERFDATA_MAX		64	/* items kept per result */
+
+struct perfdata {
+	char		 label[PERFDATA_TEXT_MAX];
+	double		 value;
+	int		 has_value;	/* 0: "U", the plugin could not tell */
+	char		 uom[16];	/* "" when none */
+	char		 warn[48];	/* ranges as written; "" when none */
+	char		 crit[48];
+	double		 min;
+	double		 max;
+	int		 has_min;
+	int		 has_max;
+};
+
+/*
+ * Splits output (len bytes, not terminated) as the guidelines say: the
+ * first line's text before '|', escaped into text; the perfdata after
+ * that '|' and after the first '|' of a later line (with the lines after
+ * it) appended to perf, blank-separated.
+ */
+void		 perfdata_split(const char *out, size_t len, char *text,
+		    size_t textlen, struct buf *perf);
+/* Items of s into v (at most max): how many; *bad counts those skipped. */
+int		 perfdata_parse(const char *s, size_t len, struct perfdata *v,
+		    int max, int *bad);
+/* v as a JSON array of {"label","value","uom","warn","crit","min","max"}. */
+void		 perfdata_json(struct buf *, const struct perfdata *, int n);
+
+/* ---------------------------------------------------------------- */
+/* spawn.c: child processes of the loop thread (hooks, exec probes). */
+
+struct spawn_spec {
+	char *const	*argv;		/* argv[0] is an absolute path */
+	char *const	*envp;		/* the whole environment */
+	int		 out_fd;	/* its stdout (stderr /dev/null); -1:
+					 * both inherited */
+	int		 kill_group;	/* SIGKILL its group when it exits */
+	int		 drop;		/* run as uid/gid/groups below */
+	uid_t		 uid;
+	gid_t		 gid;
+	const gid_t	*groups;
+	int		 ngroups;
+};
+struct spawn;
+/* status is waitpid's; -1 when it was killed at shutdown. */
+typedef void	(*spawn_exit_cb)(void *arg, int status);
+
+/* NULL + err (strerror's reason) when it could not start. */
+struct spawn	*spawn_start(const struct spawn_spec *, spawn_exit_cb,
+		    void *arg, char *err, size_t);
+/* SIGTERM to its group, SIGKILL after grace_ms (0: SIGKILL now). */
+void		 spawn_kill(struct spawn *, int64_t grace_ms);
+/* No callback any more; it is still killed (if asked) and reaped. */
+void		 spawn_forget(struct spawn *);
+/* SIGKILL, reaped within a second at most, freed: its status. */
+int		 spawn_stop(struct spawn *);
+/* Every child killed and reaped, callbacks with -1 (shutdown). */
+void		 spawn_stop_all(void);
+/* The forgotten ones only (their owners are gone). */
+void		 spawn_stop_forgotten(void);
+int		 spawn_running(void);
+pid_t		 spawn_pid(const struct spawn *);
 
 /* ---------------------------------------------------------------- */
 /* alert.c: probe state changes to webhooks through a durable outbox. */

@@ -34,6 +34,7 @@ static const struct {
 	{ "tls", "127.0.0.1:443" },
 	{ "ssh", "127.0.0.1:22" },
 	{ "grpc", "127.0.0.1:50051" },
+	{ "exec", "/bin/true" },
 };
 
 static char conf_path[] = "/tmp/vt-test-probe-types.XXXXXX";

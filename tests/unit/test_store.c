@@ -351,6 +351,69 @@ test_append_flush_nulls(void **state)
 	sqlite3_close(db);
 }
 
+/*
+ * A result's detail goes through the queue with its error text and lands
+ * in the detail column; rows without one have NULL there.
+ */
+static void
+test_detail(void **state)
+{
+	struct fx		*f = *state;
+	struct probe_result	 r;
+	struct store_stats	 ss;
+	int64_t			 a, base;
+	sqlite3			*db;
+	const int		 n = 300;
+	int			 i;
+	char			 want[128];
+
+	f->s = open_ok(f);
+	a = probe_id(f->s, "plugin", "exec");
+	base = clock_wall_ms() - HOUR_MS;
+	for (i = 0; i < n; i++) {
+		r = res(base + i * 1000, (enum probe_status)(i % 4), 1000 + i);
+		switch (i % 4) {
+		case 0:		/* detail, no error, each its own */
+			probe_result_detail(&r, "\"n\":%d", i);
+			break;
+		case 1:		/* the same error and detail every time */
+			snprintf(r.error, sizeof(r.error), "load high");
+			probe_result_detail(&r, "\"perfdata\":[]");
+			break;
+		case 2:		/* same error, no detail */
+			snprintf(r.error, sizeof(r.error), "load high");
+			break;
+		default:	/* neither; an empty detail is none */
+			probe_result_detail(&r, "%s", "");
+			break;
+		}
+		store_append(f->s, a, &r);
+		free(r.detail);
+	}
+	store_flush(f->s);
+	store_get_stats(f->s, &ss);
+	assert_int_equal(ss.written, n);
+	assert_int_equal(ss.dropped, 0);
+
+	db = reader(f, 1);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result WHERE "
+	    "detail IS NOT NULL"), n / 2);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result WHERE "
+	    "status = 0 AND error IS NULL AND detail = '\"n\":' || "
+	    "((t_ms - %lld) / 1000)", (long long)base), n / 4);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result WHERE "
+	    "status = 1 AND error = 'load high' AND "
+	    "detail = '\"perfdata\":[]'"), n / 4);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result WHERE "
+	    "status = 2 AND error = 'load high' AND detail IS NULL"), n / 4);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result WHERE "
+	    "status = 3 AND error IS NULL AND detail IS NULL"), n / 4);
+	snprintf(want, sizeof(want), "SELECT count(*) FROM result WHERE "
+	    "detail = '\"n\":%d'", n - 4);
+	assert_int_equal(q_int(db, "%s", want), 1);
+	sqlite3_close(db);
+}
+
 /* Without store_flush the writer commits within its batch interval. */
 static void
 test_batch_timer(void **state)
@@ -1038,6 +1101,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_batch_timer, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_detail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup,
 		    teardown),
