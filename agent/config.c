@@ -988,8 +988,18 @@ conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines,
 		    err);
 		return;
 	}
+	for (i = 0; p->target == NULL && t->target_from != NULL && i < npend;
+	    i++) {
+		if (strcmp(pend[i].name, t->target_from) == 0)
+			p->target = xstrdup(pend[i].value);
+	}
 	if (p->target == NULL) {
-		conf_error(cp, p->line, "probe '%s' has no target", p->name);
+		if (t->target_from != NULL)
+			conf_error(cp, p->line, "probe '%s' has no target and "
+			    "no %s", p->name, t->target_from);
+		else
+			conf_error(cp, p->line, "probe '%s' has no target",
+			    p->name);
 		return;
 	}
 	p->opts = xcalloc(1, t->opts_size > 0 ? t->opts_size : 1);

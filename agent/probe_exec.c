@@ -402,6 +402,7 @@ const struct probe_type probe_exec_type = {
 	.name = "exec",
 	.opts_size = sizeof(struct exec_opts),
 	.keys = exec_keys,
+	.target_from = "command",
 	.check = exec_check,
 	.free_opts = exec_free_opts,
 	.shutdown = exec_shutdown,

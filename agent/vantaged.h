@@ -280,6 +280,8 @@ struct probe_type {
 	const char		*name;
 	size_t			 opts_size;	/* its options struct */
 	const struct probe_key	*keys;		/* ends with a NULL name */
+	/* optional: the key whose value is the target when none is set */
+	const char		*target_from;
 	/*
 	 * Checks the options together and compiles what runs need (a
 	 * regex); fills err (no file:line) and *key, the key to blame or

@@ -47,23 +47,27 @@ wait_for 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', ${p
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 vm() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
-# run_set N INTERVAL_S [READER]: prints "us_per_run p99_ms max_ms rss_mb hwm_mb runs"
+# run_set N INTERVAL_S [READER [TYPE]]: prints "us_per_run p99_ms max_ms
+# rss_mb hwm_mb runs"
 run_set() {
-	local n=$1 ivl=$2 reader=${3:-} api conf data t0 t1 c0 c1 runs lat
+	local n=$1 ivl=$2 reader=${3:-} type=${4:-tcp} api conf data t0 t1 c0 c1 runs lat
 	api=$(free_port)
 	data="$T/data-$n-$reader"
 	conf="$T/a-$n.conf"
 	mkdir -p "$data"
-	python3 - "$conf" "$data" "$api" "$n" "$ivl" "${ports[@]}" <<'PY'
+	python3 - "$conf" "$data" "$api" "$n" "$ivl" "$type" "${ports[@]}" <<'PY'
 import sys
-conf, data, api, n, ivl = sys.argv[1:6]
-ports = sys.argv[6:]
+conf, data, api, n, ivl, typ = sys.argv[1:7]
+ports = sys.argv[7:]
+pre = "http://" if typ == "http" else ""
+post = "/" if typ == "http" else ""
 with open(conf, "w") as f:
     f.write(f"[agent]\nname = scale\ndata_dir = {data}\n"
             f"[api]\nlisten = 127.0.0.1:{api}\ntokens = {data}/../tokens\n"
-            f"[defaults]\ntype = tcp\ninterval = {ivl}s\ntimeout = 900ms\n")
+            f"[defaults]\ntype = {typ}\ninterval = {ivl}s\ntimeout = 900ms\n")
     for i in range(int(n)):
-        f.write(f"[probe \"p{i}\"]\ntarget = 127.0.0.1:{ports[i % len(ports)]}\n")
+        f.write(f"[probe \"p{i}\"]\ntarget = {pre}127.0.0.1:"
+                f"{ports[i % len(ports)]}{post}\n")
 PY
 	bg "agent-$n$reader" "$VANTAGED" -d -f "$conf"
 	local pid
@@ -71,7 +75,7 @@ PY
 	wait_for 60 grep -q "ready" "$T/agent-$n$reader.log" || fail "agent ($n) not ready"
 	local tr
 	tr=$(date +%s%3N)
-	if [ -n "$reader" ]; then
+	if [ "$reader" = r ]; then
 		bg "reader-$n" python3 - "$api" "$TOK" <<'PY'
 import sys, time, urllib.request
 api, tok = sys.argv[1:3]
@@ -98,7 +102,7 @@ PY
 	hwm=$(vm "$pid" VmHWM)
 	kill -TERM "$pid"
 	wait "$pid" 2>/dev/null || true
-	[ -n "$reader" ] && kill "$(eval echo "\$PID_reader_$n")" 2>/dev/null
+	[ "$reader" = r ] && kill "$(eval echo "\$PID_reader_$n")" 2>/dev/null
 	runs=$(sql "$data/vantage.db" "SELECT count(*) FROM result WHERE t_ms >= $t0 AND t_ms < $t1")
 	# lateness from the first runs on: each probe's gap between starts
 	lat=$(probe_lateness "$data/vantage.db" "$tr" "$t1" $((ivl * 1000)))
@@ -127,6 +131,11 @@ if [ -n "$base" ]; then
 		[ "$n" = 200 ] && continue
 		python3 -c "print(f'ratio $n / 200 probes:   {${US[$n]} / $base:.2f}x (goal <= 1.2x)')"
 	done
+fi
+if [ -z "${BENCH_NO_HTTP:-}" ]; then
+	read -r us p99 max rss hwm runs < <(run_set 10000 60 h http)
+	printf '%-22s %12s %9s %9s %8s %8s %9s\n' "10000 http @ 60s" "$us" "$p99" "$max" "$rss" "$hwm" "$runs"
+	echo "(goal: 10,000 http probes in <= 40 MB)"
 fi
 last=${SETS##* }
 read -r us p99 max rss hwm runs < <(run_set "$last" 60 r)
