@@ -74,34 +74,58 @@ starttls_init(struct starttls *st, enum starttls_proto proto,
 }
 
 /*
- * The n bytes at s, escaped for an error message and cut to
- * REPLY_QUOTE_MAX bytes of input ("..." marks the cut).  A NUL is
- * shown as \x00 (the escape itself would stop at one).
+ * The n bytes at s, escaped for an error message: at most
+ * REPLY_QUOTE_MAX bytes of input and REPLY_QUOTE_LEN of output, cut at a
+ * character boundary, with "..." marking a cut.  A NUL is shown as \x00
+ * (the escape itself would stop at one).
  */
 void
 reply_quote(const char *s, size_t n, char *out, size_t outlen)
 {
-	char	seg[REPLY_QUOTE_MAX + 1];
-	size_t	o = 0, k, i = 0, cut;
+	char	seg[REPLY_QUOTE_MAX + 1], esc[REPLY_QUOTE_MAX * 8 + 1];
+	size_t	o = 0, k, i = 0, cut, room;
+	int	cutshort;
 
+	if (outlen > REPLY_QUOTE_LEN)
+		outlen = REPLY_QUOTE_LEN;
+	if (outlen < 4) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return;
+	}
+	room = outlen - 3;	/* "..." may follow */
 	cut = n > REPLY_QUOTE_MAX ? REPLY_QUOTE_MAX : n;
+	cutshort = n > cut;
 	out[0] = '\0';
-	while (i < cut && outlen - o > 1) {
+	while (i < cut) {
 		if (s[i] == '\0') {
-			snprintf(out + o, outlen - o, "\\x00");
-			o += strlen(out + o);
+			if (room - o < 5) {
+				cutshort = 1;
+				break;
+			}
+			memcpy(out + o, "\\x00", 5);
+			o += 4;
 			i++;
 			continue;
 		}
 		for (k = 0; i + k < cut && s[i + k] != '\0'; k++)
 			seg[k] = s[i + k];
 		seg[k] = '\0';
-		text_escape(seg, out + o, outlen - o);
+		text_escape(seg, esc, sizeof(esc));
+		if (strlen(esc) < room - o) {
+			memcpy(out + o, esc, strlen(esc) + 1);
+			o += strlen(esc);
+			i += k;
+			continue;
+		}
+		/* the escape cuts at a character boundary */
+		text_escape(seg, out + o, room - o);
 		o += strlen(out + o);
-		i += k;
+		cutshort = 1;
+		break;
 	}
-	if (n > cut)
-		snprintf(out + o, outlen - o, "...");
+	if (cutshort)
+		memcpy(out + o, "...", 4);
 }
 
 /* The line at in[pos]: its length without CR LF, the next pos; -1: none. */

@@ -53,11 +53,13 @@ enum starttls_next starttls_next(struct starttls *, char *err, size_t);
 
 /*
  * Bytes a server sent, for an error message: the first REPLY_QUOTE_MAX
- * of them escaped (shared/text.h; a NUL is \x00), "..." when cut.  Also
- * what tcp's expect shows of a reply that did not match.
+ * of them escaped (shared/text.h; a NUL is \x00), at most
+ * REPLY_QUOTE_LEN - 1 characters so that a message around it fits a
+ * result's error whole, "..." when cut.  Also what tcp's expect shows of
+ * a reply that did not match.
  */
 #define REPLY_QUOTE_MAX	80
-#define REPLY_QUOTE_LEN	(REPLY_QUOTE_MAX * 4 + 8)
+#define REPLY_QUOTE_LEN	124
 void		 reply_quote(const char *, size_t, char *out, size_t);
 
 #endif

@@ -336,7 +336,7 @@ static void
 cert_label(X509 *x, char *out, size_t len)
 {
 	X509_NAME	*n = X509_get_subject_name(x);
-	char		 raw[256], esc[256];
+	char		 raw[256], esc[100];	/* the message must fit */
 	int		 cn;
 
 	raw[0] = '\0';
