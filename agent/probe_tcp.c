@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #include "vantaged.h"
-#include "starttls.h"
-#include "tls_client.h"
 
 #define TCP_EXPECT_MAX	4096	/* bytes read for expect */
 #define TCP_SEND_MAX	4096	/* decoded bytes of send */
@@ -171,14 +169,14 @@ tcp_send(struct tcp_run *t)
 static void
 tcp_mismatch(struct tcp_run *t, const char *why)
 {
-	char	q[REPLY_QUOTE_LEN];
+	char	q[STARTTLS_QUOTE_LEN];
 
 	if (t->inlen == 0) {
 		probe_finish(t->run, PROBE_FAIL, "expect: connection closed "
 		    "with nothing received");
 		return;
 	}
-	reply_quote(t->in, t->inlen, q, sizeof(q));
+	starttls_quote(t->in, t->inlen, q, sizeof(q));
 	probe_finish(t->run, PROBE_FAIL, "expect did not match (%s): got "
 	    "\"%s\"", why, q);
 }

@@ -15,8 +15,6 @@
 #include <openssl/ssl.h>
 
 #include "vantaged.h"
-#include "starttls.h"
-#include "tls_client.h"
 
 /* The options of one tls probe, described by tls_keys[]. */
 struct tls_opts {

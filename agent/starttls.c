@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "starttls.h"
+#include "vantaged.h"
 #include "text.h"
 
 
@@ -75,26 +75,26 @@ starttls_init(struct starttls *st, enum starttls_proto proto,
 
 /*
  * The n bytes at s, escaped for an error message: at most
- * REPLY_QUOTE_MAX bytes of input and REPLY_QUOTE_LEN of output, cut at a
+ * STARTTLS_QUOTE_MAX bytes of input and STARTTLS_QUOTE_LEN of output, cut at a
  * character boundary, with "..." marking a cut.  A NUL is shown as \x00
  * (the escape itself would stop at one).
  */
 void
-reply_quote(const char *s, size_t n, char *out, size_t outlen)
+starttls_quote(const char *s, size_t n, char *out, size_t outlen)
 {
-	char	seg[REPLY_QUOTE_MAX + 1], esc[REPLY_QUOTE_MAX * 8 + 1];
+	char	seg[STARTTLS_QUOTE_MAX + 1], esc[STARTTLS_QUOTE_MAX * 8 + 1];
 	size_t	o = 0, k, i = 0, cut, room;
 	int	cutshort;
 
-	if (outlen > REPLY_QUOTE_LEN)
-		outlen = REPLY_QUOTE_LEN;
+	if (outlen > STARTTLS_QUOTE_LEN)
+		outlen = STARTTLS_QUOTE_LEN;
 	if (outlen < 4) {
 		if (outlen > 0)
 			out[0] = '\0';
 		return;
 	}
 	room = outlen - 3;	/* "..." may follow */
-	cut = n > REPLY_QUOTE_MAX ? REPLY_QUOTE_MAX : n;
+	cut = n > STARTTLS_QUOTE_MAX ? STARTTLS_QUOTE_MAX : n;
 	cutshort = n > cut;
 	out[0] = '\0';
 	while (i < cut) {
@@ -166,7 +166,7 @@ smtp_reply(struct starttls *st, const char *what, int *code, size_t *used,
     int *has_starttls, size_t *last, size_t *lastlen, char *err,
     size_t errlen)
 {
-	char		 q[REPLY_QUOTE_LEN];
+	char		 q[STARTTLS_QUOTE_LEN];
 	const char	*l;
 	size_t		 pos = 0, n, next;
 	int		 c, first = -1;
@@ -178,7 +178,7 @@ smtp_reply(struct starttls *st, const char *what, int *code, size_t *used,
 		    !isdigit((unsigned char)l[1]) ||
 		    !isdigit((unsigned char)l[2]) ||
 		    (n > 3 && l[3] != ' ' && l[3] != '-')) {
-			reply_quote(l, n, q, sizeof(q));
+			starttls_quote(l, n, q, sizeof(q));
 			snprintf(err, errlen, "SMTP %s: not an SMTP reply: "
 			    "\"%s\"", what, q);
 			return R_FAIL;
@@ -187,7 +187,7 @@ smtp_reply(struct starttls *st, const char *what, int *code, size_t *used,
 		if (first == -1)
 			first = c;
 		else if (c != first) {
-			reply_quote(l, n, q, sizeof(q));
+			starttls_quote(l, n, q, sizeof(q));
 			snprintf(err, errlen, "SMTP %s: reply code changes "
 			    "from %d mid-reply: \"%s\"", what, first, q);
 			return R_FAIL;
@@ -242,7 +242,7 @@ static enum starttls_next
 smtp_next(struct starttls *st, char *err, size_t errlen)
 {
 	static const char *const what[] = { "greeting", "EHLO", "STARTTLS" };
-	char	q[REPLY_QUOTE_LEN], cmd[300];
+	char	q[STARTTLS_QUOTE_LEN], cmd[300];
 	size_t	used, last, lastlen;
 	int	code, tls, r;
 
@@ -254,7 +254,7 @@ smtp_next(struct starttls *st, char *err, size_t errlen)
 		return STARTTLS_MORE;
 	if (r == R_FAIL)
 		return STARTTLS_FAIL;
-	reply_quote(st->in + last, lastlen, q, sizeof(q));
+	starttls_quote(st->in + last, lastlen, q, sizeof(q));
 	switch (st->step) {
 	case 0:
 		if (code != 220) {
@@ -294,8 +294,7 @@ smtp_next(struct starttls *st, char *err, size_t errlen)
 	}
 }
 
-/* Whether the n bytes at l begin with word (any case) and then end or a
- * blank follows. */
+/* Whether the n bytes at l are word (any case), alone or before a blank. */
 static int
 word_is(const char *l, size_t n, const char *word)
 {
@@ -308,13 +307,13 @@ word_is(const char *l, size_t n, const char *word)
 static enum starttls_next
 imap_next(struct starttls *st, char *err, size_t errlen)
 {
-	char		 q[REPLY_QUOTE_LEN];
+	char		 q[STARTTLS_QUOTE_LEN];
 	const char	*l;
 	size_t		 pos = 0, n, next;
 
 	while (line_at(st, pos, &n, &next) == 0) {
 		l = st->in + pos;
-		reply_quote(l, n, q, sizeof(q));
+		starttls_quote(l, n, q, sizeof(q));
 		if (st->step == 0) {
 			if (word_is(l, n, "* OK")) {
 				if (next < st->inlen) {
@@ -355,7 +354,7 @@ imap_next(struct starttls *st, char *err, size_t errlen)
 static enum starttls_next
 pop3_next(struct starttls *st, char *err, size_t errlen)
 {
-	char		 q[REPLY_QUOTE_LEN];
+	char		 q[STARTTLS_QUOTE_LEN];
 	const char	*l;
 	size_t		 n, next;
 
@@ -363,7 +362,7 @@ pop3_next(struct starttls *st, char *err, size_t errlen)
 		return more_or_full(st, st->step == 0 ? "greeting" : "STLS",
 		    err, errlen) == R_MORE ? STARTTLS_MORE : STARTTLS_FAIL;
 	l = st->in;
-	reply_quote(l, n, q, sizeof(q));
+	starttls_quote(l, n, q, sizeof(q));
 	if (st->step == 0) {
 		if (!word_is(l, n, "+OK")) {
 			snprintf(err, errlen, "POP3 greeting: \"%s\"", q);

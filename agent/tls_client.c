@@ -27,7 +27,6 @@
 
 #include "vantaged.h"
 #include "text.h"
-#include "tls_client.h"
 
 /* Clock skew allowed on a stapled response's thisUpdate/nextUpdate. */
 #define OCSP_SKEW_S	300

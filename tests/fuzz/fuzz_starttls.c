@@ -4,7 +4,7 @@
  * what a hostile server may send: replies split anywhere, overlong,
  * with NULs and escapes.  The parser never reads past in[], what it
  * queues to send is a known command, its error text is clean, and
- * reply_quote() stays within its buffer.
+ * starttls_quote() stays within its buffer.
  *
  * Input: one byte choosing the protocol (and the chunk size of reads),
  * then the server's bytes; a 0xff byte ends a chunk early, as a short
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "starttls.h"
+#include "vantaged.h"
 #include "text.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -43,7 +43,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct starttls	 st;
-	char			 err[200], q[REPLY_QUOTE_LEN];
+	char			 err[200], q[STARTTLS_QUOTE_LEN];
 	size_t			 pos = 1, chunk, n;
 	enum starttls_next	 r;
 
@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	starttls_init(&st, 1 + data[0] % 3, (data[0] & 0x80) ?
 	    "bad name!" : "probe.example");
 	chunk = 1 + (data[0] >> 2) % 64;
-	reply_quote((const char *)data + 1, size - 1, q, sizeof(q));
+	starttls_quote((const char *)data + 1, size - 1, q, sizeof(q));
 	if (strlen(q) >= sizeof(q) || !text_is_clean(q))
 		abort();
 	while (pos < size) {
