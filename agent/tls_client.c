@@ -451,8 +451,17 @@ ocsp_verdict(struct tls_client *t, X509 *leaf, char *err, size_t errlen)
 	ERR_clear_error();
 	if (OCSP_basic_verify(bs, SSL_get_peer_cert_chain(t->ssl),
 	    SSL_CTX_get_cert_store(SSL_get_SSL_CTX(t->ssl)), 0) != 1) {
+		const char	*why = NULL;
+		int		 flags = 0;
+
+		/* the reason's detail names the chain error, if any */
+		if (ERR_peek_error_data(&why, &flags) == 0 ||
+		    (flags & ERR_TXT_STRING) == 0)
+			why = NULL;
 		snprintf(err, errlen, "OCSP: the stapled response's signature "
-		    "does not verify: %s", ssl_reason("failed"));
+		    "does not verify: %s%s%s%s", ssl_reason("failed"),
+		    why != NULL ? " (" : "", why != NULL ? why : "",
+		    why != NULL ? ")" : "");
 		goto done;
 	}
 	if ((id = OCSP_cert_to_id(NULL, leaf, issuer)) == NULL ||
