@@ -1,44 +1,48 @@
 /*
- * probe_tls.c - "tls" probes: TCP connect to host:port (default 443), a
- * TLS handshake driven by the loop, chain and host name verification and
- * the days left on the leaf certificate.
- *
- * The handshake always runs with SSL_VERIFY_NONE and the verification
- * result is read afterwards: OpenSSL verifies the chain either way, and
- * a handshake that completes gives us the certificate's expiry even when
- * the chain is bad, which is what an operator wants to see next to the
- * verify error.  No application data is ever sent.
- *
- * The OpenSSL error queue is per thread and shared with libcurl on the
- * loop thread, so it is cleared before and after every call that may
- * fill it.
+ * probe_tls.c - "tls" probes: TCP connect to host:port (default 443),
+ * optionally the plaintext STARTTLS dialogue of SMTP, IMAP or POP3, then
+ * a TLS handshake driven by the loop and the verdict of tls_client.c:
+ * chain and host name verification, the days left on the chain, the
+ * version negotiated, a stapled OCSP response.  No application data is
+ * ever sent over TLS.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "vantaged.h"
 
 /* The options of one tls probe, described by tls_keys[]. */
 struct tls_opts {
-	char	*server_name;		/* SNI; the host unless set */
-	int	 tls_verify;
-	char	*ca;
-	int	 cert_min_days;
+	char			*server_name;	/* the same as sni */
+	char			*sni;		/* the host unless set */
+	int			 tls_verify;
+	char			*ca;
+	int			 cert_min_days;
+	char			*starttls;
+	char			*min_version;
+	char			*expect_ocsp;
+	/* tls_check's */
+	enum starttls_proto	 proto;
+	int			 min_ver;
 };
 
 static const struct probe_key tls_keys[] = {
+	{ "sni", CONF_STR, offsetof(struct tls_opts, sni), NULL,
+	    "name for SNI and verification (the host unless set)" },
 	{ "server_name", CONF_STR, offsetof(struct tls_opts, server_name),
-	    NULL, "name for SNI and verification (the host unless set)" },
+	    NULL, "the older name of sni" },
 	PROBE_KEYS_CERT(struct tls_opts),
+	{ "starttls", CONF_STR, offsetof(struct tls_opts, starttls), NULL,
+	    "smtp, imap or pop3: upgrade a plaintext session" },
+	{ "min_version", CONF_STR, offsetof(struct tls_opts, min_version),
+	    NULL, "1.2 or 1.3: refuse older TLS versions" },
+	{ "expect_ocsp", CONF_STR, offsetof(struct tls_opts, expect_ocsp),
+	    NULL, "good: check the server's stapled OCSP response" },
 	{ NULL }
 };
 
@@ -47,8 +51,8 @@ static const struct probe_key tls_keys[] = {
 
 enum tls_phase {
 	TLS_CONNECTING,		/* net_connect() */
-	TLS_HANDSHAKING,
-	TLS_DONE		/* handshake completed: close_notify is due */
+	TLS_PLAIN,		/* the STARTTLS dialogue */
+	TLS_HANDSHAKING
 };
 
 struct tls_run {
@@ -56,72 +60,24 @@ struct tls_run {
 	enum tls_phase		 phase;
 	struct net_conn		*conn;		/* while connecting */
 	int			 fd;
-	SSL_CTX			*ctx;		/* for conf->ca */
-	SSL			*ssl;
-	int64_t			 tls_us;	/* handshake start */
+	struct tls_client	*tc;
+	struct starttls		*st;		/* with starttls */
+	size_t			 sent;		/* of st->out */
 	char			 host[TLS_HOST_MAX];
 	int			 port;
 };
 
-/* System CAs, shared by every run that does not name its own CA file. */
-static SSL_CTX	*tls_ctx;
-
 static void	tls_io(int, uint32_t, void *);
 
-static int
-tls_is_ip(const char *s)
-{
-	struct in6_addr	a6;
-	struct in_addr	a4;
-
-	return inet_pton(AF_INET, s, &a4) == 1 ||
-	    inet_pton(AF_INET6, s, &a6) == 1;
-}
-
-/* The reason of the oldest queued OpenSSL error, or fallback. */
+/* The name for SNI and verification. */
 static const char *
-tls_ssl_reason(const char *fallback)
+tls_name(const struct tls_opts *o, const char *host)
 {
-	unsigned long	 e = ERR_peek_error();
-	const char	*r;
-
-	if (e == 0 || (r = ERR_reason_error_string(e)) == NULL)
-		return fallback;
-	return r;
-}
-
-static SSL_CTX *
-tls_ctx_new(const char *ca, char *err, size_t errlen)
-{
-	SSL_CTX	*ctx;
-
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-		snprintf(err, errlen, "SSL_CTX_new: %s",
-		    tls_ssl_reason("failed"));
-		goto fail;
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	/* Each run measures a full handshake: no session resumption. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	if (ca != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-			snprintf(err, errlen, "ca %s: %s", ca,
-			    tls_ssl_reason("cannot load"));
-			goto fail;
-		}
-	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		snprintf(err, errlen, "system CA store: %s",
-		    tls_ssl_reason("cannot load"));
-		goto fail;
-	}
-	ERR_clear_error();
-	return ctx;
-
-fail:
-	SSL_CTX_free(ctx);
-	ERR_clear_error();
-	return NULL;
+	if (o->sni != NULL)
+		return o->sni;
+	if (o->server_name != NULL)
+		return o->server_name;
+	return host;
 }
 
 /* Releases everything the run holds; safe to repeat. */
@@ -134,128 +90,36 @@ tls_close(struct tls_run *t)
 		net_connect_cancel(t->conn);
 		t->conn = NULL;
 	}
-	if (t->ssl != NULL) {
-		ERR_clear_error();
-		/*
-		 * One non-blocking close_notify after a completed handshake;
-		 * the peer's is never waited for.
-		 */
-		if (t->phase == TLS_DONE) {
-			net_drain(t->fd);
-			(void)SSL_shutdown(t->ssl);
-		}
-		SSL_free(t->ssl);
-		t->ssl = NULL;
-		ERR_clear_error();
-	}
+	tls_client_free(t->tc);
+	t->tc = NULL;
+	free(t->st);
+	t->st = NULL;
 	if (t->fd != -1) {
 		loop_fd_del(t->fd);
 		net_drain(t->fd);
 		close(t->fd);
 		t->fd = -1;
 	}
-	if (t->ctx != NULL) {
-		SSL_CTX_free(t->ctx);
-		t->ctx = NULL;
-	}
-}
-
-/* Whole days until notAfter, rounded down (an expired cert is < 0). */
-static int
-tls_cert_days(X509 *cert, int *days)
-{
-	const ASN1_TIME	*na;
-	int		 d, s;
-
-	if ((na = X509_get0_notAfter(cert)) == NULL ||
-	    ASN1_TIME_diff(&d, &s, NULL, na) != 1)
-		return -1;
-	if (s < 0)
-		d--;
-	*days = d;
-	return 0;
-}
-
-static void
-tls_handshake_done(struct tls_run *t)
-{
-	struct probe_run	*run = t->run;
-	const struct probe_conf	*c = run->conf;
-	const struct tls_opts	*o = c->opts;
-	X509			*cert;
-	long			 v;
-	int			 days;
-
-	t->phase = TLS_DONE;
-	run->res.tls_us = clock_mono_us() - t->tls_us;
-	if ((cert = SSL_get1_peer_certificate(t->ssl)) == NULL) {
-		probe_finish(t->run, PROBE_FAIL, "server sent no certificate");
-		return;
-	}
-	if (tls_cert_days(cert, &days) == 0) {
-		run->res.has_cert = 1;
-		run->res.cert_days = days;
-	}
-	X509_free(cert);
-	ERR_clear_error();
-	if (o->tls_verify && (v = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
-		if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
-		    v == X509_V_ERR_IP_ADDRESS_MISMATCH)
-			probe_finish(t->run, PROBE_FAIL,
-			    "certificate verify failed: "
-			    "%s (expected %s)",
-			    X509_verify_cert_error_string(v),
-			    o->server_name != NULL ? o->server_name : t->host);
-		else
-			probe_finish(t->run, PROBE_FAIL,
-			    "certificate verify failed: "
-			    "%s",
-			    X509_verify_cert_error_string(v));
-		return;
-	}
-	probe_finish(t->run, PROBE_OK, NULL);
 }
 
 static void
 tls_handshake(struct tls_run *t)
 {
-	int	rc, saved;
+	char		err[PROBE_ERR_LEN];
+	uint32_t	ev = 0;
+	int		verdict;
 
-	ERR_clear_error();
-	errno = 0;
-	rc = SSL_connect(t->ssl);
-	saved = errno;
-	if (rc == 1) {
-		tls_handshake_done(t);
+	switch (tls_client_handshake(t->tc, &ev, err, sizeof(err))) {
+	case TLS_CLIENT_AGAIN:
+		(void)loop_fd_mod(t->fd, ev);
 		return;
-	}
-	switch (SSL_get_error(t->ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
-		(void)loop_fd_mod(t->fd, EPOLLIN);
-		return;
-	case SSL_ERROR_WANT_WRITE:
-		(void)loop_fd_mod(t->fd, EPOLLOUT);
-		return;
-	case SSL_ERROR_SYSCALL:
-		if (ERR_peek_error() != 0)
-			probe_finish(t->run, PROBE_FAIL, "TLS handshake: %s",
-			    tls_ssl_reason("failed"));
-		else if (saved == 0)
-			probe_finish(t->run, PROBE_FAIL,
-			    "TLS handshake: connection "
-			    "closed by peer");
-		else
-			probe_finish(t->run, PROBE_FAIL, "TLS handshake: %s",
-			    strerror(saved));
-		return;
-	case SSL_ERROR_ZERO_RETURN:
-		probe_finish(t->run, PROBE_FAIL,
-		    "TLS handshake: connection closed "
-		    "by peer");
+	case TLS_CLIENT_DONE:
+		verdict = tls_client_verdict(t->tc, &t->run->res, err,
+		    sizeof(err));
+		probe_finish(t->run, verdict, "%s", err);
 		return;
 	default:
-		probe_finish(t->run, PROBE_FAIL, "TLS handshake: %s",
-		    tls_ssl_reason("failed"));
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
 	}
 }
@@ -263,62 +127,86 @@ tls_handshake(struct tls_run *t)
 static void
 tls_handshake_begin(struct tls_run *t)
 {
-	const struct probe_conf	*c = t->run->conf;
-	const struct tls_opts	*o = c->opts;
-	SSL_CTX			*ctx = tls_ctx;
-	const char		*name;
+	const struct tls_opts	*o = t->run->conf->opts;
+	struct tls_client_conf	 tc = {
+		.name = tls_name(o, t->host),
+		.verify = o->tls_verify,
+		.ca = o->ca,
+		.cert_min_days = o->cert_min_days,
+		.min_version = o->min_ver,
+		.ocsp = o->expect_ocsp != NULL
+	};
 	char			 err[PROBE_ERR_LEN];
 
-	if (o->tls_verify && o->ca != NULL) {
-		if ((t->ctx = tls_ctx_new(o->ca, err, sizeof(err))) == NULL) {
-			probe_finish(t->run, PROBE_FAIL, "%s", err);
-			return;
-		}
-		ctx = t->ctx;
-	}
-	if (ctx == NULL) {
-		/*
-		 * The shared context parses the system CA bundle: done on
-		 * the first tls probe, not at start, so agents without tls
-		 * probes never pay for it and READY comes sooner.
-		 */
-		if ((tls_ctx = tls_ctx_new(NULL, err, sizeof(err))) == NULL) {
-			probe_finish(t->run, PROBE_FAIL, "%s", err);
-			return;
-		}
-		ctx = tls_ctx;
-	}
-	ERR_clear_error();
-	if ((t->ssl = SSL_new(ctx)) == NULL ||
-	    SSL_set_fd(t->ssl, t->fd) != 1) {
-		probe_finish(t->run, PROBE_FAIL, "SSL_new: %s",
-		    tls_ssl_reason("failed"));
+	if ((t->tc = tls_client_new(t->fd, &tc, err, sizeof(err))) == NULL) {
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
 		return;
-	}
-	name = o->server_name != NULL ? o->server_name : t->host;
-	/* RFC 6066: SNI carries host names only, never address literals. */
-	if (!tls_is_ip(name) && SSL_set_tlsext_host_name(t->ssl, name) != 1) {
-		probe_finish(t->run, PROBE_FAIL, "server name '%s': %s", name,
-		    tls_ssl_reason("rejected"));
-		return;
-	}
-	if (o->tls_verify) {
-		int rc;
-
-		if (tls_is_ip(name))
-			rc = X509_VERIFY_PARAM_set1_ip_asc(
-			    SSL_get0_param(t->ssl), name);
-		else
-			rc = SSL_set1_host(t->ssl, name);
-		if (rc != 1) {
-			probe_finish(t->run, PROBE_FAIL, "server name '%s': %s",
-			    name, tls_ssl_reason("rejected"));
-			return;
-		}
 	}
 	t->phase = TLS_HANDSHAKING;
-	t->tls_us = clock_mono_us();
+	(void)loop_fd_mod(t->fd, EPOLLOUT);
 	tls_handshake(t);
+}
+
+/*
+ * The STARTTLS dialogue: write what the parser queued, else read what
+ * the server says and let the parser decide.  Reads are bounded by the
+ * parser's buffer; the engine's timeout bounds a server that stalls.
+ */
+static void
+tls_plain(struct tls_run *t)
+{
+	struct starttls	*st = t->st;
+	const char	*proto = starttls_proto_name(st->proto);
+	char		 err[PROBE_ERR_LEN];
+	ssize_t		 n;
+
+	if (t->sent < st->outlen) {
+		n = write(t->fd, st->out + t->sent, st->outlen - t->sent);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			(void)loop_fd_mod(t->fd, EPOLLOUT);
+			return;
+		}
+		if (n == -1) {
+			probe_finish(t->run, PROBE_FAIL, "%s: write: %s",
+			    proto, strerror(errno));
+			return;
+		}
+		t->sent += (size_t)n;
+		if (t->sent < st->outlen) {
+			(void)loop_fd_mod(t->fd, EPOLLOUT);
+			return;
+		}
+		(void)loop_fd_mod(t->fd, EPOLLIN);
+		return;
+	}
+	n = read(t->fd, st->in + st->inlen, sizeof(st->in) - st->inlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1) {
+		probe_finish(t->run, PROBE_FAIL, "%s: read: %s", proto,
+		    strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		probe_finish(t->run, PROBE_FAIL, "%s: connection closed by "
+		    "the server before STARTTLS", proto);
+		return;
+	}
+	st->inlen += (size_t)n;
+	switch (starttls_next(st, err, sizeof(err))) {
+	case STARTTLS_MORE:
+		return;
+	case STARTTLS_SEND:
+		t->sent = 0;
+		tls_plain(t);	/* writes at once: the socket is idle */
+		return;
+	case STARTTLS_READY:
+		tls_handshake_begin(t);
+		return;
+	case STARTTLS_FAIL:
+		probe_finish(t->run, PROBE_FAIL, "%s", err);
+		return;
+	}
 }
 
 static void
@@ -327,12 +215,14 @@ tls_io(int fd, uint32_t events, void *arg)
 	struct tls_run	*t = arg;
 
 	switch (t->phase) {
+	case TLS_PLAIN:
+		tls_plain(t);
+		break;
 	case TLS_HANDSHAKING:
 		tls_handshake(t);
 		break;
 	case TLS_CONNECTING:
-	case TLS_DONE:
-		/* not registered in these phases */
+		/* not registered */
 		break;
 	}
 }
@@ -340,7 +230,9 @@ tls_io(int fd, uint32_t events, void *arg)
 static void
 tls_connected(struct probe_run *run, int fd, const char *err)
 {
-	struct tls_run	*t = run->priv;
+	struct tls_run		*t = run->priv;
+	const struct tls_opts	*o = run->conf->opts;
+	char			 helo[256];
 
 	t->conn = NULL;
 	if (fd == -1) {
@@ -348,11 +240,24 @@ tls_connected(struct probe_run *run, int fd, const char *err)
 		return;
 	}
 	t->fd = fd;
-	if (loop_fd_add(t->fd, EPOLLOUT, tls_io, t) == -1) {
-		probe_finish(t->run, PROBE_FAIL, "epoll: %s", strerror(errno));
+	if (o->proto == STARTTLS_NONE) {
+		if (loop_fd_add(t->fd, EPOLLOUT, tls_io, t) == -1) {
+			probe_finish(t->run, PROBE_FAIL, "epoll: %s",
+			    strerror(errno));
+			return;
+		}
+		tls_handshake_begin(t);
 		return;
 	}
-	tls_handshake_begin(t);
+	/* the server speaks first in all three */
+	if (gethostname(helo, sizeof(helo)) == -1)
+		helo[0] = '\0';
+	helo[sizeof(helo) - 1] = '\0';
+	t->st = xcalloc(1, sizeof(*t->st));
+	starttls_init(t->st, o->proto, helo);
+	t->phase = TLS_PLAIN;
+	if (loop_fd_add(t->fd, EPOLLIN, tls_io, t) == -1)
+		probe_finish(t->run, PROBE_FAIL, "epoll: %s", strerror(errno));
 }
 
 static void
@@ -392,61 +297,68 @@ static int
 tls_check(struct probe_conf *c, const char **key, char *err,
     size_t errlen)
 {
-	const struct tls_opts	*o = c->opts;
+	struct tls_opts	*o = c->opts;
 	char		 host[TLS_HOST_MAX];
 	int		 port;
-	X509_STORE	*st = NULL;
-	const char	*p;
-
-	(void)key;	/* the target line, as for every check */
 
 	if (net_split_target(c->target, host, sizeof(host), &port,
 	    TLS_DEFAULT_PORT, err, errlen) == -1)
 		return -1;
-	if (o->server_name != NULL) {
-		if (o->server_name[0] == '\0' ||
-		    strlen(o->server_name) > 253) {
-			snprintf(err, errlen, "bad server_name '%s'",
-			    o->server_name);
+	if (o->sni != NULL && o->server_name != NULL &&
+	    strcmp(o->sni, o->server_name) != 0) {
+		snprintf(err, errlen, "sni and server_name are the same "
+		    "key: give one");
+		*key = "server_name";
+		return -1;
+	}
+	if (o->sni != NULL &&
+	    tls_client_check_name("sni", o->sni, err, errlen) == -1) {
+		*key = "sni";
+		return -1;
+	}
+	if (o->server_name != NULL && tls_client_check_name("server_name",
+	    o->server_name, err, errlen) == -1) {
+		*key = "server_name";
+		return -1;
+	}
+	if (o->ca != NULL && tls_client_check_ca(o->ca, err, errlen) == -1) {
+		*key = "ca";
+		return -1;
+	}
+	o->proto = STARTTLS_NONE;
+	if (o->starttls != NULL &&
+	    starttls_proto_parse(o->starttls, &o->proto) == -1) {
+		snprintf(err, errlen, "starttls must be smtp, imap or pop3, "
+		    "not '%s'", o->starttls);
+		*key = "starttls";
+		return -1;
+	}
+	o->min_ver = 0;
+	if (o->min_version != NULL) {
+		if (strcmp(o->min_version, "1.2") == 0)
+			o->min_ver = TLS1_2_VERSION;
+		else if (strcmp(o->min_version, "1.3") == 0)
+			o->min_ver = TLS1_3_VERSION;
+		else {
+			snprintf(err, errlen, "min_version must be 1.2 or "
+			    "1.3, not '%s'", o->min_version);
+			*key = "min_version";
 			return -1;
-		}
-		for (p = o->server_name; *p != '\0'; p++) {
-			if (*p <= ' ' || *p == '/' || *p >= 0x7f) {
-				snprintf(err, errlen, "bad server_name '%s'",
-				    o->server_name);
-				return -1;
-			}
 		}
 	}
-	if (o->ca != NULL) {
-		if (access(o->ca, R_OK) == -1) {
-			snprintf(err, errlen, "ca %s: %s", o->ca,
-			    strerror(errno));
-			return -1;
-		}
-		ERR_clear_error();
-		if ((st = X509_STORE_new()) == NULL ||
-		    X509_STORE_load_file(st, o->ca) != 1) {
-			snprintf(err, errlen, "ca %s: %s", o->ca,
-			    tls_ssl_reason("no certificates in it"));
-			goto fail;
-		}
-		X509_STORE_free(st);
-		ERR_clear_error();
+	if (o->expect_ocsp != NULL && strcmp(o->expect_ocsp, "good") != 0) {
+		snprintf(err, errlen, "expect_ocsp must be good, not '%s'",
+		    o->expect_ocsp);
+		*key = "expect_ocsp";
+		return -1;
 	}
 	return 0;
-
-fail:
-	X509_STORE_free(st);
-	ERR_clear_error();
-	return -1;
 }
 
 static void
 tls_shutdown(void)
 {
-	SSL_CTX_free(tls_ctx);
-	tls_ctx = NULL;
+	tls_client_shutdown();
 }
 
 const struct probe_type probe_tls_type = {

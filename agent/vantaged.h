@@ -455,6 +455,122 @@ struct net_conn	*net_connect(const char *host, int port, int flags,
 /* Drops a pending connect: closes its fd, cb will not be called. */
 void		 net_connect_cancel(struct net_conn *);
 
+/*
+ * starttls.c: the plaintext dialogue before a STARTTLS upgrade (SMTP,
+ * IMAP, POP3), as a parser of the server's replies that knows nothing of
+ * sockets: the caller appends what it read to in[], asks what next, and
+ * sends out[] when told to.  Every byte from the server is untrusted.
+ */
+#define STARTTLS_BUF	4096	/* one reply (an EHLO answer) at most */
+
+enum starttls_proto {
+	STARTTLS_NONE,
+	STARTTLS_SMTP,
+	STARTTLS_IMAP,
+	STARTTLS_POP3
+};
+
+enum starttls_next {
+	STARTTLS_MORE,		/* read more into in[] */
+	STARTTLS_SEND,		/* write out[0..outlen), then read */
+	STARTTLS_READY,		/* the server said yes: start TLS now */
+	STARTTLS_FAIL		/* err says why */
+};
+
+struct starttls {
+	enum starttls_proto	 proto;
+	int			 step;
+	char			 in[STARTTLS_BUF];
+	size_t			 inlen;
+	char			 out[300];
+	size_t			 outlen;
+	char			 helo[256];	/* the EHLO name */
+};
+
+/* "smtp", "imap", "pop3": 0, else -1. */
+int		 starttls_proto_parse(const char *, enum starttls_proto *);
+const char	*starttls_proto_name(enum starttls_proto);
+/* helo: SMTP's EHLO name ("localhost" unless a plain host name). */
+void		 starttls_init(struct starttls *, enum starttls_proto,
+		    const char *helo);
+/*
+ * What next, after bytes were appended to in[] (or at the start, with
+ * in[] empty).  On SEND and READY the reply was consumed and in[] is
+ * empty; a server that sent more than its reply to STARTTLS (bytes the
+ * TLS layer would take as the server's, CVE-2011-0411) is a FAIL.  A
+ * full in[] without a whole reply is a FAIL too.
+ */
+enum starttls_next starttls_next(struct starttls *, char *err, size_t);
+
+/*
+ * Bytes a server sent, for an error message: the first STARTTLS_QUOTE_MAX
+ * of them escaped (shared/text.h; a NUL is \x00), at most
+ * STARTTLS_QUOTE_LEN - 1 characters so that a message around it fits a
+ * result's error whole, "..." when cut.  Also what tcp's expect shows of
+ * a reply that did not match.
+ */
+#define STARTTLS_QUOTE_MAX	80
+#define STARTTLS_QUOTE_LEN	124
+void		 starttls_quote(const char *, size_t, char *out, size_t);
+
+/*
+ * tls_client.c: the TLS client the tls and tcp probes share (OpenSSL): a
+ * handshake over a connected non-blocking socket that the caller drives
+ * from the loop, the verdict on what the server showed (chain and name
+ * verification, the earliest expiry in the chain, a stapled OCSP
+ * response), and record I/O for what comes after the handshake.  The
+ * caller owns the socket and its loop registration: calls that would
+ * block return TLS_CLIENT_AGAIN with the epoll events to wait for.
+ */
+struct tls_client_conf {
+	const char	*name;		/* SNI and verification */
+	int		 verify;	/* tls_verify */
+	const char	*ca;		/* NULL: the system's CA store */
+	int		 cert_min_days;	/* for the chain's intermediates */
+	int		 min_version;	/* 0 or a TLS1_x_VERSION */
+	int		 ocsp;		/* expect_ocsp = good */
+};
+
+enum tls_client_io {
+	TLS_CLIENT_DONE,	/* handshake complete, or bytes moved */
+	TLS_CLIENT_AGAIN,	/* call again when *events are ready */
+	TLS_CLIENT_EOF,		/* reads: the peer closed */
+	TLS_CLIENT_ERR		/* err says what failed */
+};
+
+struct tls_client;
+
+/* A client over fd (the caller's; never closed here); NULL + err. */
+struct tls_client *tls_client_new(int fd, const struct tls_client_conf *,
+		    char *err, size_t);
+/* Errors read "TLS handshake: ...". */
+enum tls_client_io tls_client_handshake(struct tls_client *,
+		    uint32_t *events, char *err, size_t);
+/*
+ * After the handshake: fills res's tls_us, has_cert, cert_days (the
+ * earliest notAfter among the certificates the server sent, leaf and
+ * intermediates) and detail (the version negotiated), and judges:
+ * PROBE_FAIL on a verification failure or a revoked certificate,
+ * PROBE_DEGRADED on an intermediate expiring within cert_min_days or an
+ * OCSP staple that is missing, unknown or unusable, else PROBE_OK (the
+ * leaf's own cert_min_days is the engine's).  err says why.
+ */
+int		 tls_client_verdict(struct tls_client *, struct probe_result *,
+		    char *err, size_t);
+enum tls_client_io tls_client_read(struct tls_client *, void *, size_t,
+		    size_t *got, uint32_t *events, char *err, size_t);
+enum tls_client_io tls_client_write(struct tls_client *, const void *,
+		    size_t, size_t *put, uint32_t *events, char *err, size_t);
+/* One close_notify after a completed handshake, never waited for. */
+void		 tls_client_free(struct tls_client *);
+
+/* Config checks: a name fit for SNI (key names it), a loadable CA file. */
+int		 tls_client_check_name(const char *key, const char *name,
+		    char *err, size_t);
+int		 tls_client_check_ca(const char *ca, char *err, size_t);
+/* Frees the shared system-CA context (at exit). */
+void		 tls_client_shutdown(void);
+
 /* resolve.c: non-blocking name resolution (c-ares on the loop). */
 struct resolve_req;
 typedef void	(*resolve_cb)(void *arg, const struct sockaddr_storage *,
