@@ -13,6 +13,7 @@
  */
 #include <math.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,7 @@ expect_json_compile(const char *spec, char *err, size_t len)
 	struct expect_json	*ej = xcalloc(1, sizeof(*ej));
 	const char		*s, *p0, *p1, *o0, *o1, *v;
 	const char		*pend = NULL;
-	size_t			 i, n, vlen;
+	size_t			 i, n;
 	char			*path;
 	int			 rerr;
 
@@ -161,6 +162,12 @@ expect_json_compile(const char *spec, char *err, size_t len)
 	while (n > 0 && ej_space(s[n - 1]))
 		n--;
 	ej->spec = ej_strndup(s, n);
+	/* quoted back in every failure: it must be safe to show as it is */
+	if (!text_is_clean(ej->spec)) {
+		snprintf(err, len, "control character or malformed UTF-8 in "
+		    "the assertion");
+		goto fail;
+	}
 	p0 = ej->spec;
 	for (p1 = p0; *p1 != '\0' && !ej_space(*p1); p1++)
 		;
@@ -202,8 +209,7 @@ expect_json_compile(const char *spec, char *err, size_t len)
 		ej->re_ok = 1;
 		return ej;
 	}
-	vlen = strlen(v);
-	ej->value = cJSON_ParseWithLengthOpts(v, vlen, &pend, 1);
+	ej->value = cJSON_ParseWithOpts(v, &pend, 1);
 	if (ej->value == NULL || !(cJSON_IsString(ej->value) ||
 	    cJSON_IsNumber(ej->value) || cJSON_IsBool(ej->value) ||
 	    cJSON_IsNull(ej->value))) {
@@ -304,14 +310,32 @@ ej_got(const cJSON *it, double length, int is_len, char *out, size_t len)
 	text_escape(raw, out, len);
 }
 
+/* Cuts s short of a character a truncation split in two at its end. */
+void
+expect_json_fix_end(char *s)
+{
+	size_t		n = strlen(s), i = n;
+	uint32_t	cp;
+
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && n - i < 4)
+		i--;
+	if (i > 0 && (unsigned char)s[i - 1] >= 0x80 &&
+	    text_utf8_next((const unsigned char *)s + i - 1, n - i + 1, &cp) !=
+	    n - i + 1)
+		s[i - 1] = '\0';
+}
+
 static int
 ej_fail(const struct expect_json *ej, char *msg, size_t len, const char *fmt,
     const char *arg)
 {
-	char	why[320];
+	char	why[400], spec[EJ_SPEC_SHOW + 1];
 
+	strlcpy_v(spec, ej->spec, sizeof(spec));
+	expect_json_fix_end(spec);
 	snprintf(why, sizeof(why), fmt, arg);
-	snprintf(msg, len, "expect_json %.*s: %s", EJ_SPEC_SHOW, ej->spec, why);
+	snprintf(msg, len, "expect_json %s: %s", spec, why);
+	expect_json_fix_end(msg);
 	return 0;
 }
 

@@ -1067,6 +1067,7 @@ http_check_headers(const struct http_opts *o, CURL *e, char *msg,
 			text_escape(got, esc, sizeof(esc));
 			snprintf(msg, len, "expect_header %.80s: got \"%.80s\"",
 			    he->spec, esc);
+			expect_json_fix_end(msg);
 			return 0;
 		}
 	}

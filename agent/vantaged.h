@@ -249,6 +249,8 @@ int		 expect_json_eval(const struct expect_json *,
 /* Parses body once and runs the n assertions: 1, or 0 + the first why. */
 int		 expect_json_body(struct expect_json *const *, size_t n,
 		    const char *body, size_t blen, char *msg, size_t);
+/* Drops a UTF-8 character a truncation cut in two at the end of s. */
+void		 expect_json_fix_end(char *s);
 
 /* ---------------------------------------------------------------- */
 /* probe.c: the engine: type table, scheduler, fall/rise, completion. */
