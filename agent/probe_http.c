@@ -146,6 +146,29 @@ static CURL			*http_pool[HTTP_POOL_MAX];
 static int			 http_npool;
 static int			 http_global;	/* curl_global_init done */
 
+/*
+ * What http_check() read from files: the body and the headers (the
+ * Authorization line among them).  Equal keys with another content is
+ * another probe: a reload after rotating auth_file must take the new one.
+ */
+static int
+http_same_loaded(const void *va, const void *vb)
+{
+	const struct http_opts	*a = va, *b = vb;
+	const struct curl_slist	*x, *y;
+
+	if (a->body_len != b->body_len || (a->body_data == NULL) !=
+	    (b->body_data == NULL) || (a->body_data != NULL &&
+	    memcmp(a->body_data, b->body_data, a->body_len) != 0))
+		return 0;
+	for (x = a->hdrs, y = b->hdrs; x != NULL && y != NULL;
+	    x = x->next, y = y->next) {
+		if (strcmp(x->data, y->data) != 0)
+			return 0;
+	}
+	return x == NULL && y == NULL;
+}
+
 /* RFC 9110 token characters (methods, header names). */
 static int
 http_token(const char *s, size_t n)
@@ -1267,6 +1290,7 @@ const struct probe_type probe_http_type = {
 	.keys = http_keys,
 	.check = http_check,
 	.free_opts = http_free_opts,
+	.same_loaded = http_same_loaded,
 	.init = http_init,
 	.shutdown = http_shutdown,
 	.start = http_start,

@@ -303,6 +303,12 @@ struct probe_type {
 			    char *err, size_t);
 	/* Frees what check compiled into opts; the strings go generically. */
 	void		(*free_opts)(void *opts);
+	/*
+	 * Optional: 0 when two checked option sets whose keys are equal
+	 * still differ in what check read from files (a reload must then
+	 * restart the probe, e.g. for a rotated credential).
+	 */
+	int		(*same_loaded)(const void *a, const void *b);
 	/* Optional process-wide setup/teardown (curl multi, c-ares). */
 	int		(*init)(char *err, size_t);
 	void		(*shutdown)(void);

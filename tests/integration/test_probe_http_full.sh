@@ -311,6 +311,19 @@ assert_eq 'json down|expect_json checks[0].status == "ok": got "fail"' \
 json_ok
 wait_for 10 expect "json=up" || fail "probe json not up again: $(states | grep '^json ')"
 
+# auth_file is read at load: a reload after rotating it takes the new
+# credential (here a wrong one) although the probe's keys are the same.
+printf 'Basic probeuser:rotated-Wrong-1\n' >"$T/auth.new"
+chmod 600 "$T/auth.new"
+mv "$T/auth.new" "$T/auth"
+kill -HUP "$PID_agent"
+wait_for 10 grep -q "probe auth: changed, restarting" "$T/agent.log" ||
+    fail "reload after rotating auth_file did not restart probe auth"
+wait_for 10 expect "auth=down:status 401, expected 200-399" ||
+    fail "probe auth after the rotation: $(states | grep '^auth ')"
+wait_for 5 grep -q "probe redir3: changed" "$T/agent.log" &&
+    fail "the reload restarted probe redir3, which did not change"
+
 # The version used, as the servers saw it.
 for p in "$P_S2 HTTP/2.0 GET /v" "$P_H2C HTTP/2.0 GET /v" \
     "$P_S2 HTTP/1.1 GET /v11" "$P_S2 HTTP/2.0 GET /pin" \
