@@ -71,6 +71,49 @@ ej_space(char c)
 	return c == ' ' || c == '\t';
 }
 
+/*
+ * 1 when re stacks repetition operators ("a++", "a*{2}"): undefined in
+ * POSIX EREs, and glibc's regcomp copies the tree for each, exponential
+ * in memory.  Bracket expressions and escaped characters are skipped.
+ */
+static int
+ej_stacked_repeat(const char *re)
+{
+	const char	*s;
+	int		 prev = 0;
+
+	for (s = re; *s != '\0'; s++) {
+		if (*s == '\\' && s[1] != '\0') {
+			s++;
+			prev = 0;
+		} else if (*s == '[') {
+			/* to the closing ']' ("[]a]" and "[^]a]" included) */
+			s++;
+			if (*s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			while (*s != '\0' && *s != ']')
+				s++;
+			if (*s == '\0')
+				return 0;	/* regcomp refuses it */
+			prev = 0;
+		} else if (*s == '*' || *s == '+' || *s == '?' || *s == '{') {
+			if (prev)
+				return 1;
+			if (*s == '{') {
+				while (*s != '\0' && *s != '}')
+					s++;
+				if (*s == '\0')
+					return 0;
+			}
+			prev = 1;
+		} else
+			prev = 0;
+	}
+	return 0;
+}
+
 /* PATH into steps; -1 + err. */
 static int
 ej_parse_path(struct expect_json *ej, const char *p, char *err, size_t len)
@@ -199,6 +242,12 @@ expect_json_compile(const char *spec, char *err, size_t len)
 		goto fail;
 	if (ej->op == EJ_MATCH) {
 		char msg[128];
+
+		if (ej_stacked_repeat(v)) {
+			snprintf(err, len, "bad regex '%.60s': a repetition "
+			    "operator repeated (like a++ or a*{2})", v);
+			goto fail;
+		}
 
 		if ((rerr = regcomp(&ej->re, v, REG_EXTENDED | REG_NOSUB)) !=
 		    0) {

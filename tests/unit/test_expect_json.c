@@ -103,6 +103,9 @@ test_passes(void **state)
 	pass("items ~ ^\\[1,2,3,4\\]$");
 	pass("items.# ~ ^4$");
 	pass("status ~ o k|ok");
+	pass("status ~ ^[+*]*ok$");
+	pass("version ~ ^1\\.[0-9]{1,2}\\.[0-9]+$");
+	pass("status ~ (ok)+$");
 }
 
 static void
@@ -196,6 +199,9 @@ test_refused(void **state)
 	refused("a[0]b == 1", "expected '.' or '['");
 	refused("items.#.x == 1", "'#' must be the last step");
 	refused("s ~ (", "bad regex '('");
+	refused("s ~ ad++++", "a repetition operator repeated");
+	refused("s ~ a*{2}", "a repetition operator repeated");
+	refused("s ~ (a+)?+", "a repetition operator repeated");
 	refused("a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c."
 	    "d.e.f.g == 1", "more than 32 steps");
 }
