@@ -1567,6 +1567,9 @@ config_probe_equal(const struct probe_conf *a, const struct probe_conf *b)
 		    (char *)b->opts + k->off))
 			return 0;
 	}
+	if (a->type->same_loaded != NULL &&
+	    !a->type->same_loaded(a->opts, b->opts))
+		return 0;
 	return 1;
 }
 

@@ -239,6 +239,24 @@ void		 curlm_remove(struct curlm *, CURL *);
 void		 curlm_free(struct curlm *);
 
 /* ---------------------------------------------------------------- */
+/* expect_json.c: the http probe's "PATH OP VALUE" body assertions. */
+
+struct expect_json;
+struct cJSON;
+/* Compiles one assertion; NULL + err (without the key name) when bad. */
+struct expect_json *expect_json_compile(const char *spec, char *err, size_t);
+void		 expect_json_free(struct expect_json *);
+const char	*expect_json_spec(const struct expect_json *);
+/* 1 when doc passes; 0 with "expect_json SPEC: got ..." in msg. */
+int		 expect_json_eval(const struct expect_json *,
+		    const struct cJSON *doc, char *msg, size_t);
+/* Parses body once and runs the n assertions: 1, or 0 + the first why. */
+int		 expect_json_body(struct expect_json *const *, size_t n,
+		    const char *body, size_t blen, char *msg, size_t);
+/* Drops a UTF-8 character a truncation cut in two at the end of s. */
+void		 expect_json_fix_end(char *s);
+
+/* ---------------------------------------------------------------- */
 /* probe.c: the engine: type table, scheduler, fall/rise, completion. */
 
 enum probe_status {
@@ -291,6 +309,12 @@ struct probe_type {
 			    char *err, size_t);
 	/* Frees what check compiled into opts; the strings go generically. */
 	void		(*free_opts)(void *opts);
+	/*
+	 * Optional: 0 when two checked option sets whose keys are equal
+	 * still differ in what check read from files (a reload must then
+	 * restart the probe, e.g. for a rotated credential).
+	 */
+	int		(*same_loaded)(const void *a, const void *b);
 	/* Optional process-wide setup/teardown (curl multi, c-ares). */
 	int		(*init)(char *err, size_t);
 	void		(*shutdown)(void);

@@ -5,7 +5,12 @@
  * prints the CPU it spent per fetch (getrusage).  What vantaged spends
  * per HTTP probe is compared with this figure.
  *
- *   curl_loop URL N RATE [insecure]
+ *   curl_loop URL N RATE [insecure] [-H 'Name: value']... [-j KEY VALUE]
+ *
+ * -H sends a header with every fetch (repeatable).  -j (a build with
+ * -DCURL_LOOP_CJSON, linked with libcjson) keeps the body, parses it with
+ * cJSON and counts a fetch ok only when the top-level member KEY is the
+ * string VALUE: what an http probe with headers and expect_json does.
  *
  * Prints one line:
  *   fetches=N ok=N failed=N late=N wall_s=S cpu_us_per_fetch=X
@@ -19,6 +24,9 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#ifdef CURL_LOOP_CJSON
+#include <cJSON.h>
+#endif
 
 static CURLM	*multi;
 static int	 epfd;
@@ -26,6 +34,14 @@ static long	 curl_timeout_ms = -1;	/* -1: no curl timer */
 static int64_t	 curl_deadline_us;
 static long	 n_ok, n_failed, n_done;
 static char	 first_error[CURL_ERROR_SIZE + 32];
+static struct curl_slist *headers;
+static const char *json_key, *json_value;
+
+/* One fetch's body, kept only for -j. */
+struct body {
+	char	*data;
+	size_t	 len, cap;
+};
 
 static int64_t
 now_us(void)
@@ -72,7 +88,41 @@ timer_cb(CURLM *m, long ms, void *arg)
 static size_t
 write_cb(char *d, size_t sz, size_t n, void *arg)
 {
-	return sz * n;
+	struct body	*b = arg;
+	size_t		 len = sz * n;
+
+	if (b != NULL && b->len + len <= 1024 * 1024) {
+		if (b->len + len + 1 > b->cap) {
+			b->cap = (b->len + len + 1) * 2;
+			if ((b->data = realloc(b->data, b->cap)) == NULL)
+				abort();
+		}
+		memcpy(b->data + b->len, d, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+	}
+	return len;
+}
+
+/* -j: the body's top-level KEY is the string VALUE. */
+static int
+json_ok(const struct body *b)
+{
+#ifdef CURL_LOOP_CJSON
+	cJSON	*doc, *it;
+	int	 ok;
+
+	if (b == NULL || b->data == NULL ||
+	    (doc = cJSON_ParseWithLength(b->data, b->len)) == NULL)
+		return 0;
+	it = cJSON_GetObjectItemCaseSensitive(doc, json_key);
+	ok = cJSON_IsString(it) && strcmp(it->valuestring, json_value) == 0;
+	cJSON_Delete(doc);
+	return ok;
+#else
+	(void)b;
+	return 0;
+#endif
 }
 
 static void
@@ -82,13 +132,16 @@ drain(void)
 	int	 left;
 
 	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
-		CURL	*e = m->easy_handle;
-		long	 code = 0;
+		CURL		*e = m->easy_handle;
+		struct body	*b = NULL;
+		long		 code = 0;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-		if (m->data.result == CURLE_OK && code == 200)
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, &b);
+		if (m->data.result == CURLE_OK && code == 200 &&
+		    (json_key == NULL || json_ok(b)))
 			n_ok++;
 		else {
 			if (n_failed++ == 0)
@@ -99,6 +152,10 @@ drain(void)
 		n_done++;
 		curl_multi_remove_handle(multi, e);
 		curl_easy_cleanup(e);
+		if (b != NULL) {
+			free(b->data);
+			free(b);
+		}
 	}
 }
 
@@ -115,6 +172,17 @@ start(const char *url, int insecure)
 	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	if (headers != NULL)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+	if (json_key != NULL) {
+		struct body *b = calloc(1, sizeof(*b));
+
+		if (b == NULL)
+			abort();
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
+		curl_easy_setopt(e, CURLOPT_PRIVATE, b);
+	} else
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
 	if (insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -134,13 +202,33 @@ main(int argc, char **argv)
 	double			cpu_us;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: curl_loop URL N RATE [insecure]\n");
+		fprintf(stderr, "usage: curl_loop URL N RATE [insecure] "
+		    "[-H 'Name: value']... [-j KEY VALUE]\n");
 		return 2;
 	}
 	url = argv[1];
 	n = atol(argv[2]);
 	rate = atol(argv[3]);
-	insecure = argc > 4 && strcmp(argv[4], "insecure") == 0;
+	insecure = 0;
+	for (i = 4; i < argc; i++) {
+		if (strcmp(argv[i], "insecure") == 0)
+			insecure = 1;
+		else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc)
+			headers = curl_slist_append(headers, argv[++i]);
+		else if (strcmp(argv[i], "-j") == 0 && i + 2 < argc) {
+#ifndef CURL_LOOP_CJSON
+			fprintf(stderr, "curl_loop: -j needs a build with "
+			    "-DCURL_LOOP_CJSON\n");
+			return 2;
+#endif
+			json_key = argv[++i];
+			json_value = argv[++i];
+		} else {
+			fprintf(stderr, "curl_loop: unknown argument '%s'\n",
+			    argv[i]);
+			return 2;
+		}
+	}
 	if (n <= 0 || rate <= 0)
 		return 2;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -192,6 +280,7 @@ main(int argc, char **argv)
 	    (now_us() - t0) / 1e6, cpu_us / (double)n_done,
 	    n_failed ? " first_error=" : "", first_error);
 	curl_multi_cleanup(multi);
+	curl_slist_free_all(headers);
 	curl_global_cleanup();
 	return n_failed > 0 ? 1 : 0;
 }

@@ -92,7 +92,7 @@ PROBES="ok head regex fail want503 wrong slow closed tls tls_untrusted tls_ca"
 agent_conf "$T/bad.conf" "$DATA_DIR" "$P_API"
 {
 	probe ftp "ftp://127.0.0.1:$P_HTTP/"
-	probe post "$H/ok" "method = POST"
+	probe post "$H/ok" "method = GE T"
 	probe headbody "$H/ok" "method = HEAD" "expect_body = ok"
 	probe space "http://exa mple/"
 } >>"$T/bad.conf"
@@ -100,8 +100,8 @@ rc=0
 "$VANTAGED" -n -f "$T/bad.conf" >"$T/bad.out" 2>&1 || rc=$?
 assert_eq 1 "$rc" "exit status of vantaged -n on bad http probes"
 for want in "probe 'ftp': target must be an http:// or https:// URL" \
-    "probe 'post': method must be GET or HEAD, not 'POST'" \
-    "probe 'headbody': expect_body needs method GET, not HEAD" \
+    "probe 'post': method 'GE T' is not an HTTP method" \
+    "probe 'headbody': expect_body needs a method with a response body, not HEAD" \
     "probe 'space': bad URL 'http://exa mple/'"; do
 	grep -qF "$want" "$T/bad.out" ||
 	    fail "vantaged -n: expected '$want', got: $(cat "$T/bad.out")"
