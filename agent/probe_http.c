@@ -883,8 +883,11 @@ http_setup(struct http_run *h, const struct probe_conf *c)
 	 */
 	if (o->connect_to != NULL)
 		SETOPT(e, CURLOPT_CONNECT_TO, o->connect_to);
-	if (o->proxy != NULL)
-		SETOPT(e, CURLOPT_PROXY, o->proxy);
+	/*
+	 * Only the proxy the config names: "" keeps libcurl from taking one
+	 * from http_proxy/https_proxy in the agent's environment.
+	 */
+	SETOPT(e, CURLOPT_PROXY, o->proxy != NULL ? o->proxy : "");
 	/* Each probe measures a real connect, handshake and lookup. */
 	SETOPT(e, CURLOPT_FRESH_CONNECT, 1L);
 	SETOPT(e, CURLOPT_FORBID_REUSE, 1L);
