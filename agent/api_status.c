@@ -353,6 +353,20 @@ status_last_json(struct buf *b, const struct probe_result *r)
 	buf_addc(b, '}');
 }
 
+/* Certificates not verified: said in the status, not only the options. */
+static int
+status_insecure(const struct probe_conf *c)
+{
+	const int *insecure = config_probe_opt(c, "tls_insecure");
+	const int *verify = config_probe_opt(c, "tls_verify");
+	const int *tls = config_probe_opt(c, "tls");
+
+	/* tcp and grpc verify only when they speak TLS at all */
+	if (tls != NULL && !*tls)
+		return 0;
+	return (insecure != NULL && *insecure) || (verify != NULL && !*verify);
+}
+
 static void
 status_probe_json(struct buf *b, const struct probe *p, struct stats_rec *r,
     int64_t now_ms)
@@ -364,9 +378,12 @@ status_probe_json(struct buf *b, const struct probe *p, struct stats_rec *r,
 	buf_adds(b, ",\"target\":");
 	buf_add_json_str(b, p->conf->target);
 	buf_printf(b, ",\"state\":\"%s\",\"state_since_ms\":%" PRId64
-	    ",\"interval_ms\":%" PRId64 ",\"last\":",
+	    ",\"interval_ms\":%" PRId64,
 	    probe_state_str(p->state), p->state_since_ms,
 	    p->conf->interval_ms);
+	if (status_insecure(p->conf))
+		buf_adds(b, ",\"tls_insecure\":true");
+	buf_adds(b, ",\"last\":");
 	if (p->has_last)
 		status_last_json(b, &p->last);
 	else

@@ -969,7 +969,7 @@ conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines,
 	const struct probe_key	*k;
 	const char		*bad;
 	char			 err[256];
-	int			 i, j, rc, rl, set;
+	int			 i, j, rc, rl, set, bad_secret = 0;
 
 	/* [defaults]: the common keys this probe does not set */
 	for (j = 0; j < cp->n_defaults; j++) {
@@ -1037,18 +1037,24 @@ conf_check_probe(struct conf_parse *cp, struct probe_conf *p, int *lines,
 	}
 	/* a secret file anyone else may read is refused, by its path */
 	for (k = t->keys; k != NULL && k->name != NULL; k++) {
-		const char *path = *(char **)((char *)p->opts + k->off);
+		const char *path;
 		int	    kl = 0;
 
-		if (k->kind != CONF_SECRET || path == NULL ||
-		    auth_check_secret(path, err, sizeof(err)) == 0)
+		if (k->kind != CONF_SECRET)
+			continue;
+		path = *(char **)((char *)p->opts + k->off);
+		if (path == NULL || auth_check_secret(path, err,
+		    sizeof(err)) == 0)
 			continue;
 		for (i = 0; i < npend; i++) {
 			if (strcmp(pend[i].name, k->name) == 0)
 				kl = pend[i].line;
 		}
 		conf_error(cp, kl ? kl : p->line, "%s: %s", k->name, err);
+		bad_secret = 1;
 	}
+	if (bad_secret)
+		return;		/* the type's check would read the file */
 	if (p->timeout_ms == -1)
 		p->timeout_ms = p->interval_ms < 5000 ? p->interval_ms : 5000;
 	if (p->timeout_ms > p->interval_ms)

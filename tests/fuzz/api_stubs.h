@@ -143,6 +143,14 @@ clock_wall_ms(void)
 	return 0;
 }
 
+void
+clock_wall_after(struct timespec *ts, int64_t after_us)
+{
+	(void)after_us;
+	ts->tv_sec = 0;
+	ts->tv_nsec = 0;
+}
+
 void	api_status_tick(void) {}
 void	api_status_stop(void) {}
 void	api_metrics_tick(void) {}

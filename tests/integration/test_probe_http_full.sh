@@ -235,7 +235,7 @@ rc=0
 "$VANTAGED" -n -f "$T/bad.conf" >"$T/bad.out" 2>&1 || rc=$?
 assert_eq 1 "$rc" "exit status of vantaged -n on bad http probes"
 for want in \
-    "probe 'open': auth_file $T/auth-open is accessible by others (mode 644; chmod 600 it)" \
+    "auth_file: $T/auth-open: group or others can access it (mode 644); it holds secrets: chmod 600 $T/auth-open" \
     "probe 'odd': auth_file $T/auth-odd: expected one line 'Basic user:password' or 'Bearer TOKEN'" \
     "probe 'badhdr': header 'X-Probe v' is not 'Name: value'" \
     "probe 'authhdr': put the Authorization header's credential in auth_file" \
@@ -301,6 +301,11 @@ if ! wait_for 20 expect "${want[@]}"; then
 		expect "$e" || fail "probe ${e%%=*}: expected ${e#*=}, got '$(grep "^${e%%=*} " <<<"$s")'"
 	done
 fi
+
+# Unverified TLS is said in the status itself, not only in the options.
+ins=$(curl -s -H "$H" "$U/v1/status" | jq -r '[.probes[] |
+    select(.tls_insecure == true) | .name] | sort | join(" ")')
+assert_eq "insecure" "$ins" "probes the status marks tls_insecure"
 
 # The JSON endpoint changes: the assertion's exact text, then up again.
 json_fail
