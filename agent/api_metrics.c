@@ -94,12 +94,12 @@ metrics_build(struct probe **ps, int n)
 	};
 	const struct probe_engine_stats	*es = probe_engine_stats();
 	struct store_stats		 ss;
-	static struct buf		 b;
+	struct buf			 b;
+	struct api_snap			*snap;
 	size_t				 k;
 	int				 i;
 
-	/* kept between rebuilds: megabytes are not grown again each time */
-	buf_reset(&b);
+	buf_init(&b);
 	metrics_family(&b, "vantage_probe_up", "gauge", "1 when the probe is "
 	    "up or degraded, 0 when down; absent while unknown.");
 	for (i = 0; i < n; i++) {
@@ -212,7 +212,9 @@ metrics_build(struct probe **ps, int n)
 	    "Same as vantage_store_rows_dropped_total.");
 	buf_printf(&b, "vantage_store_dropped_total %" PRIu64 "\n",
 	    ss.dropped);
-	return api_snap_new(&b, 0, 0);
+	snap = api_snap_new(&b, 0, 0);
+	buf_free(&b);
+	return snap;
 }
 
 static void
@@ -232,9 +234,10 @@ api_metrics_tick(void)
 	int64_t		  now = clock_mono_us();
 
 	metrics_data_gen = gen;
+	/* nobody scraped since the last build (or ever): nothing to build */
+	if (!metrics_wanted)
+		return;
 	if (metrics_snap != NULL) {
-		if (!metrics_wanted)
-			return;
 		if (metrics_snap->src == gen &&
 		    now - built_us < METRICS_MAX_AGE_US) {
 			metrics_wanted = 0;

@@ -19,12 +19,13 @@
  * hour slides in five-minute steps and ten thousand probes keep under
  * 4 MB of them) for exact counts and mean, and
  * a ring of the last hour's latencies for the 95th percentile (at most
- * STATS_SAMPLES of them, 8 bytes each: a probe faster than every ~7 s
+ * STATS_SAMPLES of them, 4 bytes each: a probe faster than every ~7 s
  * gets the p95 of its latest samples, so ten thousand probes cost a few
  * megabytes).  The p95 is recomputed at most every STATS_P95_MS, not on
  * every snapshot.  Counts start when the agent starts.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,17 +44,65 @@
 #define STATS_P95_MS	10000
 #define HOUR_MS		(3600 * 1000)
 
+/*
+ * 20 bytes.  Runs do not overlap and the shortest interval is 10 ms, so
+ * a five-minute slot holds at most 30,000 runs (16 bits), and their
+ * latencies add up to at most the slot plus one run's timeout (32 bits of
+ * microseconds hold 71 minutes); the adds saturate all the same.
+ */
 struct stats_slot {
 	int32_t		 slot;		/* wall ms / STATS_SLOT_MS */
-	uint32_t	 runs, ok, degraded, fail;
-	uint64_t	 lat_sum;	/* ok and degraded runs */
-	uint32_t	 lat_n;
+	uint16_t	 runs, ok, degraded, fail;
+	uint16_t	 lat_n;
+	uint32_t	 lat_sum;	/* ok and degraded runs, us */
 };
+_Static_assert(sizeof(struct stats_slot) == 20, "stats_slot grew");
 
+static void
+stats_add16(uint16_t *c, uint64_t n)
+{
+	*c = n >= (uint64_t)(UINT16_MAX - *c) ? UINT16_MAX :
+	    (uint16_t)(*c + n);
+}
+
+/*
+ * A latency sample in 4 bytes, so a hundred thousand probes keep their
+ * hour in a few megabytes: the wall clock second modulo 2^16 (ages up
+ * to 18 hours read exactly; samples are at most an hour old), and the
+ * latency on a log scale, STATS_LOG_K steps per factor e: within 0.02%
+ * of the measured figure, up to ~71 minutes.
+ */
 struct stats_sample {
-	uint32_t	 t_s;		/* wall clock seconds */
-	uint32_t	 latency_us;	/* capped at ~71 minutes */
+	uint16_t	 t16;		/* wall clock seconds, mod 65536 */
+	uint16_t	 lat;		/* stats_lat_enc() */
 };
+#define STATS_LOG_K	2950.0
+
+static uint16_t
+stats_lat_enc(int64_t us)
+{
+	double	v;
+
+	if (us <= 0)
+		return 0;
+	v = log1p((double)us) * STATS_LOG_K + 0.5;
+	return v >= 65535 ? 65535 : (uint16_t)v;
+}
+
+static int64_t
+stats_lat_dec(uint16_t v)
+{
+	return (int64_t)(expm1((double)v / STATS_LOG_K) + 0.5);
+}
+
+/* When the sample was taken, from its second modulo 2^16. */
+static int64_t
+stats_sample_ms(const struct stats_sample *s, int64_t now_ms)
+{
+	uint16_t age = (uint16_t)((uint32_t)(now_ms / 1000) - s->t16);
+
+	return (now_ms / 1000 - age) * 1000;
+}
 
 struct stats_rec {
 	char			*name;
@@ -71,7 +120,8 @@ struct stats_rec {
 	 * something in it changes: with ten thousand probes only the few
 	 * with a new result are printed again, the rest are copied.
 	 */
-	struct buf		 frag;
+	char			*frag;		/* exactly frag_len bytes */
+	size_t			 frag_len;
 	int			 frag_valid;
 	uint64_t		 frag_runs;
 	const struct probe_conf	*frag_conf;
@@ -129,7 +179,7 @@ stats_rec_free(struct stats_rec *r)
 		return;
 	free(r->name);
 	free(r->ring);
-	buf_free(&r->frag);
+	free(r->frag);
 	free(r);
 }
 
@@ -228,19 +278,20 @@ stats_fold(const struct probe *p, struct stats_rec *r)
 	}
 	/* the engine's counters are exact even if two runs came between */
 	if (s->runs >= r->seen.runs) {
-		m->runs += (uint32_t)(s->runs - r->seen.runs);
-		m->ok += (uint32_t)(s->ok - r->seen.ok);
-		m->degraded += (uint32_t)(s->degraded - r->seen.degraded);
-		m->fail += (uint32_t)(s->fail - r->seen.fail);
+		stats_add16(&m->runs, s->runs - r->seen.runs);
+		stats_add16(&m->ok, s->ok - r->seen.ok);
+		stats_add16(&m->degraded, s->degraded - r->seen.degraded);
+		stats_add16(&m->fail, s->fail - r->seen.fail);
 	}
 	r->seen = *s;
-	if (!p->has_last || p->last.status == PROBE_FAIL)
+	if (!p->has_last || p->last.status == PROBE_FAIL ||
+	    p->last.status == PROBE_UNKNOWN)
 		return;	/* a timeout's "latency" says nothing of the target */
-	m->lat_sum += (uint64_t)p->last.latency_us;
-	m->lat_n++;
-	r->ring[r->head].t_s = (uint32_t)(p->last.t_ms / 1000);
-	r->ring[r->head].latency_us = p->last.latency_us > UINT32_MAX ?
-	    UINT32_MAX : (uint32_t)p->last.latency_us;
+	m->lat_sum = (uint64_t)m->lat_sum + (uint64_t)p->last.latency_us >
+	    UINT32_MAX ? UINT32_MAX : m->lat_sum + (uint32_t)p->last.latency_us;
+	stats_add16(&m->lat_n, 1);
+	r->ring[r->head].t16 = (uint16_t)(p->last.t_ms / 1000);
+	r->ring[r->head].lat = stats_lat_enc(p->last.latency_us);
 	r->head = (r->head + 1) % r->cap;
 	if (r->n < r->cap)
 		r->n++;
@@ -273,11 +324,11 @@ stats_p95(struct stats_rec *r, int64_t now_ms)
 	for (i = 0; i < r->n; i++) {
 		const struct stats_sample *s = &r->ring[i];
 
-		int64_t t_ms = (int64_t)s->t_s * 1000;
+		int64_t t_ms = stats_sample_ms(s, now_ms);
 
 		if (t_ms < now_ms - HOUR_MS)
 			continue;
-		v[n++] = s->latency_us;
+		v[n++] = stats_lat_dec(s->lat);
 		if (t_ms < oldest)
 			oldest = t_ms;
 	}
@@ -396,14 +447,13 @@ status_probe_json(struct buf *b, const struct probe *p, struct stats_rec *r,
 static void
 status_build(struct probe **ps, int n)
 {
-	static struct buf b;
+	struct buf	 b;
 	struct api_snap	*snap;
-	size_t		 split;
+	size_t		 split, k;
 	int64_t		 now_ms = clock_wall_ms();
 	int		 i;
 
-	/* kept between rebuilds: megabytes are not grown again each time */
-	buf_reset(&b);
+	buf_init(&b);
 	buf_adds(&b, "\"probes\":[");
 	for (i = 0; i < n; i++) {
 		const struct probe	*p = ps[i];
@@ -418,11 +468,16 @@ status_build(struct probe **ps, int n)
 		    r->frag_conf == p->conf && r->frag_state == p->state &&
 		    r->frag_since == p->state_since_ms &&
 		    r->frag_slot == now_slot && r->frag_p95 == r->p95_us) {
-			buf_add(&b, r->frag.data, r->frag.len);
+			buf_add(&b, r->frag, r->frag_len);
 			continue;
 		}
-		buf_reset(&r->frag);
-		status_probe_json(&r->frag, p, r, now_ms);
+		/* printed where it goes, kept at its exact size */
+		k = b.len;
+		status_probe_json(&b, p, r, now_ms);
+		free(r->frag);
+		r->frag_len = b.len - k;
+		r->frag = xmalloc(r->frag_len);
+		memcpy(r->frag, b.data + k, r->frag_len);
 		r->frag_valid = 1;
 		r->frag_runs = p->stats.runs;
 		r->frag_conf = p->conf;
@@ -430,7 +485,6 @@ status_build(struct probe **ps, int n)
 		r->frag_since = p->state_since_ms;
 		r->frag_slot = now_slot;
 		r->frag_p95 = r->p95_us;
-		buf_add(&b, r->frag.data, r->frag.len);
 	}
 	buf_addc(&b, ']');
 	split = b.len;
@@ -440,6 +494,7 @@ status_build(struct probe **ps, int n)
 	snap = api_snap_new(&b, built_route_gen, split);
 	snap->src = data_gen;
 	api_snap_set(&status_snap, snap);
+	buf_free(&b);
 }
 
 static void
@@ -481,9 +536,10 @@ api_status_tick(void)
 	seen_slot = slot;
 	status_data_gen = data_gen;
 
+	/* nobody asked since the last build (or ever): nothing to build */
+	if (!status_wanted)
+		return;
 	if (status_snap != NULL) {
-		if (!status_wanted)
-			return;
 		if (status_snap->src == data_gen &&
 		    status_snap->tag == route_gen()) {
 			status_wanted = 0;
