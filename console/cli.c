@@ -1041,17 +1041,21 @@ cli_audit_match(const struct model_audit *r, const struct cli_opts *o,
     int64_t now)
 {
 	size_t	n;
+	int	odd = r->malformed != NULL;
 
 	if (o->actor != NULL && strcmp(r->actor, o->actor) != 0 &&
-	    strcmp(r->operator, o->actor) != 0) {
+	    strcmp(r->operator, o->actor) != 0 && !(odd &&
+	    r->actor[0] == '\0')) {
 		n = strlen(o->actor);
 		if (strncmp(r->operator, o->actor, n) != 0 ||
 		    r->operator[n] != '@')
 			return 0;
 	}
-	if (o->action != NULL && strcmp(r->action, o->action) != 0)
+	if (o->action != NULL && strcmp(r->action, o->action) != 0 &&
+	    !(odd && r->action[0] == '\0'))
 		return 0;
-	if (o->route != NULL && strcmp(r->target, o->route) != 0)
+	if (o->route != NULL && strcmp(r->target, o->route) != 0 &&
+	    !(odd && r->target[0] == '\0'))
 		return 0;
 	if (o->since_ms > 0 && r->t_ms != VANTAGE_NONE &&
 	    r->t_ms < now - o->since_ms)
