@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -157,13 +159,201 @@ journal_sink(enum log_level lvl, const char *msg)
 	    "SYSLOG_IDENTIFIER=vantaged", NULL);
 }
 
+/*
+ * The tokens file's lines are "NAME ROLE HASH" with '#' comments: 1 when
+ * one of them is NAME's, its line in *line.
+ */
+static int
+token_has_name(const char *text, const char *name, int *line)
+{
+	const char	*p = text, *nl, *w;
+	size_t		 n = strlen(name), k;
+
+	for (*line = 1; *p != '\0'; (*line)++) {
+		nl = strchr(p, '\n');
+		w = p + strspn(p, " \t");
+		k = strcspn(w, " \t\r\n#");
+		if (k == n && strncmp(w, name, n) == 0)
+			return 1;
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+/*
+ * Appends "NAME ROLE HASH" to the tokens file at file the way a crash
+ * cannot break it: a temporary file in the same directory with the old
+ * text, the new line, fsync, rename over the old one, fsync of the
+ * directory.  A new file is 0600; an existing one keeps its mode and
+ * owner, and is refused if group or others may access it (the agent
+ * would refuse it) or already has NAME.  Prints why and returns 1.
+ */
+static int
+token_append(const char *file, const char *name, const char *role,
+    const char *hex, char **pathp)
+{
+	struct stat	 sb;
+	char		*path, *tmp = NULL, *text = NULL, *d, *dir, *base;
+	size_t		 len = 0, cap = 0;
+	ssize_t		 r;
+	mode_t		 mode = 0600;
+	int		 fd = -1, dfd = -1, exists, line, rc = 1;
+
+	if ((path = realpath(file, NULL)) == NULL) {
+		if (errno != ENOENT) {
+			fprintf(stderr, "vantaged: %s: %s\n", file,
+			    strerror(errno));
+			return 1;
+		}
+		/* a new file: named absolutely, for the message */
+		d = xstrdup(file);
+		base = xstrdup(file);
+		if ((dir = realpath(dirname(d), NULL)) != NULL)
+			xasprintf(&path, "%s/%s", dir, basename(base));
+		else
+			path = xstrdup(file);
+		free(dir);
+		free(d);
+		free(base);
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 &&
+	    errno != ENOENT) {
+		fprintf(stderr, "vantaged: %s: %s\n", path, strerror(errno));
+		goto done;
+	}
+	exists = fd != -1;
+	if (exists) {
+		if (fstat(fd, &sb) == -1) {
+			fprintf(stderr, "vantaged: %s: %s\n", path,
+			    strerror(errno));
+			goto done;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			fprintf(stderr, "vantaged: %s: not a regular file\n",
+			    path);
+			goto done;
+		}
+		if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+			fprintf(stderr, "vantaged: %s: group or others can "
+			    "access it (mode %03o); it holds token hashes: "
+			    "chmod 600 %s first\n", path,
+			    (unsigned)(sb.st_mode & 0777), path);
+			goto done;
+		}
+		mode = sb.st_mode & 07777;
+		for (;;) {
+			if (cap - len < 4096) {
+				cap = cap * 2 + 8192;
+				if (cap > 16 * 1024 * 1024) {
+					fprintf(stderr, "vantaged: %s: too "
+					    "large for a tokens file\n", path);
+					goto done;
+				}
+				text = xreallocarray(text, cap, 1);
+			}
+			r = read(fd, text + len, cap - len - 1);
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r == -1) {
+				fprintf(stderr, "vantaged: %s: %s\n", path,
+				    strerror(errno));
+				goto done;
+			}
+			if (r == 0)
+				break;
+			len += (size_t)r;
+		}
+		text[len] = '\0';
+		close(fd);
+		fd = -1;
+		if (token_has_name(text, name, &line)) {
+			fprintf(stderr, "vantaged: %s:%d: token name '%s' is "
+			    "already there: remove that line to replace it\n",
+			    path, line, name);
+			goto done;
+		}
+	}
+	d = xstrdup(path);
+	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	dir = dirname(d);
+	xasprintf(&tmp, "%s/.%s.XXXXXX", dir, base);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(d);
+	if (dfd == -1 || (fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		fprintf(stderr, "vantaged: %s: %s\n", tmp, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto done;
+	}
+	if ((exists && sb.st_uid != geteuid() &&
+	    fchown(fd, sb.st_uid, sb.st_gid) == -1) ||
+	    fchmod(fd, mode) == -1 ||
+	    (len > 0 && write(fd, text, len) != (ssize_t)len) ||
+	    (len > 0 && text[len - 1] != '\n' && write(fd, "\n", 1) != 1) ||
+	    dprintf(fd, "%s %s %s\n", name, role, hex) < 0 ||
+	    fsync(fd) == -1) {
+		fprintf(stderr, "vantaged: %s: %s\n", tmp, strerror(errno));
+		goto done;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		fprintf(stderr, "vantaged: %s: %s\n", tmp, strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		fprintf(stderr, "vantaged: rename %s to %s: %s\n", tmp, path,
+		    strerror(errno));
+		goto done;
+	}
+	free(tmp);
+	tmp = NULL;
+	(void)fsync(dfd);
+	*pathp = path;
+	path = NULL;
+	rc = 0;
+done:
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	if (tmp != NULL) {
+		unlink(tmp);
+		free(tmp);
+	}
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* Where the token went when stdout is a file (the console reads it). */
+static char *
+token_stdout_path(void)
+{
+	char	buf[PATH_MAX];
+	ssize_t	n;
+
+	if ((n = readlink("/proc/self/fd/1", buf, sizeof(buf) - 1)) <= 0 ||
+	    buf[0] != '/')
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
 static int
 cmd_token(int argc, char **argv)
 {
-	char	tok[64], hex[HASH_HEX_LEN + 1];
-	size_t	i;
+	struct stat	 sb;
+	char		 tok[64], hex[HASH_HEX_LEN + 1], host[256];
+	char		*path = NULL, *out = NULL;
+	const char	*append = NULL;
+	size_t		 i;
 
-	if (argc != 3)
+	if (argc == 5 && strcmp(argv[3], "--append") == 0)
+		append = argv[4];
+	else if (argc != 3)
 		usage();
 	for (i = 0; argv[1][i] != '\0'; i++) {
 		char c = argv[1][i];
@@ -183,13 +373,68 @@ cmd_token(int argc, char **argv)
 		    "operator or admin\n", argv[2]);
 		return 2;
 	}
+	/* the token itself goes to stdout: a file there must be private */
+	if (append != NULL && fstat(STDOUT_FILENO, &sb) == 0 &&
+	    S_ISREG(sb.st_mode)) {
+		if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+			fprintf(stderr, "vantaged: standard output is a file "
+			    "group or others can access (mode %03o): the "
+			    "token would be readable; use umask 077 or chmod "
+			    "600 it first\n", (unsigned)(sb.st_mode & 0777));
+			return 1;
+		}
+		out = token_stdout_path();
+	}
 	if (hash_random_token(tok, sizeof(tok)) == -1) {
 		fprintf(stderr, "vantaged: no randomness available\n");
+		free(out);
 		return 1;
 	}
 	hash_sha256_hex(tok, strlen(tok), hex);
-	printf("token: %s\n", tok);
-	printf("tokens file line: %s %s %s\n", argv[1], argv[2], hex);
+	if (append == NULL) {
+		printf("token: %s\n", tok);
+		printf("tokens file line: %s %s %s\n", argv[1], argv[2], hex);
+		explicit_bzero(tok, sizeof(tok));
+		return 0;
+	}
+	if (token_append(append, argv[1], argv[2], hex, &path) != 0) {
+		explicit_bzero(tok, sizeof(tok));
+		free(out);
+		return 1;
+	}
+	/* stdout: the token alone, once; stderr: what to do with it */
+	printf("%s\n", tok);
+	explicit_bzero(tok, sizeof(tok));
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "vantaged: writing the token: %s\n",
+		    strerror(errno));
+		free(path);
+		free(out);
+		return 1;
+	}
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[strcspn(host, ".")] = '\0';
+	fprintf(stderr, "vantaged: added token '%s' (%s) to %s; a running "
+	    "vantaged reads it on reload (SIGHUP)\n", argv[1], argv[2], path);
+	if (out != NULL)
+		fprintf(stderr, "vantaged: the token is in %s; for the console "
+		    "(vantage.conf):\n", out);
+	else
+		fprintf(stderr, "vantaged: the token is printed once, above: "
+		    "keep it in a file only you can read, e.g. "
+		    "~/.config/vantage/%s.token (chmod 600); for the console "
+		    "(vantage.conf):\n", host);
+	fprintf(stderr, "[agent \"%s\"]\n"
+	    "url = http://%s:7787        ; this agent's [api] listen address\n"
+	    "token_file = %s%s%s\n",
+	    host, host, out != NULL ? out : "~/.config/vantage/",
+	    out != NULL ? "" : host, out != NULL ? "" : ".token");
+	fprintf(stderr, "or: vantage agent add %s http://%s:7787 --token-file "
+	    "%s%s%s\n", host, host, out != NULL ? out : "~/.config/vantage/",
+	    out != NULL ? "" : host, out != NULL ? "" : ".token");
+	free(path);
+	free(out);
 	return 0;
 }
 

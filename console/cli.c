@@ -1,32 +1,42 @@
 /*
  * cli.c - the subcommands for scripts: status, probes, routes, audit,
- * drain and undrain.
+ * drain, undrain and agent add.
  *
  * Each asks every agent at once (the same fetch engine as the TUI), waits
  * until all have answered or failed, and prints a table or, with --json,
- * the stable document vantage(1) describes.  Every refusal or failure
+ * the stable document vantage(1) describes, or with --csv one RFC 4180
+ * table with a header row.  Every refusal or failure
  * says why and exits 1 (relayctl exits non-zero on CTL_FAIL); text from
  * agents has its control characters (C0, C1, bidi) and bad UTF-8 escaped
  * before it reaches a terminal, in tables, lines and JSON alike.  An odd
  * row (model.c) is printed where it belongs, marked, with a warning on
  * stderr, and makes a read exit 1: what was asked is not all there.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "text.h"
 #include "vantage.h"
 
-#define CLI_COLS	12
+#define CLI_COLS	16
 
+/*
+ * The rows of a table as the agents sent them: escaped when printed to a
+ * terminal, exact in a CSV written to a file or pipe.
+ */
 struct cli_table {
 	char	**cells;	/* rows * CLI_COLS */
 	int	  rows;
 	int	  cols;
-	int	  width[CLI_COLS];
+	int	  width[CLI_COLS];	/* of the escaped cells */
+	int	  csv;
 };
 
 const char *
@@ -50,9 +60,10 @@ cli_table_row(struct cli_table *t, ...)
 	va_start(ap, t);
 	for (i = 0; i < CLI_COLS; i++) {
 		s = i < t->cols ? va_arg(ap, const char *) : NULL;
-		t->cells[t->rows * CLI_COLS + i] = s != NULL ?
-		    xstrdup(cli_safe(s, safe, sizeof(safe))) : NULL;
-		if (s != NULL && (int)strlen(safe) > t->width[i])
+		t->cells[t->rows * CLI_COLS + i] = s != NULL ? xstrdup(s) :
+		    NULL;
+		if (s != NULL && (int)strlen(cli_safe(s, safe, sizeof(safe))) >
+		    t->width[i])
 			t->width[i] = (int)strlen(safe);
 	}
 	va_end(ap);
@@ -67,12 +78,47 @@ cli_odd_row(struct cli_table *t, const char *agent, const struct model_odd *d)
 	int	i;
 
 	cli_table_row(t, agent, d->name != NULL ? d->name : "?", "", "", "",
-	    "", "", "", "", "", "", "");
-	/* the marker goes in the last column, whichever that is */
+	    "", "", "", "", "", "", "", "", "", "", "");
+	/* the marker goes in the last column, whichever that is: a CSV's
+	 * "malformed" column holds the reason alone */
 	i = (t->rows - 1) * CLI_COLS + t->cols - 1;
 	free(t->cells[i]);
-	t->cells[i] = xstrdup(cli_safe(model_odd_text(d->reason, mark,
-	    sizeof(mark)), safe, sizeof(safe)));
+	t->cells[i] = xstrdup(t->csv ? d->reason : model_odd_text(d->reason,
+	    mark, sizeof(mark)));
+	if ((int)strlen(cli_safe(t->cells[i], safe, sizeof(safe))) >
+	    t->width[t->cols - 1])
+		t->width[t->cols - 1] = (int)strlen(safe);
+}
+
+/*
+ * One CSV field (RFC 4180): quoted when it holds a comma, a quote or a
+ * line break, quotes doubled.  On a terminal the text is escaped first,
+ * like every table; into a file or pipe it goes as the agent sent it.
+ */
+static void
+cli_csv_field(const char *s, int tty)
+{
+	char	*esc = NULL;
+	size_t	 len;
+
+	if (tty) {
+		/* an escape is at most 10 bytes for each byte of s */
+		len = strlen(s) * 10 + 1;
+		esc = xmalloc(len);
+		s = text_escape(s, esc, len);
+	}
+	if (strpbrk(s, ",\"\r\n") == NULL)
+		fputs(s, stdout);
+	else {
+		putchar('"');
+		for (; *s != '\0'; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	}
+	free(esc);
 }
 
 /* Prints with two blanks between columns; the last column is not padded. */
@@ -80,17 +126,24 @@ static void
 cli_table_print(struct cli_table *t)
 {
 	const char	*c;
-	int		 r, i;
+	char		 safe[2048];
+	int		 r, i, tty = isatty(STDOUT_FILENO);
 
 	for (r = 0; r < t->rows; r++) {
 		for (i = 0; i < t->cols; i++) {
 			c = t->cells[r * CLI_COLS + i];
 			if (c == NULL)
 				c = "";
+			if (t->csv) {
+				cli_csv_field(c, tty);
+				fputs(i == t->cols - 1 ? "\r\n" : ",", stdout);
+				continue;
+			}
+			cli_safe(c, safe, sizeof(safe));
 			if (i == t->cols - 1)
-				printf("%s\n", c);
+				printf("%s\n", safe);
 			else
-				printf("%-*s  ", t->width[i], c);
+				printf("%-*s  ", t->width[i], safe);
 		}
 	}
 	for (r = 0; r < t->rows * CLI_COLS; r++)
@@ -102,15 +155,108 @@ cli_table_print(struct cli_table *t)
 static const char *
 cli_us(int64_t us, char *buf, size_t len)
 {
+	/* a loopback answer takes well under a millisecond: never "0" */
 	if (us == VANTAGE_NONE)
 		snprintf(buf, len, "-");
-	else if (us < 1000)
-		snprintf(buf, len, "%" PRId64 "us", us);
+	else if (us < 100)
+		snprintf(buf, len, "%.3fms", (double)us / 1000);
+	else if (us < 10000)
+		snprintf(buf, len, "%.2fms", (double)us / 1000);
 	else if (us < 10000000)
 		snprintf(buf, len, "%.1fms", (double)us / 1000);
 	else
 		snprintf(buf, len, "%.1fs", (double)us / 1000000);
 	return buf;
+}
+
+/* Milliseconds of a microsecond figure, for CSV: "0.423", "" for none. */
+static const char *
+cli_ms(int64_t us, char *buf, size_t len)
+{
+	if (us == VANTAGE_NONE)
+		snprintf(buf, len, "%s", "");
+	else
+		snprintf(buf, len, "%.3f", (double)us / 1000);
+	return buf;
+}
+
+/* A wall clock time for CSV: RFC 3339 in UTC, "" for none. */
+static const char *
+cli_iso(int64_t ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t;
+	char		s[32];
+
+	if (ms == VANTAGE_NONE || ms <= 0) {
+		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	t = (time_t)(ms / 1000);
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", s, (int)(ms % 1000));
+	return buf;
+}
+
+static const char *
+cli_num(int64_t v, char *buf, size_t len)
+{
+	if (v == VANTAGE_NONE)
+		snprintf(buf, len, "%s", "");
+	else
+		snprintf(buf, len, "%" PRId64, v);
+	return buf;
+}
+
+/* "500ms", "5m", "30d": a limit of an option, in its largest whole unit. */
+static const char *
+cli_limit(int64_t ms, char *buf, size_t len)
+{
+	static const struct {
+		const char	*unit;
+		int64_t		 ms;
+	} u[] = { { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+	    { "s", 1000 } };
+	size_t	i;
+
+	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		if (ms > 0 && ms % u[i].ms == 0) {
+			snprintf(buf, len, "%" PRId64 "%s", ms / u[i].ms,
+			    u[i].unit);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%" PRId64 "ms", ms);
+	return buf;
+}
+
+int
+cli_duration(const char *opt, const char *arg, int64_t lo, int64_t hi,
+    int64_t *ms, char *err, size_t len)
+{
+	char	e[256], l[32], h[32];
+	size_t	n = strlen(arg);
+
+	/* a bare number is seconds in the config files, but on a command
+	 * line "--ttl 10" is too easily meant as minutes: say which */
+	if (n > 0 && isdigit((unsigned char)arg[n - 1])) {
+		snprintf(err, len, "%s %.32s: add a unit: %.32ss, %.32sm",
+		    opt, arg, arg, arg);
+		return -1;
+	}
+	if (parse_duration_ms(arg, ms, e, sizeof(e)) == -1) {
+		snprintf(err, len, "%s '%.32s': expected a duration like "
+		    "500ms, 30s, 10m, 2h or 7d", opt, arg);
+		return -1;
+	}
+	if (*ms < lo || *ms > hi) {
+		snprintf(err, len, "%s %.32s: expected from %s to %s", opt,
+		    arg, cli_limit(lo, l, sizeof(l)), cli_limit(hi, h,
+		    sizeof(h)));
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -201,9 +347,11 @@ cli_json_str(cJSON *o, const char *key, const char *s)
 		cJSON_AddStringToObject(o, key, s);
 }
 
-/* Failing agents: the exit status and the "errors" of --json. */
+/* Failing agents (of all, or only one): the exit status and the
+ * "errors" of --json. */
 static int
-cli_report_failures(struct fleet *fl, cJSON *root, int json)
+cli_report_failures_of(struct fleet *fl, const struct fleet_agent *only,
+    cJSON *root, int json)
 {
 	cJSON		*arr = NULL, *o;
 	char		 safe[512];
@@ -215,7 +363,7 @@ cli_report_failures(struct fleet *fl, cJSON *root, int json)
 	for (i = 0; i < fl->n_agents; i++) {
 		struct fleet_agent *a = &fl->agents[i];
 
-		if (fleet_agent_usable(a, now))
+		if (fleet_agent_usable(a, now) || (only != NULL && a != only))
 			continue;
 		bad = 1;
 		if (arr != NULL) {
@@ -234,6 +382,12 @@ cli_report_failures(struct fleet *fl, cJSON *root, int json)
 			    sizeof(safe)));
 	}
 	return bad;
+}
+
+static int
+cli_report_failures(struct fleet *fl, cJSON *root, int json)
+{
+	return cli_report_failures_of(fl, NULL, root, json);
 }
 
 /* ---- status ---- */
@@ -256,8 +410,12 @@ cli_status_agent(const struct fleet_agent *a, int64_t now)
 	cli_json_str(o, "agent_name", st != NULL ? st->agent : NULL);
 	cli_json_str(o, "version", st != NULL ? st->version : NULL);
 	cli_json_num(o, "uptime_s", st != NULL ? st->uptime_s : VANTAGE_NONE);
-	cli_json_num(o, "latency_ms", st != NULL ? a->latency_us / 1000 :
-	    VANTAGE_NONE);
+	/* in ms to the microsecond: a loopback answer is well under 1 ms */
+	if (st != NULL && a->latency_us != VANTAGE_NONE)
+		cJSON_AddNumberToObject(o, "latency_ms",
+		    (double)a->latency_us / 1000);
+	else
+		cJSON_AddNullToObject(o, "latency_ms");
 	cli_json_num(o, "skew_ms", a->has_skew ? a->skew_ms : VANTAGE_NONE);
 	cli_json_num(o, "last_ok_ms", st != NULL ? a->last_ok_ms :
 	    VANTAGE_NONE);
@@ -333,8 +491,55 @@ cli_status_odds(struct fleet *fl, int json)
 	return odd > 0;
 }
 
+/* status --csv: one row per agent (the links are in the table and
+ * --json). */
+static void
+cli_status_csv(struct fleet *fl, int64_t now)
+{
+	struct cli_table	 t;
+	char			 b[8][48];
+	int			 i, k;
+
+	memset(&t, 0, sizeof(t));
+	t.csv = 1;
+	t.cols = 13;
+	cli_table_row(&t, "agent", "state", "reason", "url", "agent_name",
+	    "version", "uptime_s", "latency_ms", "skew_ms", "probes", "down",
+	    "routes", "drained");
+	for (i = 0; i < fl->n_agents; i++) {
+		struct fleet_agent *a = &fl->agents[i];
+		const struct model_status *st = a->status;
+		int down = 0, drained = 0;
+
+		for (k = 0; st != NULL && k < st->n_probes; k++)
+			down += st->probes[k].state == MODEL_DOWN;
+		for (k = 0; st != NULL && k < st->n_routes; k++)
+			drained += st->routes[k].state != MODEL_ACTIVE;
+		cli_table_row(&t, a->conf->name, fleet_state_str(
+		    fleet_agent_state(a, now)), fleet_agent_reason(a),
+		    a->conf->url, st != NULL ? st->agent : "",
+		    st != NULL ? st->version : "",
+		    cli_num(st != NULL ? st->uptime_s : VANTAGE_NONE, b[0],
+		    sizeof(b[0])),
+		    cli_ms(st != NULL ? a->latency_us : VANTAGE_NONE, b[1],
+		    sizeof(b[1])),
+		    cli_num(a->has_skew ? a->skew_ms : VANTAGE_NONE, b[2],
+		    sizeof(b[2])),
+		    cli_num(st != NULL ? st->n_probes : VANTAGE_NONE, b[3],
+		    sizeof(b[3])),
+		    cli_num(st != NULL ? down : VANTAGE_NONE, b[4],
+		    sizeof(b[4])),
+		    cli_num(st != NULL ? st->n_routes : VANTAGE_NONE, b[5],
+		    sizeof(b[5])),
+		    cli_num(st != NULL ? drained : VANTAGE_NONE, b[6],
+		    sizeof(b[6])));
+	}
+	cli_table_print(&t);
+}
+
 int
-cli_status(struct fleet *fl, const struct cli_opts *o)
+cli_status(struct fleet *fl, char *const *args, int n,
+    const struct cli_opts *o)
 {
 	struct cli_table	 t;
 	struct matrix		*m;
@@ -363,6 +568,12 @@ cli_status(struct fleet *fl, const struct cli_opts *o)
 		cli_json_print(root);
 		matrix_free(m);
 		return bad;
+	}
+	if (o->csv) {
+		cli_status_csv(fl, now);
+		matrix_free(m);
+		bad = cli_report_failures(fl, NULL, 0);
+		return cli_status_odds(fl, 0) || bad;
 	}
 	memset(&t, 0, sizeof(t));
 	t.cols = 8;
@@ -443,28 +654,76 @@ cli_json_result(const struct model_result *r)
 	return o;
 }
 
+/* "vantage: no agent 'x' in the configuration", exit 2. */
+static struct fleet_agent *
+cli_agent_arg(struct fleet *fl, const char *name)
+{
+	struct fleet_agent	*a;
+	char			 safe[800];
+
+	if ((a = fleet_find(fl, name)) == NULL)
+		fprintf(stderr, "vantage: no agent '%s' in the configuration\n",
+		    cli_safe(name, safe, sizeof(safe)));
+	return a;
+}
+
+/*
+ * Runs fetches until one agent has answered or failed once: the others
+ * are asked too (the same engine), but a slow one is not waited for.
+ */
+static void
+cli_settle_one(struct fleet *fl, struct fleet_agent *a)
+{
+	int64_t	wait;
+
+	for (;;) {
+		wait = fleet_tick(fl);
+		if (a->status_req == NULL && a->opener == NULL &&
+		    (a->status != NULL || a->fails > 0))
+			return;
+		fetch_wait(fl->fetch, (int)(wait > 100 ? 100 : wait), -1);
+		fetch_dispatch(fl->fetch);
+	}
+}
+
 int
-cli_probes(struct fleet *fl, const struct cli_opts *o)
+cli_probes(struct fleet *fl, char *const *args, int n,
+    const struct cli_opts *o)
 {
 	struct cli_table	 t;
+	struct fleet_agent	*only = NULL;
 	cJSON			*root = NULL, *arr = NULL, *po, *s;
-	char			 b1[32], b2[32], b3[32], b5[32], b6[32];
+	char			 b1[32], b2[32], b3[32], b4[32], b5[32], b6[48];
 	int64_t			 now;
 	int			 i, k, bad, odd = 0;
 
-	fleet_settle(fl);
+	if (n > 0) {
+		if ((only = cli_agent_arg(fl, args[0])) == NULL)
+			return 2;
+		cli_settle_one(fl, only);
+	} else
+		fleet_settle(fl);
 	now = fetch_now_ms();
 	memset(&t, 0, sizeof(t));
 	t.cols = 10;
 	if (o->json) {
 		root = cJSON_CreateObject();
 		arr = cJSON_AddArrayToObject(root, "probes");
+	} else if (o->csv) {
+		t.csv = 1;
+		t.cols = 14;
+		cli_table_row(&t, "agent", "probe", "type", "target", "state",
+		    "since", "interval_ms", "last_status", "last_latency_ms",
+		    "avg_1h_ms", "p95_1h_ms", "cert_days", "error",
+		    "malformed");
 	} else
 		cli_table_row(&t, "AGENT", "PROBE", "TYPE", "STATE", "SINCE",
 		    "LAST", "AVG 1H", "P95 1H", "CERT", "ERROR");
 	for (i = 0; i < fl->n_agents; i++) {
 		struct fleet_agent *a = &fl->agents[i];
 
+		if (only != NULL && a != only)
+			continue;
 		if (a->status == NULL || !fleet_agent_usable(a, now))
 			continue;
 		for (k = 0; k < a->status->n_probes; k++) {
@@ -500,6 +759,23 @@ cli_probes(struct fleet *fl, const struct cli_opts *o)
 				cJSON_AddItemToArray(arr, po);
 				continue;
 			}
+			if (o->csv) {
+				cli_table_row(&t, a->conf->name, p->name,
+				    p->type, p->target, model_state_str(
+				    p->state), cli_iso(p->state_since_ms, b6,
+				    sizeof(b6)), cli_num(p->interval_ms, b1,
+				    sizeof(b1)), p->has_last ?
+				    model_rstatus_str(p->last.status) : "",
+				    cli_ms(p->has_last ? p->last.latency_us :
+				    VANTAGE_NONE, b2, sizeof(b2)),
+				    cli_ms(p->stats.avg_us, b3, sizeof(b3)),
+				    cli_ms(p->stats.p95_us, b4, sizeof(b4)),
+				    cli_num(p->has_last ? p->last.cert_days :
+				    VANTAGE_NONE, b5, sizeof(b5)),
+				    p->has_last && p->last.error != NULL ?
+				    p->last.error : "", "");
+				continue;
+			}
 			if (p->has_last && p->last.cert_days != VANTAGE_NONE)
 				snprintf(b5, sizeof(b5), "%" PRId64 "d",
 				    p->last.cert_days);
@@ -520,7 +796,7 @@ cli_probes(struct fleet *fl, const struct cli_opts *o)
 			cli_odd_row(&t, a->conf->name,
 			    &a->status->odd_probes.v[k]);
 	}
-	bad = cli_report_failures(fl, root, o->json) || odd > 0;
+	bad = cli_report_failures_of(fl, only, root, o->json) || odd > 0;
 	if (o->json)
 		cli_json_print(root);
 	else
@@ -551,7 +827,8 @@ cli_json_route(const struct model_route *r)
 }
 
 int
-cli_routes(struct fleet *fl, const struct cli_opts *o)
+cli_routes(struct fleet *fl, char *const *args, int n,
+    const struct cli_opts *o)
 {
 	struct cli_table	 t;
 	cJSON			*root = NULL, *arr = NULL, *parr = NULL, *ro;
@@ -567,6 +844,12 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 		root = cJSON_CreateObject();
 		arr = cJSON_AddArrayToObject(root, "routes");
 		parr = cJSON_AddArrayToObject(root, "pools");
+	} else if (o->csv) {
+		t.csv = 1;
+		t.cols = 13;
+		cli_table_row(&t, "agent", "route", "state", "effective",
+		    "pool", "probe", "since", "expires", "actor", "operator",
+		    "reason", "forced", "malformed");
 	} else
 		cli_table_row(&t, "AGENT", "ROUTE", "STATE", "EFFECTIVE",
 		    "POOL", "SINCE", "EXPIRES", "ACTOR", "REASON");
@@ -583,6 +866,18 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 				cJSON_AddStringToObject(ro, "agent",
 				    a->conf->name);
 				cJSON_AddItemToArray(arr, ro);
+				continue;
+			}
+			if (o->csv) {
+				cli_table_row(&t, a->conf->name, r->name,
+				    model_rstate_str(r->state),
+				    model_effective_str(r->effective),
+				    r->pool != NULL ? r->pool : "",
+				    r->probe != NULL ? r->probe : "",
+				    cli_iso(r->since_ms, b1, sizeof(b1)),
+				    cli_iso(r->expires_ms, b2, sizeof(b2)),
+				    r->actor, r->operator, r->reason,
+				    r->forced ? "true" : "false", "");
 				continue;
 			}
 			if (r->operator[0] != '\0')
@@ -632,7 +927,8 @@ cli_routes(struct fleet *fl, const struct cli_opts *o)
 		return bad;
 	}
 	cli_table_print(&t);
-	if (npools > 0) {
+	/* one table in a CSV: the pools are in the table and --json */
+	if (npools > 0 && !o->csv) {
 		printf("\n");
 		t.cols = 5;
 		cli_table_row(&t, "AGENT", "POOL", "ACTIVE", "ROUTES",
@@ -734,13 +1030,48 @@ cli_verify_report(struct fleet *fl, cJSON *root, int json)
 	return bad;
 }
 
+/*
+ * The filters of audit: --actor matches the token's name or the person
+ * (operator "carol@bastion", or its "carol"), --action and --route
+ * (the target) exactly, --since the row's time.  A malformed row is kept
+ * when what could be read of it does not rule it out.
+ */
+static int
+cli_audit_match(const struct model_audit *r, const struct cli_opts *o,
+    int64_t now)
+{
+	size_t	n;
+	int	odd = r->malformed != NULL;
+
+	if (o->actor != NULL && strcmp(r->actor, o->actor) != 0 &&
+	    strcmp(r->operator, o->actor) != 0 && !(odd &&
+	    r->actor[0] == '\0')) {
+		n = strlen(o->actor);
+		if (strncmp(r->operator, o->actor, n) != 0 ||
+		    r->operator[n] != '@')
+			return 0;
+	}
+	if (o->action != NULL && strcmp(r->action, o->action) != 0 &&
+	    !(odd && r->action[0] == '\0'))
+		return 0;
+	if (o->route != NULL && strcmp(r->target, o->route) != 0 &&
+	    !(odd && r->target[0] == '\0'))
+		return 0;
+	if (o->since_ms > 0 && r->t_ms != VANTAGE_NONE &&
+	    r->t_ms < now - o->since_ms)
+		return 0;
+	return 1;
+}
+
 int
-cli_audit(struct fleet *fl, const struct cli_opts *o)
+cli_audit(struct fleet *fl, char *const *args, int n_args,
+    const struct cli_opts *o)
 {
 	struct cli_table	 t;
 	struct cli_arow		*rows;
 	cJSON			*root = NULL, *arr = NULL, *ro;
 	char			 b1[48], b2[32], mark[1100], safe[2048];
+	int64_t			 now;
 	int			 i, k, n = 0, bad, limit, odd = 0;
 
 	fleet_settle(fl);
@@ -753,8 +1084,11 @@ cli_audit(struct fleet *fl, const struct cli_opts *o)
 		n += fl->agents[i].n_audit;
 	rows = xcalloc((size_t)n + 1, sizeof(*rows));
 	n = 0;
+	now = fetch_now_ms();
 	for (i = 0; i < fl->n_agents; i++) {
 		for (k = 0; k < fl->agents[i].n_audit; k++) {
+			if (!cli_audit_match(&fl->agents[i].audit[k], o, now))
+				continue;
 			rows[n].a = &fl->agents[i];
 			rows[n++].r = &fl->agents[i].audit[k];
 		}
@@ -766,6 +1100,12 @@ cli_audit(struct fleet *fl, const struct cli_opts *o)
 	if (o->json) {
 		root = cJSON_CreateObject();
 		arr = cJSON_AddArrayToObject(root, "audit");
+	} else if (o->csv) {
+		t.csv = 1;
+		t.cols = 13;
+		cli_table_row(&t, "time", "agent", "id", "actor", "role",
+		    "operator", "source", "action", "target", "result",
+		    "detail", "hash", "malformed");
 	} else
 		cli_table_row(&t, "TIME", "AGENT", "ID", "ACTOR", "OPERATOR",
 		    "ACTION", "TARGET", "RESULT", "DETAIL");
@@ -803,6 +1143,15 @@ cli_audit(struct fleet *fl, const struct cli_opts *o)
 			fprintf(stderr, "vantage: %s: audit row %s: malformed "
 			    "row: %s\n", rows[i].a->conf->name, b2,
 			    cli_safe(r->malformed, safe, sizeof(safe)));
+		}
+		if (o->csv) {
+			cli_table_row(&t, cli_iso(r->t_ms, b1, sizeof(b1)),
+			    rows[i].a->conf->name, r->id != VANTAGE_NONE ?
+			    b2 : "", r->actor, r->role, r->operator,
+			    r->source, r->action, r->target, r->result,
+			    r->detail, r->hash, r->malformed != NULL ?
+			    r->malformed : "");
+			continue;
 		}
 		cli_table_row(&t, ui_clock(r->t_ms, "%Y-%m-%d %H:%M:%S", b1,
 		    sizeof(b1)),
@@ -962,11 +1311,8 @@ cli_change(struct fleet *fl, const char *agent, char *const *routes, int n,
 	char			*path, *body, safe[800], out[1024];
 	int			 rc = 3, told = 0;
 
-	if ((a = fleet_find(fl, agent)) == NULL) {
-		fprintf(stderr, "vantage: no agent '%s' in the configuration\n",
-		    cli_safe(agent, safe, sizeof(safe)));
+	if ((a = cli_agent_arg(fl, agent)) == NULL)
 		return 2;
-	}
 	/* an SSH agent first needs its tunnel */
 	while (!fleet_agent_ready(a)) {
 		if (a->opener == NULL && a->fails > 0) {
@@ -1028,7 +1374,7 @@ cli_change(struct fleet *fl, const char *agent, char *const *routes, int n,
 }
 
 int
-cli_drain(struct fleet *fl, const char *agent, char *const *routes, int n,
+cli_drain(struct fleet *fl, char *const *args, int n,
     const struct cli_opts *o)
 {
 	struct fleet_change	fc;
@@ -1039,11 +1385,11 @@ cli_drain(struct fleet *fl, const char *agent, char *const *routes, int n,
 	fc.maint = o->maint;
 	fc.force = o->force;
 	fc.update = o->update;
-	return cli_change(fl, agent, routes, n, o, &fc);
+	return cli_change(fl, args[0], args + 1, n - 1, o, &fc);
 }
 
 int
-cli_undrain(struct fleet *fl, const char *agent, char *const *routes, int n,
+cli_undrain(struct fleet *fl, char *const *args, int n,
     const struct cli_opts *o)
 {
 	struct fleet_change	fc;
@@ -1052,5 +1398,80 @@ cli_undrain(struct fleet *fl, const char *agent, char *const *routes, int n,
 	fc.undrain = 1;
 	fc.reason = o->reason;
 	fc.ttl_ms = -1;
-	return cli_change(fl, agent, routes, n, o, &fc);
+	return cli_change(fl, args[0], args + 1, n - 1, o, &fc);
+}
+
+/* ---- agent add ---- */
+
+/* The file `vantage` reads, or the per-user one a first agent creates. */
+static char *
+cli_conf_path(const char *file)
+{
+	const char	*home, *xdg;
+	char		*p;
+
+	if (file != NULL)
+		return xstrdup(file);
+	if ((p = conf_default_path()) != NULL)
+		return p;
+	if ((xdg = getenv("XDG_CONFIG_HOME")) != NULL && xdg[0] == '/')
+		xasprintf(&p, "%s/vantage/vantage.conf", xdg);
+	else if ((home = getenv("HOME")) != NULL && home[0] != '\0')
+		xasprintf(&p, "%s/.config/vantage/vantage.conf", home);
+	return p;
+}
+
+/* An option's file, absolute (the config may be read from elsewhere). */
+static char *
+cli_abs_file(const char *opt, const char *f)
+{
+	char	*p, safe[800];
+
+	if ((p = realpath(f, NULL)) == NULL)
+		fprintf(stderr, "vantage: %s %s: %s\n", opt,
+		    cli_safe(f, safe, sizeof(safe)), strerror(errno));
+	return p;
+}
+
+int
+cli_agent_add(const char *file, char *const *args, int n,
+    const struct cli_opts *o)
+{
+	struct conf_edit_agent	 ag;
+	char			*path, *tf = NULL, *ca = NULL;
+	char			 err[4096], safe[4096];
+	int			 rc = 1;
+
+	if (o->token_file == NULL) {
+		fprintf(stderr, "vantage: agent add: --token-file is required "
+		    "(a file holding the agent's token: vantaged token NAME "
+		    "ROLE prints one)\n");
+		return 2;
+	}
+	if ((path = cli_conf_path(file)) == NULL) {
+		fprintf(stderr, "vantage: agent add: no configuration file: "
+		    "use -c FILE (HOME is not set)\n");
+		return 1;
+	}
+	if ((tf = cli_abs_file("--token-file", o->token_file)) == NULL ||
+	    (o->ca != NULL && (ca = cli_abs_file("--ca", o->ca)) == NULL))
+		goto done;
+	memset(&ag, 0, sizeof(ag));
+	ag.name = args[0];
+	ag.url = args[1];
+	ag.token_file = tf;
+	ag.ca = ca;
+	if (conf_edit_add_agent(path, &ag, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vantage: agent add: %s\n", cli_safe(err, safe,
+		    sizeof(safe)));
+		goto done;
+	}
+	printf("added agent '%s' (%s) to %s\n", ag.name, cli_safe(ag.url,
+	    safe, sizeof(safe)), cli_safe(path, err, sizeof(err)));
+	rc = 0;
+done:
+	free(tf);
+	free(ca);
+	free(path);
+	return rc;
 }

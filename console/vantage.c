@@ -23,7 +23,14 @@ enum {
 	OPT_NO_TTL,
 	OPT_UPDATE,
 	OPT_TIMEOUT,
-	OPT_SETTLE
+	OPT_SETTLE,
+	OPT_CSV,
+	OPT_ACTOR,
+	OPT_ACTION,
+	OPT_ROUTE,
+	OPT_SINCE,
+	OPT_TOKEN_FILE,
+	OPT_CA
 };
 
 /* Which options a subcommand takes, so a misplaced one is a usage error. */
@@ -37,24 +44,45 @@ enum {
 #define O_NO_TTL	0x80
 #define O_UPDATE	0x100
 #define O_TIMEOUT	0x200	/* --timeout and --settle */
+#define O_CSV		0x400
+#define O_FILTER	0x800	/* --actor --action --route --since */
+#define O_ADD		0x1000	/* --token-file --ca */
 
 #define VANTAGE_MAX_ROUTES	256	/* of one request (the agent's cap) */
 
+/*
+ * The subcommands: a fleet command runs with every configured agent
+ * being fetched, an edit command on the configuration file alone.
+ */
 static const struct vantage_cmd {
 	const char	*name;
-	int		 nargs;		/* AGENT ROUTE... */
+	const char	*sub;		/* the second word, or NULL */
+	int		 min_args;	/* words after the name */
+	int		 max_args;
+	const char	*args;		/* "takes ..." */
+	int		 routes;	/* args after the first are routes */
 	int		 opts;
-	int		 (*list)(struct fleet *, const struct cli_opts *);
-	int		 (*change)(struct fleet *, const char *, char *const *,
-			    int, const struct cli_opts *);
+	int		 (*run)(struct fleet *, char *const *, int,
+			    const struct cli_opts *);
+	int		 (*edit)(const char *, char *const *, int,
+			    const struct cli_opts *);
 } vantage_cmds[] = {
-	{ "status", 0, O_JSON, cli_status, NULL },
-	{ "probes", 0, O_JSON, cli_probes, NULL },
-	{ "routes", 0, O_JSON, cli_routes, NULL },
-	{ "audit", 0, O_JSON | O_VERIFY | O_LIMIT, cli_audit, NULL },
-	{ "drain", 2, O_JSON | O_REASON | O_TTL | O_NO_TTL | O_MAINT |
-	    O_FORCE | O_UPDATE | O_TIMEOUT, NULL, cli_drain },
-	{ "undrain", 2, O_JSON | O_REASON | O_TIMEOUT, NULL, cli_undrain },
+	{ "status", NULL, 0, 0, "no arguments", 0, O_JSON | O_CSV,
+	    cli_status, NULL },
+	{ "probes", NULL, 0, 1, "at most one agent", 0, O_JSON | O_CSV,
+	    cli_probes, NULL },
+	{ "routes", NULL, 0, 0, "no arguments", 0, O_JSON | O_CSV,
+	    cli_routes, NULL },
+	{ "audit", NULL, 0, 0, "no arguments", 0, O_JSON | O_CSV | O_VERIFY |
+	    O_LIMIT | O_FILTER, cli_audit, NULL },
+	{ "drain", NULL, 2, VANTAGE_MAX_ROUTES + 1, "an agent and one or more "
+	    "routes", 1, O_JSON | O_REASON | O_TTL | O_NO_TTL | O_MAINT |
+	    O_FORCE | O_UPDATE | O_TIMEOUT, cli_drain, NULL },
+	{ "undrain", NULL, 2, VANTAGE_MAX_ROUTES + 1, "an agent and one or "
+	    "more routes", 1, O_JSON | O_REASON | O_TIMEOUT, cli_undrain,
+	    NULL },
+	{ "agent", "add", 2, 2, "a name and a URL", 0, O_ADD, NULL,
+	    cli_agent_add },
 };
 
 static void __attribute__((noreturn))
@@ -66,10 +94,14 @@ usage(const char *why, int rc)
 		fprintf(stderr, "vantage: %s\n", why);
 	fprintf(out,
 	    "usage: vantage [-c file] [--agent [name=]url]...\n"
-	    "       vantage [-c file] [--agent url]... status|probes|routes "
-	    "[--json]\n"
-	    "       vantage [-c file] [--agent url]... audit [--json] "
+	    "       vantage [-c file] [--agent url]... status|routes "
+	    "[--json | --csv]\n"
+	    "       vantage [-c file] [--agent url]... probes [agent] "
+	    "[--json | --csv]\n"
+	    "       vantage [-c file] [--agent url]... audit [--json | --csv] "
 	    "[--verify] [--limit n]\n"
+	    "                [--actor name] [--action action] [--route route] "
+	    "[--since duration]\n"
 	    "       vantage [-c file] drain agent route... --reason text\n"
 	    "                [--ttl duration | --no-ttl] [--maint] [--force] "
 	    "[--update]\n"
@@ -77,7 +109,9 @@ usage(const char *why, int rc)
 	    "[--json]\n"
 	    "       vantage [-c file] undrain agent route... --reason text\n"
 	    "                [--timeout duration] [--settle duration] "
-	    "[--json]\n");
+	    "[--json]\n"
+	    "       vantage [-c file] agent add name url --token-file file "
+	    "[--ca file]\n");
 	exit(rc);
 }
 
@@ -98,6 +132,13 @@ main(int argc, char *argv[])
 		{ "update", no_argument, NULL, OPT_UPDATE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "settle", required_argument, NULL, OPT_SETTLE },
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "actor", required_argument, NULL, OPT_ACTOR },
+		{ "action", required_argument, NULL, OPT_ACTION },
+		{ "route", required_argument, NULL, OPT_ROUTE },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "ca", required_argument, NULL, OPT_CA },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -136,11 +177,9 @@ main(int argc, char *argv[])
 			given |= O_REASON;
 			break;
 		case OPT_TTL:
-			if (parse_duration_ms(optarg, &o.ttl_ms, err,
-			    sizeof(err)) == -1 || o.ttl_ms < 1000 ||
-			    o.ttl_ms > 30LL * 86400000)
-				usage("--ttl: expected a duration from 1s to "
-				    "30d, e.g. 30m", 2);
+			if (cli_duration("--ttl", optarg, 1000, 30LL * 86400000,
+			    &o.ttl_ms, err, sizeof(err)) == -1)
+				usage(err, 2);
 			given |= O_TTL;
 			break;
 		case OPT_NO_TTL:
@@ -151,20 +190,47 @@ main(int argc, char *argv[])
 			given |= O_UPDATE;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_duration_ms(optarg, &o.timeout_ms, err,
-			    sizeof(err)) == -1 || o.timeout_ms < 500 ||
-			    o.timeout_ms > 300000)
-				usage("--timeout: expected a duration from "
-				    "500ms to 5m, e.g. 3s", 2);
+			if (cli_duration("--timeout", optarg, 500, 300000,
+			    &o.timeout_ms, err, sizeof(err)) == -1)
+				usage(err, 2);
 			given |= O_TIMEOUT;
 			break;
 		case OPT_SETTLE:
-			if (parse_duration_ms(optarg, &o.settle_ms, err,
-			    sizeof(err)) == -1 || o.settle_ms < 0 ||
-			    o.settle_ms > 3600000)
-				usage("--settle: expected a duration from 0s "
-				    "to 1h, e.g. 10s", 2);
+			if (cli_duration("--settle", optarg, 0, 3600000,
+			    &o.settle_ms, err, sizeof(err)) == -1)
+				usage(err, 2);
 			given |= O_TIMEOUT;
+			break;
+		case OPT_SINCE:
+			if (cli_duration("--since", optarg, 1000,
+			    366LL * 86400000, &o.since_ms, err,
+			    sizeof(err)) == -1)
+				usage(err, 2);
+			given |= O_FILTER;
+			break;
+		case OPT_CSV:
+			o.csv = 1;
+			given |= O_CSV;
+			break;
+		case OPT_ACTOR:
+			o.actor = optarg;
+			given |= O_FILTER;
+			break;
+		case OPT_ACTION:
+			o.action = optarg;
+			given |= O_FILTER;
+			break;
+		case OPT_ROUTE:
+			o.route = optarg;
+			given |= O_FILTER;
+			break;
+		case OPT_TOKEN_FILE:
+			o.token_file = optarg;
+			given |= O_ADD;
+			break;
+		case OPT_CA:
+			o.ca = optarg;
+			given |= O_ADD;
 			break;
 		case OPT_MAINT:
 			o.maint = 1;
@@ -201,26 +267,34 @@ main(int argc, char *argv[])
 	if (argc > 0) {
 		for (i = 0; i < sizeof(vantage_cmds) / sizeof(vantage_cmds[0]);
 		    i++) {
-			if (strcmp(argv[0], vantage_cmds[i].name) == 0)
+			if (strcmp(argv[0], vantage_cmds[i].name) == 0 &&
+			    (vantage_cmds[i].sub == NULL || (argc > 1 &&
+			    strcmp(argv[1], vantage_cmds[i].sub) == 0)))
 				cmd = &vantage_cmds[i];
 		}
 		if (cmd == NULL) {
-			snprintf(err, sizeof(err), "unknown command '%.64s'",
-			    argv[0]);
+			snprintf(err, sizeof(err), "unknown command '%.64s%s"
+			    "%.64s'", argv[0], argc > 1 ? " " : "", argc > 1 ?
+			    argv[1] : "");
 			usage(err, 2);
 		}
-		if (cmd->nargs == 0 ? argc != 1 : argc - 1 < cmd->nargs) {
-			snprintf(err, sizeof(err), "%s takes %s", cmd->name,
-			    cmd->nargs ? "an agent and one or more routes" :
-			    "no arguments");
-			usage(err, 2);
+		/* from here on argv[0] is the command's last word */
+		if (cmd->sub != NULL) {
+			argc--;
+			argv++;
 		}
-		if (argc - 2 > VANTAGE_MAX_ROUTES) {
+		if (argc - 1 > cmd->max_args && cmd->routes) {
 			snprintf(err, sizeof(err), "at most %d routes in one "
 			    "%s", VANTAGE_MAX_ROUTES, cmd->name);
 			usage(err, 2);
 		}
-		for (i = 2; cmd->nargs > 0 && i < (size_t)argc; i++) {
+		if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args) {
+			snprintf(err, sizeof(err), "%s%s%s takes %s",
+			    cmd->name, cmd->sub != NULL ? " " : "",
+			    cmd->sub != NULL ? cmd->sub : "", cmd->args);
+			usage(err, 2);
+		}
+		for (i = 2; cmd->routes && i < (size_t)argc; i++) {
 			for (size_t k = 2; k < i; k++) {
 				if (strcmp(argv[i], argv[k]) == 0) {
 					snprintf(err, sizeof(err), "route "
@@ -239,6 +313,10 @@ main(int argc, char *argv[])
 		usage("--ttl and --no-ttl exclude each other", 2);
 	if (given & O_NO_TTL)
 		o.ttl_ms = 0;
+	if (o.json && o.csv)
+		usage("--json and --csv exclude each other", 2);
+	if (o.csv && o.verify)
+		usage("--verify prints no table: use it without --csv", 2);
 	/* an update may keep the reason it changes nothing else of */
 	if (cmd != NULL && (cmd->opts & O_REASON) && o.reason == NULL &&
 	    !o.update)
@@ -246,6 +324,15 @@ main(int argc, char *argv[])
 	if (o.reason != NULL && (o.reason[0] == '\0' ||
 	    strlen(o.reason) > 500))
 		usage("--reason: 1 to 500 bytes", 2);
+
+	/* a command on the configuration file itself: no agent is asked */
+	if (cmd != NULL && cmd->edit != NULL) {
+		if (nurls > 0)
+			usage("--agent does not apply to a command on the "
+			    "configuration file", 2);
+		free(urls);
+		return cmd->edit(cfile, argv + 1, argc - 1, &o);
+	}
 
 	conf = conf_new();
 	if (cfile == NULL && nurls == 0) {
@@ -281,10 +368,8 @@ main(int argc, char *argv[])
 	fl = fleet_new(conf);
 	if (cmd == NULL)
 		rc = ui_run(fl);
-	else if (cmd->list != NULL)
-		rc = cmd->list(fl, &o);
 	else
-		rc = cmd->change(fl, argv[1], argv + 2, argc - 2, &o);
+		rc = cmd->run(fl, argv + 1, argc - 1, &o);
 	fleet_free(fl);
 	conf_free(conf);
 	fflush(stdout);

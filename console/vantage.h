@@ -671,6 +671,7 @@ const char	*matrix_verdict_str(enum matrix_verdict);
 
 struct cli_opts {
 	int		 json;
+	int		 csv;		/* RFC 4180, a header row first */
 	const char	*reason;
 	int64_t		 ttl_ms;	/* -1: none given, 0: --no-ttl */
 	int		 maint;
@@ -680,21 +681,67 @@ struct cli_opts {
 	int64_t		 settle_ms;	/* -1: the configured one */
 	int		 verify;
 	long		 limit;
+	/* audit filters: NULL / 0 when not given */
+	const char	*actor;
+	const char	*action;
+	const char	*route;
+	int64_t		 since_ms;	/* rows of the last since_ms */
+	/* agent add */
+	const char	*token_file;
+	const char	*ca;
 };
 
-/* Each returns the exit status: 0 done (a change: applied), 1 refused or
- * failed (not applied), 2 usage, 3 (a change) outcome unknown. */
-int	cli_status(struct fleet *, const struct cli_opts *);
-int	cli_probes(struct fleet *, const struct cli_opts *);
-int	cli_routes(struct fleet *, const struct cli_opts *);
-int	cli_audit(struct fleet *, const struct cli_opts *);
-/* n routes of one agent, as one request: all or nothing. */
-int	cli_drain(struct fleet *, const char *agent, char *const *routes,
-	    int n, const struct cli_opts *);
-int	cli_undrain(struct fleet *, const char *agent, char *const *routes,
-	    int n, const struct cli_opts *);
-/* Copies s into buf with control characters replaced (terminal safety). */
+/*
+ * Each returns the exit status: 0 done (a change: applied), 1 refused or
+ * failed (not applied), 2 usage, 3 (a change) outcome unknown.  args are
+ * the words after the command's name: probes [AGENT], drain AGENT
+ * ROUTE..., agent add NAME URL.
+ */
+int	cli_status(struct fleet *, char *const *args, int n,
+	    const struct cli_opts *);
+int	cli_probes(struct fleet *, char *const *args, int n,
+	    const struct cli_opts *);
+int	cli_routes(struct fleet *, char *const *args, int n,
+	    const struct cli_opts *);
+int	cli_audit(struct fleet *, char *const *args, int n,
+	    const struct cli_opts *);
+/* n - 1 routes of one agent, as one request: all or nothing. */
+int	cli_drain(struct fleet *, char *const *args, int n,
+	    const struct cli_opts *);
+int	cli_undrain(struct fleet *, char *const *args, int n,
+	    const struct cli_opts *);
+/* Edits the configuration file (file: -c, or NULL for the default). */
+int	cli_agent_add(const char *file, char *const *args, int n,
+	    const struct cli_opts *);
+/*
+ * A duration option's value: a number with a unit ("10" is refused with
+ * "add a unit: 10s, 10m"), within [lo, hi] ms.  0, or -1 with a message
+ * naming the option in err.
+ */
+int	cli_duration(const char *opt, const char *arg, int64_t lo, int64_t hi,
+	    int64_t *ms, char *err, size_t);
 const char *cli_safe(const char *s, char *buf, size_t len);
+
+/* ---------------------------------------------------------------- */
+/* conf_edit.c: changes to vantage.conf written in place of an editor. */
+
+struct conf_edit_agent {
+	const char	*name;
+	const char	*url;
+	const char	*token_file;	/* absolute */
+	const char	*ca;		/* absolute, or NULL */
+};
+
+/*
+ * Appends an [agent "NAME"] section to the file at path, every existing
+ * byte kept: a temporary file in the same directory, fsync, rename, so a
+ * crash leaves the old file or the new one.  The file keeps its mode (a
+ * new one is 0600, its directory made 0700).  Refuses a name the file
+ * already has and a result conf_load() would not accept.  0, or -1 with
+ * the reason in err.
+ */
+int	conf_edit_add_agent(const char *path, const struct conf_edit_agent *,
+	    char *err, size_t);
 
 /* ---------------------------------------------------------------- */
 /* ui.c: the screen manager of the TUI (htop's ScreenManager): it owns the
