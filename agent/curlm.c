@@ -1,6 +1,8 @@
 /*
  * curlm.c - a libcurl multi handle driven from the agent's one epoll
- * loop, for every module that runs transfers (probe_http.c, alert.c).
+ * loop, for every module that runs transfers (probe_http.c, probe_grpc.c,
+ * alert.c), and the two things every curl probe reads from a transfer:
+ * its phase timings and the peer certificate's days.
  *
  * curl's multi socket interface needs the same glue wherever it is used:
  * it says which descriptors to watch (curlm_sock_cb) and when to wake it
@@ -11,6 +13,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "vantaged.h"
 
@@ -166,4 +171,70 @@ curlm_free(struct curlm *cm)
 	if (cm->timer != NULL)
 		loop_timer_del(cm->timer);
 	free(cm);
+}
+
+/* Phase durations from curl's cumulative timestamps (-1: not reached). */
+void
+curlm_timings(CURL *e, struct probe_result *r)
+{
+	curl_off_t	nl = 0, ct = 0, ac = 0, st = 0, tot = 0, base;
+
+	(void)curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &nl);
+	(void)curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &ct);
+	(void)curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &ac);
+	(void)curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &st);
+	(void)curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &tot);
+	if (ct > 0) {
+		r->dns_us = nl;
+		r->connect_us = ct - nl;
+	} else if (nl > 0)
+		r->dns_us = nl;
+	if (ac > 0 && ct > 0)
+		r->tls_us = ac - ct;
+	base = ac > ct ? ac : ct;
+	if (st > 0 && base > 0)
+		r->ttfb_us = st - base;
+	if (tot > 0)
+		r->latency_us = tot;
+}
+
+/* Whole days from now to t, rounded down (an expired cert is < 0). */
+static int
+curlm_days_left(const ASN1_TIME *t, int *days)
+{
+	int	day, sec;
+	int64_t	total;
+
+	if (ASN1_TIME_diff(&day, &sec, NULL, t) != 1)
+		return -1;
+	total = (int64_t)day * 86400 + sec;
+	if (total < 0)
+		*days = (int)((total - 86399) / 86400);
+	else
+		*days = (int)(total / 86400);
+	return 0;
+}
+
+/*
+ * For CURLOPT_PREREQFUNCTION callbacks: the connection (and TLS) is up,
+ * the request not yet sent.  The peer certificate is read here because
+ * with FORBID_REUSE the connection, and the SSL object with it, is gone
+ * once the transfer completes.  An unverified certificate still gets
+ * here and its expiry is reported all the same.
+ */
+void
+curlm_peer_cert(CURL *e, struct probe_result *r)
+{
+	const struct curl_tlssessioninfo *ti = NULL;
+	X509				*cert;
+
+	if (curl_easy_getinfo(e, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
+	    ti == NULL || ti->backend != CURLSSLBACKEND_OPENSSL ||
+	    ti->internals == NULL)
+		return;
+	if ((cert = SSL_get1_peer_certificate(ti->internals)) == NULL)
+		return;
+	if (curlm_days_left(X509_get0_notAfter(cert), &r->cert_days) == 0)
+		r->has_cert = 1;
+	X509_free(cert);
 }

@@ -415,23 +415,6 @@ grpc_write_cb(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Whole days from now to t, rounded down (an expired cert is < 0). */
-static int
-grpc_days_left(const ASN1_TIME *t, int *days)
-{
-	int	day, sec;
-	int64_t	total;
-
-	if (ASN1_TIME_diff(&day, &sec, NULL, t) != 1)
-		return -1;
-	total = (int64_t)day * 86400 + sec;
-	if (total < 0)
-		*days = (int)((total - 86399) / 86400);
-	else
-		*days = (int)(total / 86400);
-	return 0;
-}
-
 /*
  * CURLOPT_PREREQFUNCTION: TLS is up, the request not yet sent; the peer
  * certificate is read now because with FORBID_REUSE the SSL object is
@@ -440,20 +423,9 @@ grpc_days_left(const ASN1_TIME *t, int *days)
 static int
 grpc_prereq_cb(void *arg, char *pip, char *lip, int pport, int lport)
 {
-	struct grpc_run			*g = arg;
-	const struct curl_tlssessioninfo *ti = NULL;
-	X509				*cert;
+	struct grpc_run	*g = arg;
 
-	if (curl_easy_getinfo(g->easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
-	    ti == NULL || ti->backend != CURLSSLBACKEND_OPENSSL ||
-	    ti->internals == NULL)
-		return CURL_PREREQFUNC_OK;
-	if ((cert = SSL_get1_peer_certificate(ti->internals)) == NULL)
-		return CURL_PREREQFUNC_OK;
-	if (grpc_days_left(X509_get0_notAfter(cert),
-	    &g->run->res.cert_days) == 0)
-		g->run->res.has_cert = 1;
-	X509_free(cert);
+	curlm_peer_cert(g->easy, &g->run->res);
 	return CURL_PREREQFUNC_OK;
 }
 
@@ -659,31 +631,6 @@ grpc_error(CURL *e, CURLcode rc, const char *errbuf, int tls, char *out,
 	}
 }
 
-/* Phase durations from curl's cumulative timestamps (-1: not reached). */
-static void
-grpc_timings(CURL *e, struct probe_result *r)
-{
-	curl_off_t	nl = 0, ct = 0, ac = 0, st = 0, tot = 0, base;
-
-	(void)curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &nl);
-	(void)curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &ct);
-	(void)curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &ac);
-	(void)curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &st);
-	(void)curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &tot);
-	if (ct > 0) {
-		r->dns_us = nl;
-		r->connect_us = ct - nl;
-	} else if (nl > 0)
-		r->dns_us = nl;
-	if (ac > 0 && ct > 0)
-		r->tls_us = ac - ct;
-	base = ac > ct ? ac : ct;
-	if (st > 0 && base > 0)
-		r->ttfb_us = st - base;
-	if (tot > 0)
-		r->latency_us = tot;
-}
-
 /*
  * The last value of a response header, from the trailers when they have
  * it, else from the headers (a trailers-only reply has no trailers).
@@ -716,7 +663,7 @@ grpc_abort(struct probe_run *run)
 
 	if (g == NULL)
 		return;
-	grpc_timings(g->easy, &run->res);
+	curlm_timings(g->easy, &run->res);
 	if (curl_easy_getinfo(g->easy, CURLINFO_RESPONSE_CODE, &code) ==
 	    CURLE_OK && code > 0)
 		run->res.code = (int)code;
@@ -732,7 +679,7 @@ grpc_finish(struct grpc_run *g, CURLcode rc)
 	struct grpc_verdict	 v;
 	long			 code = 0, ver = 0;
 
-	grpc_timings(g->easy, r);
+	curlm_timings(g->easy, r);
 	(void)curl_easy_getinfo(g->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code > 0)
 		r->code = (int)code;

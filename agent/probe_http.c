@@ -775,23 +775,6 @@ http_write_cb(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Whole days from now to t, rounded down (an expired cert is < 0). */
-static int
-http_days_left(const ASN1_TIME *t, int *days)
-{
-	int	day, sec;
-	int64_t	total;
-
-	if (ASN1_TIME_diff(&day, &sec, NULL, t) != 1)
-		return -1;
-	total = (int64_t)day * 86400 + sec;
-	if (total < 0)
-		*days = (int)((total - 86399) / 86400);
-	else
-		*days = (int)(total / 86400);
-	return 0;
-}
-
 /*
  * CURLOPT_PREREQFUNCTION: the connection (and TLS) is up, the request not
  * yet sent.  The peer certificate is read here because with FORBID_REUSE
@@ -802,20 +785,9 @@ http_days_left(const ASN1_TIME *t, int *days)
 static int
 http_prereq_cb(void *arg, char *pip, char *lip, int pport, int lport)
 {
-	struct http_run			*h = arg;
-	const struct curl_tlssessioninfo *ti = NULL;
-	X509				*cert;
+	struct http_run	*h = arg;
 
-	if (curl_easy_getinfo(h->easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
-	    ti == NULL || ti->backend != CURLSSLBACKEND_OPENSSL ||
-	    ti->internals == NULL)
-		return CURL_PREREQFUNC_OK;
-	if ((cert = SSL_get1_peer_certificate(ti->internals)) == NULL)
-		return CURL_PREREQFUNC_OK;
-	if (http_days_left(X509_get0_notAfter(cert),
-	    &h->run->res.cert_days) == 0)
-		h->run->res.has_cert = 1;
-	X509_free(cert);
+	curlm_peer_cert(h->easy, &h->run->res);
 	return CURL_PREREQFUNC_OK;
 }
 
@@ -1009,31 +981,6 @@ http_error(CURL *e, CURLcode rc, const char *errbuf, char *out, size_t len)
 	}
 }
 
-/* Phase durations from curl's cumulative timestamps (-1: not reached). */
-static void
-http_timings(CURL *e, struct probe_result *r)
-{
-	curl_off_t	nl = 0, ct = 0, ac = 0, st = 0, tot = 0, base;
-
-	(void)curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &nl);
-	(void)curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &ct);
-	(void)curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &ac);
-	(void)curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &st);
-	(void)curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &tot);
-	if (ct > 0) {
-		r->dns_us = nl;
-		r->connect_us = ct - nl;
-	} else if (nl > 0)
-		r->dns_us = nl;
-	if (ac > 0 && ct > 0)
-		r->tls_us = ac - ct;
-	base = ac > ct ? ac : ct;
-	if (st > 0 && base > 0)
-		r->ttfb_us = st - base;
-	if (tot > 0)
-		r->latency_us = tot;
-}
-
 /*
  * The engine's timeout ends the run.  What the transfer
  * got to (status code, phases up to the slow one) is left in run->res:
@@ -1048,7 +995,7 @@ http_abort(struct probe_run *run)
 
 	if (h == NULL)
 		return;
-	http_timings(h->easy, &run->res);
+	curlm_timings(h->easy, &run->res);
 	if (curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code) ==
 	    CURLE_OK && code > 0)
 		run->res.code = (int)code;
@@ -1161,7 +1108,7 @@ http_finish(struct http_run *h, CURLcode rc)
 	const char		*body;
 	long			 code = 0, ver = 0, redirects = 0;
 
-	http_timings(h->easy, r);
+	curlm_timings(h->easy, r);
 	(void)curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code);
 	(void)curl_easy_getinfo(h->easy, CURLINFO_HTTP_VERSION, &ver);
 	(void)curl_easy_getinfo(h->easy, CURLINFO_REDIRECT_COUNT, &redirects);

@@ -237,6 +237,10 @@ int		 curlm_add(struct curlm *, CURL *, char *err, size_t);
 void		 curlm_remove(struct curlm *, CURL *);
 /* After every transfer was removed; NULL is a no-op. */
 void		 curlm_free(struct curlm *);
+struct probe_result;
+/* For probes over curl: phase timings, and the peer certificate's days. */
+void		 curlm_timings(CURL *, struct probe_result *);
+void		 curlm_peer_cert(CURL *, struct probe_result *);
 
 /* ---------------------------------------------------------------- */
 /* expect_json.c: the http probe's "PATH OP VALUE" body assertions. */
