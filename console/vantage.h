@@ -38,6 +38,13 @@ struct conf_agent {
 	char		*key;
 	char		*ssh;		/* user@bastion[:port] or NULL */
 	int		 line;		/* of the [agent] header */
+	/* where each setting came from, for messages that name the fix */
+	char		*file;		/* the config defining it; NULL: --agent */
+	int		 url_line;	/* 0: not written in a file */
+	int		 token_line;	/* of token or token_file */
+	int		 ca_line;
+	char		*token_file;	/* the token was read from it */
+	int		 token_env;	/* the token is $VANTAGE_TOKEN */
 };
 
 struct conf {
