@@ -21,6 +21,7 @@
 #include <ini.h>
 
 #include "inifile.h"
+#include "suggest.h"
 #include "vantage.h"
 
 #define CONF_MAX_ERRS	20
@@ -417,6 +418,7 @@ static void
 conf_begin_section(struct conf_parse *cp, const char *hdr)
 {
 	char		 kind[32], name[CONF_NAME_MAX * 2];
+	struct suggest	 sg;
 	const char	*p, *q;
 	size_t		 n;
 	int		 i;
@@ -446,8 +448,17 @@ conf_begin_section(struct conf_parse *cp, const char *hdr)
 		return;
 	}
 	if (strcmp(kind, "agent") != 0) {
-		conf_error(cp, cp->in.section_line, "unknown section [%s] "
-		    "(expected [agent \"NAME\"] or [console])", hdr);
+		suggest_init(&sg, kind);
+		for (i = 0; i < (int)(sizeof(conf_sections) /
+		    sizeof(conf_sections[0])); i++)
+			suggest_try(&sg, conf_sections[i].name);
+		if (suggest_best(&sg) != NULL)
+			conf_error(cp, cp->in.section_line, "unknown section "
+			    "[%s]: did you mean [%s]?", hdr, suggest_best(&sg));
+		else
+			conf_error(cp, cp->in.section_line, "unknown section "
+			    "[%s] (expected [agent \"NAME\"] or [console])",
+			    hdr);
 		cp->sec = CSEC_BAD;
 		return;
 	}
@@ -628,6 +639,7 @@ conf_key_set(struct conf_parse *cp, const char *name, const char *value)
 {
 	const struct conf_section	*sec = &conf_sections[cp->sec];
 	const struct conf_key		*k = NULL;
+	struct suggest			 sg;
 	char				 err[768], names[256], where[96];
 	char				*base;
 	int				*seen;
@@ -651,6 +663,14 @@ conf_key_set(struct conf_parse *cp, const char *name, const char *value)
 		}
 	}
 	if (k == NULL) {
+		suggest_init(&sg, name);
+		for (i = 0; i < sec->n; i++)
+			suggest_try(&sg, sec->keys[i].name);
+		if (suggest_best(&sg) != NULL) {
+			conf_error(cp, line, "unknown key '%s' in %s: did you "
+			    "mean %s?", name, where, suggest_best(&sg));
+			return;
+		}
 		conf_key_names(sec, names, sizeof(names));
 		conf_error(cp, line, "unknown key '%s' in %s (%s)", name,
 		    where, names);
