@@ -119,6 +119,9 @@ struct conf_parse {
 	int			 console_seen[N_CONSOLE_KEYS];
 	struct buf		 errs;
 	int			 nerrs;
+	/* errors of one agent entry mark that agent, the rest runs */
+	struct conf_agent	*blame;		/* the entry being read */
+	int			 agent_nerrs;
 };
 
 static void conf_error(struct conf_parse *, int, const char *, ...)
@@ -131,11 +134,21 @@ conf_error(struct conf_parse *cp, int line, const char *fmt, ...)
 	va_list	ap;
 
 	cp->nerrs++;
-	if (cp->nerrs > CONF_MAX_ERRS)
+	if (cp->nerrs > CONF_MAX_ERRS && cp->blame == NULL)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (cp->blame != NULL) {
+		cp->agent_nerrs++;
+		if (cp->blame->error == NULL && line > 0)
+			xasprintf(&cp->blame->error, "%s:%d: %s", cp->file,
+			    line, msg);
+		else if (cp->blame->error == NULL)
+			xasprintf(&cp->blame->error, "%s: %s", cp->file, msg);
+	}
+	if (cp->nerrs > CONF_MAX_ERRS)
+		return;
 	if (cp->errs.len > 0)
 		buf_addc(&cp->errs, '\n');
 	if (line > 0)
@@ -222,6 +235,7 @@ conf_agent_free(struct conf_agent *a)
 	free(a->ssh);
 	free(a->file);
 	free(a->token_file);
+	free(a->error);
 	free(a);
 }
 
@@ -647,6 +661,7 @@ conf_key_set(struct conf_parse *cp, const char *name, const char *value)
 	int				 line = cp->in.lineno;
 
 	if (cp->sec == CSEC_AGENT) {
+		cp->blame = cp->agent;
 		base = (char *)cp->agent;
 		seen = cp->agent_seen;
 		snprintf(where, sizeof(where), "[agent \"%s\"]",
@@ -696,6 +711,13 @@ conf_key_set(struct conf_parse *cp, const char *name, const char *value)
 		cp->token_line = line;
 }
 
+static void
+conf_key(struct conf_parse *cp, const char *name, const char *value)
+{
+	conf_key_set(cp, name, value);
+	cp->blame = NULL;
+}
+
 static int
 conf_handler(void *user, const char *section, const char *name,
     const char *value)
@@ -712,7 +734,7 @@ conf_handler(void *user, const char *section, const char *name,
 		break;
 	case CSEC_AGENT:
 	case CSEC_CONSOLE:
-		conf_key_set(cp, name, value);
+		conf_key(cp, name, value);
 		break;
 	}
 	return 1;
@@ -739,13 +761,21 @@ conf_finish(struct conf_parse *cp)
 	int		 i;
 
 	for (i = cp->first_agent; i < c->n_agents; i++) {
-		if (c->agents[i]->url == NULL)
-			conf_error(cp, c->agents[i]->line, "agent '%s' has "
-			    "no url", c->agents[i]->name);
-		if ((c->agents[i]->cert == NULL) !=
-		    (c->agents[i]->key == NULL))
-			conf_error(cp, c->agents[i]->line, "agent '%s': cert "
-			    "and key go together", c->agents[i]->name);
+		struct conf_agent *a = c->agents[i];
+
+		cp->blame = a;
+		if (a->url == NULL && a->error == NULL)
+			conf_error(cp, a->line, "agent '%s' has no url",
+			    a->name);
+		if ((a->cert == NULL) != (a->key == NULL))
+			conf_error(cp, a->line, "agent '%s': cert and key go "
+			    "together", a->name);
+		cp->blame = NULL;
+		/* a marked agent is shown, never asked: give it a url */
+		if (a->url == NULL) {
+			a->url = xstrdup("");
+			a->host = xstrdup("");
+		}
 	}
 	if (c->connect_timeout_ms > c->timeout_ms)
 		conf_error(cp, cp->console_seen[CONSOLE_KEY_CONNECT],
@@ -791,6 +821,12 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 			    cp.nerrs - CONF_MAX_ERRS);
 		snprintf(err, errlen, "%s", cp.errs.data);
 		buf_free(&cp.errs);
+		if (cp.nerrs == cp.agent_nerrs) {
+			/* only agent entries are wrong: they are marked */
+			free(c->file);
+			c->file = xstrdup(path);
+			return 1;
+		}
 		/* drop this file's agents: nothing half-loaded survives */
 		for (i = cp.first_agent; i < c->n_agents; i++)
 			conf_agent_free(c->agents[i]);
@@ -866,6 +902,72 @@ conf_add_url(struct conf *c, const char *arg, char *err, size_t errlen)
 	    sizeof(*c->agents));
 	c->agents[c->n_agents++] = a;
 	return 0;
+}
+
+int
+conf_agent_option(struct conf_agent *a, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	const struct conf_key	*k = NULL;
+	char			 e[768];
+	size_t			 i;
+
+	for (i = 0; i < N_AGENT_KEYS; i++) {
+		if (strcmp(agent_keys[i].name, key) == 0)
+			k = &agent_keys[i];
+	}
+	if (k == NULL || (k->kind != CK_FILE && k->kind != CK_TOKEN_FILE))
+		fatalx("%s: %s", __func__, key);
+	if ((k->kind == CK_FILE && *(char **)((char *)a + k->off) != NULL) ||
+	    (k->kind == CK_TOKEN_FILE && a->token_file != NULL)) {
+		snprintf(err, errlen, "--agent %s: --%s is given twice",
+		    a->name, k->kind == CK_FILE ? key : "token-file");
+		return -1;
+	}
+	if (k->kind == CK_TOKEN_FILE && a->token_env) {
+		/* the file named for this agent beats $VANTAGE_TOKEN */
+		explicit_bzero(a->token, strlen(a->token));
+		free(a->token);
+		a->token = NULL;
+		a->token_env = 0;
+	}
+	if (value[0] == '\0') {
+		snprintf(err, errlen, "--agent %s: --%s needs a file", a->name,
+		    k->kind == CK_FILE ? key : "token-file");
+		return -1;
+	}
+	if (conf_value(k, value, (char *)a, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "--agent %s: %s", a->name, e);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+conf_agent_origin(const struct conf_agent *a, const char *key, char *buf,
+    size_t len)
+{
+	int	line = 0;
+
+	if (strcmp(key, "url") == 0)
+		line = a->url_line;
+	else if (strcmp(key, "token") == 0)
+		line = a->token_line;
+	else if (strcmp(key, "ca") == 0)
+		line = a->ca_line;
+	if (a->file != NULL && line > 0)
+		snprintf(buf, len, "%s:%d", a->file, line);
+	else if (a->file != NULL)
+		snprintf(buf, len, "[agent \"%s\"] at %s:%d", a->name,
+		    a->file, a->line);
+	else if (strcmp(key, "ca") == 0)
+		snprintf(buf, len, "--ca");
+	else if (strcmp(key, "token") == 0)
+		snprintf(buf, len, "%s", a->token_env ? "$VANTAGE_TOKEN" :
+		    "--token-file");
+	else
+		snprintf(buf, len, "--agent");
+	return buf;
 }
 
 char *
