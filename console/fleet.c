@@ -301,17 +301,18 @@ fleet_call_done(const struct fetch_resp *resp, void *p)
 {
 	struct fleet_call	*c = p;
 	struct fetch_resp	 r = *resp;
-	char			 code[64], msg[512], full[700];
+	char			 code[64], msg[512], full[1200];
 
 	if (r.err == FETCH_HTTP) {
 		/* the agent's own words say more than the status code */
 		if (model_parse_error(r.body, r.len, code, sizeof(code), msg,
 		    sizeof(msg)) == 0)
-			snprintf(full, sizeof(full), "HTTP %ld %s: %s",
-			    r.status, code, msg);
+			snprintf(full, sizeof(full), "HTTP %ld %s: %s%s%s",
+			    r.status, code, msg, r.hint[0] ? "; " : "", r.hint);
 		else
 			snprintf(full, sizeof(full), "HTTP %ld (no error "
-			    "details)", r.status);
+			    "details)%s%s", r.status, r.hint[0] ? "; " : "",
+			    r.hint);
 		r.errmsg = full;
 	}
 	c->cb(c->a, &r, c->arg);
@@ -349,6 +350,7 @@ fleet_request_opt(struct fleet_agent *a, const char *path, const char *body,
 	s.cert = a->conf->cert;
 	s.key = a->conf->key;
 	s.connect_to = a->connect_to;
+	s.agent = a->conf;
 	if (o != NULL) {
 		s.idem_key = o->idem_key;
 		s.deadline_ms = o->deadline_ms;

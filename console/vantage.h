@@ -135,11 +135,15 @@ struct fetch_spec {
 	const char	*idem_key;	/* POST: Idempotency-Key, or NULL */
 	int64_t		 deadline_ms;	/* POST: X-Vantage-Deadline, or 0 */
 	int64_t		 timeout_ms;	/* total; 0: the fetch's limits */
+	/* its settings and where they came from, so that an error can
+	 * name what to change (fetch.c); NULL: none */
+	const struct conf_agent *agent;
 };
 
 struct fetch_resp {
 	enum fetch_err	 err;
-	const char	*errmsg;	/* why, for err != FETCH_OK */
+	const char	*errmsg;	/* why, and what to change */
+	const char	*hint;		/* FETCH_HTTP: what to change, or "" */
 	long		 status;	/* HTTP status, 0 if none */
 	const char	*body;		/* NUL-terminated */
 	size_t		 len;
