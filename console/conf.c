@@ -4,8 +4,13 @@
  *
  * Debian's inih does not pass line numbers to the handler, so the text is
  * fed through shared/inifile.c's reader (as the agent's config.c is);
- * every error names file:line.  Tokens are secrets: a file holding one must not
- * be readable by anybody else (relayd's check_file_secrecy()).
+ * every error names file:line.  Tokens are secrets: a file holding one must
+ * not be readable by anybody else (relayd's check_file_secrecy()).
+ *
+ * An error inside an [agent] section marks only that agent (->error) so
+ * the console can run the others; any other error refuses the file.  Each
+ * agent remembers the lines of its url, token and ca, so that fetch.c can
+ * name the setting to change when the agent cannot be reached.
  */
 #include <ctype.h>
 #include <errno.h>
