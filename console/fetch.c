@@ -546,7 +546,16 @@ fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
 			snprintf(msg, msglen, "%s", r->errbuf);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		if (strstr(r->errbuf, "too slow") != NULL &&
+		if (strstr(r->errbuf, "Resolving timed out") != NULL) {
+			/* no DNS answer at all: the name or the resolver */
+			resp->err = FETCH_RESOLVE;
+			resp->not_sent = 1;
+			snprintf(msg, msglen, "no DNS answer for '%s' within %"
+			    PRId64 " ms: check the host name in url%s and the "
+			    "resolver (/etc/resolv.conf)", a != NULL ? a->host :
+			    "the host", r->f->lim.connect_timeout_ms,
+			    fetch_where(r, "url", w, sizeof(w)));
+		} else if (strstr(r->errbuf, "too slow") != NULL &&
 		    r->body.len == 0) {
 			resp->err = FETCH_TIMEOUT;
 			snprintf(msg, msglen, "no answer for %ld s",
