@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -1110,7 +1111,8 @@ api_daemon_start(const char *spec, char *err, size_t errlen)
 	/* "*:port": one dual-stack socket for IPv6 and IPv4 */
 	hints.ai_family = any ? AF_INET6 : AF_UNSPEC;
 	if ((rc = getaddrinfo(any ? NULL : host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "listen %s: %s", spec, gai_strerror(rc));
+		snprintf(err, errlen, "cannot listen on %s: %s", spec,
+		    gai_strerror(rc));
 		return NULL;
 	}
 	if (api_tls.cert != NULL) {
@@ -1149,11 +1151,22 @@ api_daemon_start(const char *spec, char *err, size_t errlen)
 	if (res != NULL)
 		freeaddrinfo(res);
 	if (d == NULL) {
+		char		 why[256];
+		const char	*w;
+
+		/* "Failed to bind to port 0: Address already in use": the
+		 * cause is the part after the last colon */
 		pthread_mutex_lock(&api_log_mtx);
-		snprintf(err, errlen, "listen %s: %s", spec,
-		    api_log_last[0] != '\0' ? api_log_last :
-		    "cannot start the HTTP server");
+		w = strrchr(api_log_last, ':');
+		w = w != NULL && w[1] == ' ' ? w + 2 : api_log_last;
+		strlcpy_v(why, w[0] != '\0' ? w : "cannot start the HTTP "
+		    "server", sizeof(why));
 		pthread_mutex_unlock(&api_log_mtx);
+		why[strcspn(why, "\r\n")] = '\0';
+		if (isupper((unsigned char)why[0]) &&
+		    islower((unsigned char)why[1]))
+			why[0] = (char)tolower((unsigned char)why[0]);
+		snprintf(err, errlen, "cannot listen on %s: %s", spec, why);
 	}
 	return d;
 }

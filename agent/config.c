@@ -24,6 +24,7 @@
 #include <ini.h>
 
 #include "inifile.h"
+#include "suggest.h"
 #include "vantaged.h"
 
 enum conf_section {
@@ -277,6 +278,41 @@ config_free_argv(char **argv)
 	free(argv);
 }
 
+/*
+ * ": did you mean X?" for a misspelt key of section sec (a probe's also
+ * the keys of every type), or for a section name when sec is SEC_NONE;
+ * "" when nothing is close.
+ */
+static const char *
+conf_suggest(enum conf_section sec, const char *word, char *buf, size_t len)
+{
+	struct suggest	 sg;
+	size_t		 i, j;
+
+	suggest_init(&sg, word);
+	if (sec == SEC_NONE) {
+		for (i = 0; i < SEC_NONE; i++)
+			suggest_try(&sg, section_names[i]);
+	} else {
+		for (i = 0; i < N_KEYS; i++) {
+			if (conf_keys[i].sec == sec || (sec == SEC_DEFAULTS &&
+			    conf_keys[i].sec == SEC_PROBE))
+				suggest_try(&sg, conf_keys[i].name);
+		}
+		for (i = 0; (sec == SEC_PROBE || sec == SEC_DEFAULTS) &&
+		    probe_types[i] != NULL; i++) {
+			for (j = 0; probe_types[i]->keys[j].name != NULL; j++)
+				suggest_try(&sg, probe_types[i]->keys[j].name);
+		}
+	}
+	if (suggest_best(&sg) == NULL)
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, sec == SEC_NONE ? ": did you mean [%s]?" :
+		    ": did you mean %s?", suggest_best(&sg));
+	return buf;
+}
+
 /* Starts a new section from its header text (e.g. `probe "api-eu"`). */
 static int
 conf_begin_section(struct conf_parse *cp, const char *section)
@@ -305,9 +341,15 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 			break;
 	}
 	if (i == SEC_NONE) {
-		conf_error(cp, cp->in.section_line, "unknown section [%s] "
-		    "(expected agent, api, haproxy, defaults, probe, route, "
-		    "pool or alert)", section);
+		char	sug[96];
+
+		if (conf_suggest(SEC_NONE, kind, sug, sizeof(sug))[0] != '\0')
+			conf_error(cp, cp->in.section_line, "unknown section "
+			    "[%s]%s", section, sug);
+		else
+			conf_error(cp, cp->in.section_line, "unknown section "
+			    "[%s] (expected agent, api, haproxy, defaults, "
+			    "probe, route, pool or alert)", section);
 		return -1;
 	}
 	cp->sec = (enum conf_section)i;
@@ -818,8 +860,15 @@ conf_default(struct conf_parse *cp, const char *name, const char *value,
 			ck = &conf_keys[i];
 	}
 	if (ck == NULL && (tk = conf_any_type_key(name)) == NULL) {
-		conf_error(cp, line, "unknown key '%s' in [defaults] (it takes "
-		    "the keys of probes)", name);
+		char	sug[96];
+
+		if (conf_suggest(SEC_DEFAULTS, name, sug, sizeof(sug))[0] !=
+		    '\0')
+			conf_error(cp, line, "unknown key '%s' in [defaults]%s",
+			    name, sug);
+		else
+			conf_error(cp, line, "unknown key '%s' in [defaults] "
+			    "(it takes the keys of probes)", name);
 		return;
 	}
 	if (ck != NULL && strcmp(name, "target") == 0) {
@@ -904,8 +953,9 @@ conf_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	if (k == NULL) {
-		conf_error(cp, line, "unknown key '%s' in [%s]", name,
-		    section_names[cp->sec]);
+		conf_error(cp, line, "unknown key '%s' in [%s]%s", name,
+		    section_names[cp->sec], conf_suggest(cp->sec, name, err,
+		    sizeof(err)));
 		return 1;
 	}
 	if (cp->seen[i] && k->kind != CONF_LISTEN) {

@@ -22,6 +22,7 @@
  * address, or of all) is closed to make room for the new one, so a fresh
  * check is always heard.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -398,7 +399,7 @@ ha_listen(const char *addr, char *err, size_t errlen)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((gai = getaddrinfo(host[0] != '\0' ? host : NULL, port_s, &hints,
 	    &res)) != 0) {
-		snprintf(err, errlen, "[haproxy] listen %s: %s", addr,
+		snprintf(err, errlen, "cannot listen on %s: %s", addr,
 		    gai_strerror(gai));
 		return -1;
 	}
@@ -416,8 +417,10 @@ ha_listen(const char *addr, char *err, size_t errlen)
 	freeaddrinfo(res);
 	return fd;
 fail:
-	snprintf(err, errlen, "[haproxy] listen %s: %s", addr,
-	    strerror(errno));
+	strlcpy_v(perr, strerror(errno), sizeof(perr));
+	if (isupper((unsigned char)perr[0]) && islower((unsigned char)perr[1]))
+		perr[0] = (char)tolower((unsigned char)perr[0]);
+	snprintf(err, errlen, "cannot listen on %s: %s", addr, perr);
 	if (fd != -1)
 		close(fd);
 	freeaddrinfo(res);

@@ -131,8 +131,30 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: vantaged [-f FILE] [-n] [-d] [-v]\n"
-	    "       vantaged token NAME ROLE\n");
+	    "       vantaged token NAME ROLE [--append FILE]\n");
 	exit(2);
+}
+
+/* --help: what usage() says, with the options explained, on stdout. */
+static void __attribute__((noreturn))
+help(void)
+{
+	printf("usage: vantaged [-f FILE] [-n] [-d] [-v]\n"
+	    "       vantaged token NAME ROLE [--append FILE]\n"
+	    "\n"
+	    "  -f FILE     the configuration (default " VANTAGED_CONF ",\n"
+	    "              else a built-in demo config)\n"
+	    "  -n          check the configuration, report every error, "
+	    "exit\n"
+	    "  -d          stay in the foreground and log to stderr\n"
+	    "              (else detach and log to the journal)\n"
+	    "  -v          log debug messages too\n"
+	    "  -h, --help  this text\n"
+	    "  token NAME ROLE\n"
+	    "              print a new API token and its tokens file line\n"
+	    "\n"
+	    "See vantaged(8) and vantaged.conf(5).\n");
+	exit(0);
 }
 
 static void
@@ -686,8 +708,14 @@ main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "token") == 0)
 		return cmd_token(argc - 1, argv + 1);
-	while ((ch = getopt(argc, argv, "f:ndv")) != -1) {
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			help();
+	}
+	while ((ch = getopt(argc, argv, "f:ndvh")) != -1) {
 		switch (ch) {
+		case 'h':
+			help();
 		case 'f':
 			path = optarg;
 			explicit_path = 1;

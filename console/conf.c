@@ -1,10 +1,16 @@
 /*
- * conf.c - vantage.conf: INI parsed by libinih into struct conf.
+ * conf.c - vantage.conf: INI parsed by libinih into struct conf, each
+ * section's keys from a table (name, kind, field, limits).
  *
  * Debian's inih does not pass line numbers to the handler, so the text is
  * fed through shared/inifile.c's reader (as the agent's config.c is);
- * every error names file:line.  Tokens are secrets: a file holding one must not
- * be readable by anybody else (relayd's check_file_secrecy()).
+ * every error names file:line.  Tokens are secrets: a file holding one must
+ * not be readable by anybody else (relayd's check_file_secrecy()).
+ *
+ * An error inside an [agent] section marks only that agent (->error) so
+ * the console can run the others; any other error refuses the file.  Each
+ * agent remembers the lines of its url, token and ca, so that fetch.c can
+ * name the setting to change when the agent cannot be reached.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,16 +26,89 @@
 #include <ini.h>
 
 #include "inifile.h"
+#include "suggest.h"
 #include "vantage.h"
 
 #define CONF_MAX_ERRS	20
 #define CONF_NAME_MAX	64
 #define CONF_TOKEN_MAX	4096
 
+/*
+ * What a key holds.  One table per section names every key with its
+ * kind, where it goes and its limits; conf_key_set() parses any of them,
+ * and the same code serves the command line's --ca and --token-file.
+ */
+enum conf_kind {
+	CK_DUR,		/* int64_t ms within [min, max] */
+	CK_SIZE,	/* uint64_t bytes within [min, max] */
+	CK_AUTO,	/* int: auto (-1), yes (1) or no (0) */
+	CK_URL,		/* the agent's url (and host, port) */
+	CK_TOKEN,	/* char *, the token itself */
+	CK_TOKEN_FILE,	/* char *, the token read from a secret file */
+	CK_FILE,	/* char *, a readable file ("~/" is $HOME) */
+	CK_SECRET_FILE,	/* char *, a file nobody else may read */
+	CK_SSH		/* char *, user@host[:port] */
+};
+
+#define CONF_NOLINE	((size_t)-1)
+
+struct conf_key {
+	const char	*name;
+	enum conf_kind	 kind;
+	size_t		 off;		/* into struct conf or conf_agent */
+	int64_t		 min;		/* durations and sizes */
+	int64_t		 max;
+	size_t		 line_off;	/* conf_agent's int for the line */
+};
+
+#define AK(n, k, f, l)	{ n, k, offsetof(struct conf_agent, f), 0, 0, l }
+#define AL(f)		offsetof(struct conf_agent, f)
+
+static const struct conf_key agent_keys[] = {
+	AK("url", CK_URL, url, AL(url_line)),
+	AK("token", CK_TOKEN, token, AL(token_line)),
+	AK("token_file", CK_TOKEN_FILE, token, AL(token_line)),
+	AK("ca", CK_FILE, ca, AL(ca_line)),
+	AK("cert", CK_FILE, cert, CONF_NOLINE),
+	AK("key", CK_SECRET_FILE, key, CONF_NOLINE),
+	AK("ssh", CK_SSH, ssh, CONF_NOLINE),
+};
+#define N_AGENT_KEYS	(sizeof(agent_keys) / sizeof(agent_keys[0]))
+
+#define CK(n, k, f, lo, hi) \
+	{ n, k, offsetof(struct conf, f), lo, hi, CONF_NOLINE }
+
+static const struct conf_key console_keys[] = {
+	CK("refresh", CK_DUR, refresh_ms, 200, 3600000),
+	CK("connect_timeout", CK_DUR, connect_timeout_ms, 100, 60000),
+	CK("timeout", CK_DUR, timeout_ms, 200, 300000),
+	CK("stale_after", CK_DUR, stale_ms, 1000, 86400000),
+	CK("max_skew", CK_DUR, max_skew_ms, 100, 86400000),
+	CK("max_backoff", CK_DUR, max_backoff_ms, 1000, 3600000),
+	CK("max_body", CK_SIZE, max_body, 4096, 1024LL * 1024 * 1024),
+	CK("action_timeout", CK_DUR, action_timeout_ms, 500, 300000),
+	CK("settle", CK_DUR, settle_ms, 0, 3600000),
+	CK("color", CK_AUTO, color, 0, 0),
+	CK("unicode", CK_AUTO, unicode, 0, 0),
+};
+#define N_CONSOLE_KEYS	(sizeof(console_keys) / sizeof(console_keys[0]))
+#define CONSOLE_KEY_CONNECT	1	/* console_keys[1] */
+
+struct conf_section {
+	const char		*name;
+	const struct conf_key	*keys;
+	size_t			 n;
+};
+
+static const struct conf_section conf_sections[] = {
+	{ "agent", agent_keys, N_AGENT_KEYS },
+	{ "console", console_keys, N_CONSOLE_KEYS },
+};
+
 enum conf_sec {
+	CSEC_AGENT,		/* conf_sections[0] */
+	CSEC_CONSOLE,		/* conf_sections[1] */
 	CSEC_NONE,
-	CSEC_AGENT,
-	CSEC_CONSOLE,
 	CSEC_BAD		/* unknown section: its keys are not reported */
 };
 
@@ -41,51 +120,14 @@ struct conf_parse {
 	struct conf_agent	*agent;		/* of the current section */
 	int			 first_agent;	/* index of this file's first */
 	int			 token_line;	/* first inline token */
-	int			 agent_keys[8];	/* lines, see agent_keys[] */
-	int			 console_seen[16];
+	int			 agent_seen[N_AGENT_KEYS];	/* lines */
+	int			 console_seen[N_CONSOLE_KEYS];
 	struct buf		 errs;
 	int			 nerrs;
+	/* errors of one agent entry mark that agent, the rest runs */
+	struct conf_agent	*blame;		/* the entry being read */
+	int			 agent_nerrs;
 };
-
-static const char *const agent_keys[] = {
-	"url", "token", "token_file", "ca", "cert", "key", "ssh", NULL
-};
-
-enum conf_kind {
-	CK_DUR,
-	CK_SIZE,
-	CK_AUTO		/* auto | yes | no */
-};
-
-static const struct conf_console_key {
-	const char	*name;
-	enum conf_kind	 kind;
-	size_t		 off;
-	int64_t		 min;		/* durations and sizes */
-	int64_t		 max;
-} console_keys[] = {
-	{ "refresh", CK_DUR, offsetof(struct conf, refresh_ms), 200,
-	    3600000 },
-	{ "connect_timeout", CK_DUR, offsetof(struct conf,
-	    connect_timeout_ms), 100, 60000 },
-	{ "timeout", CK_DUR, offsetof(struct conf, timeout_ms), 200,
-	    300000 },
-	{ "stale_after", CK_DUR, offsetof(struct conf, stale_ms), 1000,
-	    86400000 },
-	{ "max_skew", CK_DUR, offsetof(struct conf, max_skew_ms), 100,
-	    86400000 },
-	{ "max_backoff", CK_DUR, offsetof(struct conf, max_backoff_ms), 1000,
-	    3600000 },
-	{ "max_body", CK_SIZE, offsetof(struct conf, max_body), 4096,
-	    1024LL * 1024 * 1024 },
-	{ "action_timeout", CK_DUR, offsetof(struct conf, action_timeout_ms),
-	    500, 300000 },
-	{ "settle", CK_DUR, offsetof(struct conf, settle_ms), 0, 3600000 },
-	{ "color", CK_AUTO, offsetof(struct conf, color), 0, 0 },
-	{ "unicode", CK_AUTO, offsetof(struct conf, unicode), 0, 0 },
-};
-#define N_CONSOLE_KEYS	(sizeof(console_keys) / sizeof(console_keys[0]))
-#define CONSOLE_KEY_CONNECT	1	/* console_keys[1] */
 
 static void conf_error(struct conf_parse *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
@@ -97,11 +139,21 @@ conf_error(struct conf_parse *cp, int line, const char *fmt, ...)
 	va_list	ap;
 
 	cp->nerrs++;
-	if (cp->nerrs > CONF_MAX_ERRS)
+	if (cp->nerrs > CONF_MAX_ERRS && cp->blame == NULL)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (cp->blame != NULL) {
+		cp->agent_nerrs++;
+		if (cp->blame->error == NULL && line > 0)
+			xasprintf(&cp->blame->error, "%s:%d: %s", cp->file,
+			    line, msg);
+		else if (cp->blame->error == NULL)
+			xasprintf(&cp->blame->error, "%s: %s", cp->file, msg);
+	}
+	if (cp->nerrs > CONF_MAX_ERRS)
+		return;
 	if (cp->errs.len > 0)
 		buf_addc(&cp->errs, '\n');
 	if (line > 0)
@@ -156,13 +208,14 @@ conf_find_agent(const struct conf *c, const char *name)
 }
 
 static struct conf_agent *
-conf_agent_add(struct conf *c, const char *name, int line)
+conf_agent_add(struct conf *c, const char *file, const char *name, int line)
 {
 	struct conf_agent	*a;
 
 	a = xcalloc(1, sizeof(*a));
 	a->name = xstrdup(name);
 	a->line = line;
+	a->file = xstrdup(file);
 	c->agents = xreallocarray(c->agents, c->n_agents + 1,
 	    sizeof(*c->agents));
 	c->agents[c->n_agents++] = a;
@@ -185,6 +238,9 @@ conf_agent_free(struct conf_agent *a)
 	free(a->cert);
 	free(a->key);
 	free(a->ssh);
+	free(a->file);
+	free(a->token_file);
+	free(a->error);
 	free(a);
 }
 
@@ -381,12 +437,13 @@ static void
 conf_begin_section(struct conf_parse *cp, const char *hdr)
 {
 	char		 kind[32], name[CONF_NAME_MAX * 2];
+	struct suggest	 sg;
 	const char	*p, *q;
 	size_t		 n;
 	int		 i;
 
 	cp->agent = NULL;
-	memset(cp->agent_keys, 0, sizeof(cp->agent_keys));
+	memset(cp->agent_seen, 0, sizeof(cp->agent_seen));
 	n = strcspn(hdr, " \t\"");
 	if (n == 0 || n >= sizeof(kind)) {
 		conf_error(cp, cp->in.section_line, "bad section header [%s]",
@@ -410,8 +467,17 @@ conf_begin_section(struct conf_parse *cp, const char *hdr)
 		return;
 	}
 	if (strcmp(kind, "agent") != 0) {
-		conf_error(cp, cp->in.section_line, "unknown section [%s] "
-		    "(expected [agent \"NAME\"] or [console])", hdr);
+		suggest_init(&sg, kind);
+		for (i = 0; i < (int)(sizeof(conf_sections) /
+		    sizeof(conf_sections[0])); i++)
+			suggest_try(&sg, conf_sections[i].name);
+		if (suggest_best(&sg) != NULL)
+			conf_error(cp, cp->in.section_line, "unknown section "
+			    "[%s]: did you mean [%s]?", hdr, suggest_best(&sg));
+		else
+			conf_error(cp, cp->in.section_line, "unknown section "
+			    "[%s] (expected [agent \"NAME\"] or [console])",
+			    hdr);
 		cp->sec = CSEC_BAD;
 		return;
 	}
@@ -443,93 +509,8 @@ conf_begin_section(struct conf_parse *cp, const char *hdr)
 		}
 	}
 	cp->sec = CSEC_AGENT;
-	cp->agent = conf_agent_add(cp->conf, name, cp->in.section_line);
-}
-
-static void
-conf_agent_key(struct conf_parse *cp, const char *name, const char *value)
-{
-	struct conf_agent	*a = cp->agent;
-	char			 err[512];
-	char			*path;
-	int			 i, line = cp->in.lineno;
-
-	for (i = 0; agent_keys[i] != NULL; i++) {
-		if (strcmp(agent_keys[i], name) == 0)
-			break;
-	}
-	if (agent_keys[i] == NULL) {
-		conf_error(cp, line, "unknown key '%s' in [agent \"%s\"] "
-		    "(url, token, token_file, ca, cert, key, ssh)", name,
-		    a->name);
-		return;
-	}
-	if (cp->agent_keys[i] != 0) {
-		conf_error(cp, line, "duplicate key '%s' (first set at line "
-		    "%d)", name, cp->agent_keys[i]);
-		return;
-	}
-	cp->agent_keys[i] = line;
-	if (value[0] == '\0') {
-		conf_error(cp, line, "'%s' has no value", name);
-		return;
-	}
-	if (strcmp(name, "url") == 0) {
-		if (conf_set_url(a, value, err, sizeof(err)) == -1)
-			conf_error(cp, line, "%s", err);
-	} else if (strcmp(name, "token") == 0) {
-		if (strlen(value) > CONF_TOKEN_MAX) {
-			conf_error(cp, line, "token is too long");
-			return;
-		}
-		if (a->token != NULL) {
-			conf_error(cp, line, "use token or token_file, not "
-			    "both");
-			return;
-		}
-		a->token = xstrdup(value);
-		if (cp->token_line == 0)
-			cp->token_line = line;
-	} else if (strcmp(name, "token_file") == 0) {
-		if (a->token != NULL) {
-			conf_error(cp, line, "use token or token_file, not "
-			    "both");
-			return;
-		}
-		path = conf_path(value);
-		a->token = conf_read_token(path, err, sizeof(err));
-		if (a->token == NULL)
-			conf_error(cp, line, "token_file: %s", err);
-		free(path);
-	} else if (strcmp(name, "ca") == 0 || strcmp(name, "cert") == 0) {
-		path = conf_path(value);
-		if (access(path, R_OK) == -1) {
-			conf_error(cp, line, "%s: %s: %s", name, path,
-			    strerror(errno));
-			free(path);
-			return;
-		}
-		if (name[0] == 'c' && name[1] == 'a')
-			a->ca = path;
-		else
-			a->cert = path;
-	} else if (strcmp(name, "key") == 0) {
-		path = conf_path(value);
-		if (conf_secrecy(path, "private key", err, sizeof(err)) ==
-		    -1) {
-			conf_error(cp, line, "key: %s", err);
-			free(path);
-			return;
-		}
-		a->key = path;
-	} else if (strcmp(name, "ssh") == 0) {
-		if (!conf_valid_ssh(value)) {
-			conf_error(cp, line, "ssh: '%s' is not "
-			    "user@host[:port]", value);
-			return;
-		}
-		a->ssh = xstrdup(value);
-	}
+	cp->agent = conf_agent_add(cp->conf, cp->file, name,
+	    cp->in.section_line);
 }
 
 static int
@@ -547,66 +528,199 @@ conf_auto(const char *v, int *out)
 	return 0;
 }
 
-static void
-conf_console_key(struct conf_parse *cp, const char *name, const char *value)
+/*
+ * Parses value as key k into base (a struct conf or conf_agent); -1 with
+ * the whole message in err.  Nothing of base changes on an error.
+ */
+static int
+conf_value(const struct conf_key *k, const char *value, char *base,
+    char *err, size_t errlen)
 {
-	const struct conf_console_key	*k;
-	char				 err[256];
-	char				*base = (char *)cp->conf;
-	int64_t				 ms;
-	uint64_t			 sz;
+	struct conf_agent	*a = (struct conf_agent *)base;
+	char			 e[512], lo[32], hi[32];
+	char			**sp = (char **)(base + k->off);
+	char			*path, *tok;
+	int64_t			 ms;
+	uint64_t		 sz;
+	int			 v;
+
+	switch (k->kind) {
+	case CK_DUR:
+		if (parse_duration_ms(value, &ms, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "%s: %s", k->name, e);
+			return -1;
+		}
+		if (ms < k->min || ms > k->max) {
+			snprintf(err, errlen, "%s must be between %s and %s",
+			    k->name, parse_fmt_duration(k->min, lo, sizeof(lo)),
+			    parse_fmt_duration(k->max, hi, sizeof(hi)));
+			return -1;
+		}
+		*(int64_t *)(base + k->off) = ms;
+		return 0;
+	case CK_SIZE:
+		if (parse_size(value, &sz, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "%s: %s", k->name, e);
+			return -1;
+		}
+		if (sz < (uint64_t)k->min || sz > (uint64_t)k->max) {
+			snprintf(err, errlen, "%s must be between 4k and 1G",
+			    k->name);
+			return -1;
+		}
+		*(uint64_t *)(base + k->off) = sz;
+		return 0;
+	case CK_AUTO:
+		if (conf_auto(value, &v) == -1) {
+			snprintf(err, errlen, "%s: expected auto, yes or no",
+			    k->name);
+			return -1;
+		}
+		*(int *)(base + k->off) = v;
+		return 0;
+	case CK_URL:
+		return conf_set_url(a, value, err, errlen);
+	case CK_TOKEN:
+	case CK_TOKEN_FILE:
+		if (*sp != NULL) {
+			snprintf(err, errlen, "use token or token_file, not "
+			    "both");
+			return -1;
+		}
+		if (k->kind == CK_TOKEN) {
+			if (strlen(value) > CONF_TOKEN_MAX) {
+				snprintf(err, errlen, "token is too long");
+				return -1;
+			}
+			*sp = xstrdup(value);
+			return 0;
+		}
+		path = conf_path(value);
+		if ((tok = conf_read_token(path, e, sizeof(e))) == NULL) {
+			snprintf(err, errlen, "%s: %s", k->name, e);
+			free(path);
+			return -1;
+		}
+		*sp = tok;
+		free(a->token_file);
+		a->token_file = path;
+		return 0;
+	case CK_FILE:
+		path = conf_path(value);
+		if (access(path, R_OK) == -1) {
+			snprintf(err, errlen, "%s: %s: %s", k->name, path,
+			    strerror(errno));
+			free(path);
+			return -1;
+		}
+		free(*sp);
+		*sp = path;
+		return 0;
+	case CK_SECRET_FILE:
+		path = conf_path(value);
+		if (conf_secrecy(path, "private key", e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "%s: %s", k->name, e);
+			free(path);
+			return -1;
+		}
+		free(*sp);
+		*sp = path;
+		return 0;
+	case CK_SSH:
+		if (!conf_valid_ssh(value)) {
+			snprintf(err, errlen, "%s: '%s' is not "
+			    "user@host[:port]", k->name, value);
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	}
+	return -1;
+}
+
+/* "url, token, ..." of a section, for messages. */
+static void
+conf_key_names(const struct conf_section *sec, char *buf, size_t len)
+{
+	size_t	i;
+	size_t	n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sec->n && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i > 0 ? ", " :
+		    "", sec->keys[i].name);
+}
+
+/* One key = value line of the current section, from its table. */
+static void
+conf_key_set(struct conf_parse *cp, const char *name, const char *value)
+{
+	const struct conf_section	*sec = &conf_sections[cp->sec];
+	const struct conf_key		*k = NULL;
+	struct suggest			 sg;
+	char				 err[768], names[256], where[96];
+	char				*base;
+	int				*seen;
 	size_t				 i;
 	int				 line = cp->in.lineno;
 
-	for (i = 0; i < N_CONSOLE_KEYS; i++) {
-		if (strcmp(console_keys[i].name, name) == 0)
+	if (cp->sec == CSEC_AGENT) {
+		cp->blame = cp->agent;
+		base = (char *)cp->agent;
+		seen = cp->agent_seen;
+		snprintf(where, sizeof(where), "[agent \"%s\"]",
+		    cp->agent->name);
+	} else {
+		base = (char *)cp->conf;
+		seen = cp->console_seen;
+		snprintf(where, sizeof(where), "[console]");
+	}
+	for (i = 0; i < sec->n; i++) {
+		if (strcmp(sec->keys[i].name, name) == 0) {
+			k = &sec->keys[i];
 			break;
+		}
 	}
-	if (i == N_CONSOLE_KEYS) {
-		conf_error(cp, line, "unknown key '%s' in [console]", name);
+	if (k == NULL) {
+		suggest_init(&sg, name);
+		for (i = 0; i < sec->n; i++)
+			suggest_try(&sg, sec->keys[i].name);
+		if (suggest_best(&sg) != NULL) {
+			conf_error(cp, line, "unknown key '%s' in %s: did you "
+			    "mean %s?", name, where, suggest_best(&sg));
+			return;
+		}
+		conf_key_names(sec, names, sizeof(names));
+		conf_error(cp, line, "unknown key '%s' in %s (%s)", name,
+		    where, names);
 		return;
 	}
-	k = &console_keys[i];
-	if (cp->console_seen[i] != 0) {
+	if (seen[i] != 0) {
 		conf_error(cp, line, "duplicate key '%s' (first set at line "
-		    "%d)", name, cp->console_seen[i]);
+		    "%d)", name, seen[i]);
 		return;
 	}
-	cp->console_seen[i] = line;
-	switch (k->kind) {
-	case CK_DUR:
-		if (parse_duration_ms(value, &ms, err, sizeof(err)) == -1) {
-			conf_error(cp, line, "%s: %s", name, err);
-			return;
-		}
-		if (ms < k->min || ms > k->max) {
-			char	lo[32], hi[32];
-
-			conf_error(cp, line, "%s must be between %s and %s",
-			    name, parse_fmt_duration(k->min, lo, sizeof(lo)),
-			    parse_fmt_duration(k->max, hi, sizeof(hi)));
-			return;
-		}
-		*(int64_t *)(base + k->off) = ms;
-		break;
-	case CK_SIZE:
-		if (parse_size(value, &sz, err, sizeof(err)) == -1) {
-			conf_error(cp, line, "%s: %s", name, err);
-			return;
-		}
-		if (sz < (uint64_t)k->min || sz > (uint64_t)k->max) {
-			conf_error(cp, line, "%s must be between 4k and 1G",
-			    name);
-			return;
-		}
-		*(uint64_t *)(base + k->off) = sz;
-		break;
-	case CK_AUTO:
-		if (conf_auto(value, (int *)(base + k->off)) == -1)
-			conf_error(cp, line, "%s: expected auto, yes or no",
-			    name);
-		break;
+	seen[i] = line;
+	if (value[0] == '\0') {
+		conf_error(cp, line, "'%s' has no value", name);
+		return;
 	}
+	if (conf_value(k, value, base, err, sizeof(err)) == -1) {
+		conf_error(cp, line, "%s", err);
+		return;
+	}
+	if (k->line_off != CONF_NOLINE)
+		*(int *)(base + k->line_off) = line;
+	if (k->kind == CK_TOKEN && cp->token_line == 0)
+		cp->token_line = line;
+}
+
+static void
+conf_key(struct conf_parse *cp, const char *name, const char *value)
+{
+	conf_key_set(cp, name, value);
+	cp->blame = NULL;
 }
 
 static int
@@ -624,10 +738,8 @@ conf_handler(void *user, const char *section, const char *name,
 	case CSEC_BAD:
 		break;
 	case CSEC_AGENT:
-		conf_agent_key(cp, name, value);
-		break;
 	case CSEC_CONSOLE:
-		conf_console_key(cp, name, value);
+		conf_key(cp, name, value);
 		break;
 	}
 	return 1;
@@ -654,13 +766,21 @@ conf_finish(struct conf_parse *cp)
 	int		 i;
 
 	for (i = cp->first_agent; i < c->n_agents; i++) {
-		if (c->agents[i]->url == NULL)
-			conf_error(cp, c->agents[i]->line, "agent '%s' has "
-			    "no url", c->agents[i]->name);
-		if ((c->agents[i]->cert == NULL) !=
-		    (c->agents[i]->key == NULL))
-			conf_error(cp, c->agents[i]->line, "agent '%s': cert "
-			    "and key go together", c->agents[i]->name);
+		struct conf_agent *a = c->agents[i];
+
+		cp->blame = a;
+		if (a->url == NULL && a->error == NULL)
+			conf_error(cp, a->line, "agent '%s' has no url",
+			    a->name);
+		if ((a->cert == NULL) != (a->key == NULL))
+			conf_error(cp, a->line, "agent '%s': cert and key go "
+			    "together", a->name);
+		cp->blame = NULL;
+		/* a marked agent is shown, never asked: give it a url */
+		if (a->url == NULL) {
+			a->url = xstrdup("");
+			a->host = xstrdup("");
+		}
 	}
 	if (c->connect_timeout_ms > c->timeout_ms)
 		conf_error(cp, cp->console_seen[CONSOLE_KEY_CONNECT],
@@ -706,6 +826,12 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 			    cp.nerrs - CONF_MAX_ERRS);
 		snprintf(err, errlen, "%s", cp.errs.data);
 		buf_free(&cp.errs);
+		if (cp.nerrs == cp.agent_nerrs) {
+			/* only agent entries are wrong: they are marked */
+			free(c->file);
+			c->file = xstrdup(path);
+			return 1;
+		}
 		/* drop this file's agents: nothing half-loaded survives */
 		for (i = cp.first_agent; i < c->n_agents; i++)
 			conf_agent_free(c->agents[i]);
@@ -773,12 +899,80 @@ conf_add_url(struct conf *c, const char *arg, char *err, size_t errlen)
 		return -1;
 	}
 	a->name = xstrdup(name);
-	if ((tok = getenv("VANTAGE_TOKEN")) != NULL && tok[0] != '\0')
+	if ((tok = getenv("VANTAGE_TOKEN")) != NULL && tok[0] != '\0') {
 		a->token = xstrdup(tok);
+		a->token_env = 1;
+	}
 	c->agents = xreallocarray(c->agents, c->n_agents + 1,
 	    sizeof(*c->agents));
 	c->agents[c->n_agents++] = a;
 	return 0;
+}
+
+int
+conf_agent_option(struct conf_agent *a, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	const struct conf_key	*k = NULL;
+	char			 e[768];
+	size_t			 i;
+
+	for (i = 0; i < N_AGENT_KEYS; i++) {
+		if (strcmp(agent_keys[i].name, key) == 0)
+			k = &agent_keys[i];
+	}
+	if (k == NULL || (k->kind != CK_FILE && k->kind != CK_TOKEN_FILE))
+		fatalx("%s: %s", __func__, key);
+	if ((k->kind == CK_FILE && *(char **)((char *)a + k->off) != NULL) ||
+	    (k->kind == CK_TOKEN_FILE && a->token_file != NULL)) {
+		snprintf(err, errlen, "--agent %s: --%s is given twice",
+		    a->name, k->kind == CK_FILE ? key : "token-file");
+		return -1;
+	}
+	if (k->kind == CK_TOKEN_FILE && a->token_env) {
+		/* the file named for this agent beats $VANTAGE_TOKEN */
+		explicit_bzero(a->token, strlen(a->token));
+		free(a->token);
+		a->token = NULL;
+		a->token_env = 0;
+	}
+	if (value[0] == '\0') {
+		snprintf(err, errlen, "--agent %s: --%s needs a file", a->name,
+		    k->kind == CK_FILE ? key : "token-file");
+		return -1;
+	}
+	if (conf_value(k, value, (char *)a, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "--agent %s: %s", a->name, e);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+conf_agent_origin(const struct conf_agent *a, const char *key, char *buf,
+    size_t len)
+{
+	int	line = 0;
+
+	if (strcmp(key, "url") == 0)
+		line = a->url_line;
+	else if (strcmp(key, "token") == 0)
+		line = a->token_line;
+	else if (strcmp(key, "ca") == 0)
+		line = a->ca_line;
+	if (a->file != NULL && line > 0)
+		snprintf(buf, len, "%s:%d", a->file, line);
+	else if (a->file != NULL)
+		snprintf(buf, len, "[agent \"%s\"] at %s:%d", a->name,
+		    a->file, a->line);
+	else if (strcmp(key, "ca") == 0)
+		snprintf(buf, len, "--ca");
+	else if (strcmp(key, "token") == 0)
+		snprintf(buf, len, "%s", a->token_env ? "$VANTAGE_TOKEN" :
+		    "--token-file");
+	else
+		snprintf(buf, len, "--agent");
+	return buf;
 }
 
 char *

@@ -43,6 +43,8 @@ struct fetch_req {
 	int64_t			 timeout_ms;	/* total, of this request */
 	int			 too_big;
 	int			 finishing;	/* its callback runs */
+	int			 https;		/* the URL's scheme */
+	const struct conf_agent	*agent;		/* for hints, or NULL */
 	char			 errbuf[CURL_ERROR_SIZE];
 	struct fetch_req	*prev;
 	struct fetch_req	*next;
@@ -258,6 +260,8 @@ fetch_start(struct fetch *f, const struct fetch_spec *s, fetch_done_fn done,
 	r->done = done;
 	r->arg = arg;
 	r->agent_time_ms = VANTAGE_NONE;
+	r->agent = s->agent;
+	r->https = strncasecmp(s->url, "https:", 6) == 0;
 	buf_init(&r->body);
 	if ((r->easy = curl_easy_init()) == NULL)
 		fatalx("%s: curl_easy_init failed", __func__);
@@ -287,6 +291,8 @@ fetch_start(struct fetch *f, const struct fetch_spec *s, fetch_done_fn done,
 	SETOPT(CURLOPT_HEADERFUNCTION, fetch_header_cb);
 	SETOPT(CURLOPT_HEADERDATA, r);
 	SETOPT(CURLOPT_USERAGENT, "vantage/" VANTAGE_VERSION);
+	/* older versions are refused by name, not by a cipher mismatch */
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (s->ca != NULL)
@@ -395,16 +401,120 @@ fetch_wait(struct fetch *f, int timeout_ms, int fd)
 	return 0;
 }
 
+/*
+ * Where the agent's setting key comes from, " (FILE:LINE)" and the like,
+ * for a message that names what to change; "" without an agent.
+ */
+static const char *
+fetch_where(const struct fetch_req *r, const char *key, char *buf,
+    size_t len)
+{
+	char	o[320];
+
+	if (r->agent == NULL) {
+		buf[0] = '\0';
+		return buf;
+	}
+	snprintf(buf, len, " (%s)", conf_agent_origin(r->agent, key, o,
+	    sizeof(o)));
+	return buf;
+}
+
+static int
+fetch_has(const char *s, const char *word)
+{
+	return strcasestr(s, word) != NULL;
+}
+
+/* A failed TLS handshake or verification, by what OpenSSL said. */
+static void
+fetch_tls_msg(struct fetch_req *r, CURLcode cc, char *msg, size_t msglen)
+{
+	const char	*e = r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc);
+	const struct conf_agent *a = r->agent;
+	char		 w[360], hint[400];
+
+	if (fetch_has(e, "wrong version number") ||
+	    fetch_has(e, "packet length too long") ||
+	    fetch_has(e, "http request")) {
+		/* the first bytes back were not TLS: plain HTTP there */
+		snprintf(msg, msglen, "TLS handshake failed: the agent answers "
+		    "without TLS on this port: use http:// in url%s, or give "
+		    "the agent tls_cert and tls_key in [api]",
+		    fetch_where(r, "url", w, sizeof(w)));
+	} else if (fetch_has(e, "SSL_ERROR_SYSCALL") ||
+	    fetch_has(e, "unexpected eof")) {
+		/* a plain HTTP server may just hang up on a ClientHello */
+		snprintf(msg, msglen, "TLS handshake failed: the agent closed "
+		    "the connection: if it serves plain HTTP on this port, "
+		    "use http:// in url%s, else see the agent's log",
+		    fetch_where(r, "url", w, sizeof(w)));
+	} else if (fetch_has(e, "alert protocol version") ||
+	    fetch_has(e, "unsupported protocol") ||
+	    fetch_has(e, "no protocols available") ||
+	    fetch_has(e, "version too low")) {
+		snprintf(msg, msglen, "TLS handshake failed: the agent offers "
+		    "only TLS versions older than 1.2, which the console "
+		    "refuses: let it use TLS 1.2 or 1.3 (vantaged: [api] "
+		    "tls_ciphers)");
+	} else if (cc == CURLE_PEER_FAILED_VERIFICATION &&
+	    (fetch_has(e, "local issuer") || fetch_has(e, "self-signed") ||
+	    fetch_has(e, "self signed") || fetch_has(e, "unknown ca") ||
+	    fetch_has(e, "unable to get issuer"))) {
+		if (a != NULL && a->ca != NULL)
+			snprintf(hint, sizeof(hint), "not signed by the CA in "
+			    "ca = %s%s: set ca to the CA that signed it", a->ca,
+			    fetch_where(r, "ca", w, sizeof(w)));
+		else if (a != NULL && a->file != NULL)
+			snprintf(hint, sizeof(hint), "not signed by a CA this "
+			    "system trusts: add ca = FILE (the CA that signed "
+			    "it) to [agent \"%s\"] at %s:%d", a->name, a->file,
+			    a->line);
+		else if (a != NULL)
+			snprintf(hint, sizeof(hint), "not signed by a CA this "
+			    "system trusts: give --ca FILE (the CA that "
+			    "signed it) after --agent");
+		else
+			snprintf(hint, sizeof(hint), "not signed by a CA this "
+			    "system trusts");
+		snprintf(msg, msglen, "TLS: unknown CA: the agent's "
+		    "certificate is %s", hint);
+	} else if (cc == CURLE_PEER_FAILED_VERIFICATION &&
+	    (fetch_has(e, "subject name") || fetch_has(e, "hostname") ||
+	    fetch_has(e, "host name"))) {
+		snprintf(msg, msglen, "TLS: the agent's certificate is not for "
+		    "'%s': use a name the certificate holds in url%s",
+		    a != NULL ? a->host : "this host",
+		    fetch_where(r, "url", w, sizeof(w)));
+	} else if (fetch_has(e, "expired")) {
+		snprintf(msg, msglen, "TLS: the agent's certificate has "
+		    "expired: renew it on the agent ([api] tls_cert)");
+	} else if (cc == CURLE_SSL_CACERT_BADFILE) {
+		snprintf(msg, msglen, "TLS: cannot use ca = %s%s as a CA "
+		    "bundle (PEM certificates expected): %s",
+		    a != NULL && a->ca != NULL ? a->ca : "?",
+		    fetch_where(r, "ca", w, sizeof(w)), e);
+	} else
+		snprintf(msg, msglen, "TLS: %s", e);
+}
+
 static void
 fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
     char *msg, size_t msglen)
 {
+	const struct conf_agent *a = r->agent;
 	long		 oserr = 0, sent = 0;
 	curl_off_t	 conn = 0;
+	char		 w[360], hp[300];
 
 	curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &oserr);
 	curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &conn);
 	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &sent);
+	if (a != NULL)
+		snprintf(hp, sizeof(hp), strchr(a->host, ':') != NULL ?
+		    "[%s]:%d" : "%s:%d", a->host, a->port);
+	else
+		snprintf(hp, sizeof(hp), "the agent");
 	/* a request that never left cannot have been acted on */
 	resp->not_sent = cc == CURLE_COULDNT_RESOLVE_HOST ||
 	    cc == CURLE_COULDNT_RESOLVE_PROXY || cc == CURLE_COULDNT_CONNECT ||
@@ -413,19 +523,39 @@ fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		resp->err = FETCH_RESOLVE;
-		snprintf(msg, msglen, "%s", r->errbuf[0] ? r->errbuf :
-		    "cannot resolve host");
+		if (a != NULL)
+			snprintf(msg, msglen, "cannot resolve host '%s': check "
+			    "the host name in url%s", a->host,
+			    fetch_where(r, "url", w, sizeof(w)));
+		else
+			snprintf(msg, msglen, "%s", r->errbuf[0] ? r->errbuf :
+			    "cannot resolve host");
 		break;
 	case CURLE_COULDNT_CONNECT:
 		resp->err = FETCH_CONNECT;
-		if (oserr != 0)
-			snprintf(msg, msglen, "connect: %s",
-			    strerror((int)oserr));
+		if (oserr == ECONNREFUSED)
+			snprintf(msg, msglen, "connection refused by %s: "
+			    "nothing listens there; start vantaged, or make "
+			    "url%s match its [api] listen", hp,
+			    fetch_where(r, "url", w, sizeof(w)));
+		else if (oserr != 0)
+			snprintf(msg, msglen, "connect to %s: %s: check url%s "
+			    "and the network", hp, strerror((int)oserr),
+			    fetch_where(r, "url", w, sizeof(w)));
 		else
 			snprintf(msg, msglen, "%s", r->errbuf);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		if (strstr(r->errbuf, "too slow") != NULL &&
+		if (strstr(r->errbuf, "Resolving timed out") != NULL) {
+			/* no DNS answer at all: the name or the resolver */
+			resp->err = FETCH_RESOLVE;
+			resp->not_sent = 1;
+			snprintf(msg, msglen, "no DNS answer for '%s' within %"
+			    PRId64 " ms: check the host name in url%s and the "
+			    "resolver (/etc/resolv.conf)", a != NULL ? a->host :
+			    "the host", r->f->lim.connect_timeout_ms,
+			    fetch_where(r, "url", w, sizeof(w)));
+		} else if (strstr(r->errbuf, "too slow") != NULL &&
 		    r->body.len == 0) {
 			resp->err = FETCH_TIMEOUT;
 			snprintf(msg, msglen, "no answer for %ld s",
@@ -461,8 +591,7 @@ fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
 	case CURLE_SSL_ENGINE_SETFAILED:
 	case CURLE_USE_SSL_FAILED:
 		resp->err = FETCH_TLS;
-		snprintf(msg, msglen, "TLS: %s", r->errbuf[0] ? r->errbuf :
-		    curl_easy_strerror(cc));
+		fetch_tls_msg(r, cc, msg, msglen);
 		break;
 	case CURLE_WRITE_ERROR:
 	case CURLE_FILESIZE_EXCEEDED:
@@ -483,7 +612,15 @@ fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
 		break;
 	case CURLE_GOT_NOTHING:
 		resp->err = FETCH_CONNECT;
-		snprintf(msg, msglen, "connection closed without an answer");
+		/* a TLS listener drops a plain request without a word */
+		if (!r->https && a != NULL)
+			snprintf(msg, msglen, "connection closed without an "
+			    "answer: if the agent serves HTTPS on this port, "
+			    "use https:// in url%s",
+			    fetch_where(r, "url", w, sizeof(w)));
+		else
+			snprintf(msg, msglen, "connection closed without an "
+			    "answer");
 		break;
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
@@ -499,6 +636,50 @@ fetch_classify(struct fetch_req *r, CURLcode cc, struct fetch_resp *resp,
 		    curl_easy_strerror(cc));
 		break;
 	}
+}
+
+/*
+ * What to change after an HTTP error status, or "": the token for 401,
+ * the scheme when a web server says plain HTTP reached its HTTPS port.
+ */
+static void
+fetch_http_hint(struct fetch_req *r, long status, char *hint, size_t len)
+{
+	const struct conf_agent *a = r->agent;
+	char			 w[360];
+
+	hint[0] = '\0';
+	if (a == NULL)
+		return;
+	if (status == 401) {
+		fetch_where(r, "token", w, sizeof(w));
+		if (a->token == NULL && a->file != NULL)
+			snprintf(hint, len, "no token is set for this agent: "
+			    "add token_file = FILE to [agent \"%s\"] at %s:%d",
+			    a->name, a->file, a->line);
+		else if (a->token == NULL)
+			snprintf(hint, len, "no token is set for this agent: "
+			    "give --token-file FILE after --agent or set "
+			    "$VANTAGE_TOKEN");
+		else if (a->token_file != NULL)
+			snprintf(hint, len, "the agent does not accept the "
+			    "token in token_file %s%s: put there a token the "
+			    "agent's tokens file lists (vantaged token NAME "
+			    "ROLE makes one)", a->token_file, w);
+		else if (a->token_env)
+			snprintf(hint, len, "the agent does not accept "
+			    "$VANTAGE_TOKEN: set it to a token the agent's "
+			    "tokens file lists, or give --token-file FILE");
+		else
+			snprintf(hint, len, "the agent does not accept the "
+			    "token%s: set one the agent's tokens file lists "
+			    "(vantaged token NAME ROLE makes one)", w);
+	} else if (status == 400 && !r->https && r->body.data != NULL &&
+	    strstr(r->body.data, "HTTP request was sent to HTTPS port") !=
+	    NULL)
+		snprintf(hint, len, "the server speaks HTTPS on this port: "
+		    "use https:// in url%s", fetch_where(r, "url", w,
+		    sizeof(w)));
 }
 
 static int
@@ -517,7 +698,7 @@ static void
 fetch_finish(struct fetch *f, struct fetch_req *r, CURLcode cc)
 {
 	struct fetch_resp	 resp;
-	char			 msg[CURL_ERROR_SIZE + 128];
+	char			 msg[CURL_ERROR_SIZE + 640], hint[640];
 	char			*ct = NULL;
 	curl_off_t		 total = 0;
 	fetch_done_fn		 done = r->done;
@@ -525,6 +706,8 @@ fetch_finish(struct fetch *f, struct fetch_req *r, CURLcode cc)
 
 	memset(&resp, 0, sizeof(resp));
 	msg[0] = '\0';
+	hint[0] = '\0';
+	resp.hint = "";
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &resp.status);
 	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total);
 	curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct);
@@ -538,7 +721,13 @@ fetch_finish(struct fetch *f, struct fetch_req *r, CURLcode cc)
 		fetch_classify(r, cc, &resp, msg, sizeof(msg));
 	else if (resp.status < 200 || resp.status > 299) {
 		resp.err = FETCH_HTTP;
-		snprintf(msg, sizeof(msg), "HTTP %ld", resp.status);
+		fetch_http_hint(r, resp.status, hint, sizeof(hint));
+		resp.hint = hint;
+		if (hint[0] != '\0')
+			snprintf(msg, sizeof(msg), "HTTP %ld: %s", resp.status,
+			    hint);
+		else
+			snprintf(msg, sizeof(msg), "HTTP %ld", resp.status);
 	} else if (!fetch_is_json(ct)) {
 		resp.err = FETCH_CONTENT_TYPE;
 		snprintf(msg, sizeof(msg), "wrong content type '%.60s' "

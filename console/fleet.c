@@ -127,6 +127,14 @@ fleet_new(struct conf *c)
 		fl->agents[i].idx = i;
 		fl->agents[i].next_mono = now;
 		fl->agents[i].verify.bad_id = VANTAGE_NONE;
+		if (c->agents[i]->error != NULL) {
+			/* a wrong entry is shown as such and never asked */
+			fl->agents[i].fails = 1;
+			fl->agents[i].err = FETCH_INTERNAL;
+			snprintf(fl->agents[i].errmsg,
+			    sizeof(fl->agents[i].errmsg), "config error: %s",
+			    c->agents[i]->error);
+		}
 	}
 	if (c->stale_ms == 0) {
 		/* a slow but working agent is not stale */
@@ -279,7 +287,8 @@ fleet_agent_retry_in(const struct fleet_agent *a)
 {
 	int64_t	d;
 
-	if (a->fails == 0 || a->status_req != NULL || a->opener != NULL)
+	if (a->fails == 0 || a->status_req != NULL || a->opener != NULL ||
+	    a->conf->error != NULL)
 		return 0;
 	d = a->next_mono - fetch_mono_ms();
 	return d > 0 ? d : 0;
@@ -292,17 +301,18 @@ fleet_call_done(const struct fetch_resp *resp, void *p)
 {
 	struct fleet_call	*c = p;
 	struct fetch_resp	 r = *resp;
-	char			 code[64], msg[512], full[700];
+	char			 code[64], msg[512], full[1200];
 
 	if (r.err == FETCH_HTTP) {
 		/* the agent's own words say more than the status code */
 		if (model_parse_error(r.body, r.len, code, sizeof(code), msg,
 		    sizeof(msg)) == 0)
-			snprintf(full, sizeof(full), "HTTP %ld %s: %s",
-			    r.status, code, msg);
+			snprintf(full, sizeof(full), "HTTP %ld %s: %s%s%s",
+			    r.status, code, msg, r.hint[0] ? "; " : "", r.hint);
 		else
 			snprintf(full, sizeof(full), "HTTP %ld (no error "
-			    "details)", r.status);
+			    "details)%s%s", r.status, r.hint[0] ? "; " : "",
+			    r.hint);
 		r.errmsg = full;
 	}
 	c->cb(c->a, &r, c->arg);
@@ -326,7 +336,8 @@ fleet_request_opt(struct fleet_agent *a, const char *path, const char *body,
 	struct fetch_req	*req;
 	char			*url;
 
-	if (a->conf->ssh != NULL && a->tunnel == NULL)
+	if (a->conf->error != NULL ||
+	    (a->conf->ssh != NULL && a->tunnel == NULL))
 		return NULL;
 	memset(&s, 0, sizeof(s));
 	xasprintf(&url, "%s%s", a->conf->url, path);
@@ -339,6 +350,7 @@ fleet_request_opt(struct fleet_agent *a, const char *path, const char *body,
 	s.cert = a->conf->cert;
 	s.key = a->conf->key;
 	s.connect_to = a->connect_to;
+	s.agent = a->conf;
 	if (o != NULL) {
 		s.idem_key = o->idem_key;
 		s.deadline_ms = o->deadline_ms;
@@ -514,6 +526,8 @@ fleet_agent_ready(struct fleet_agent *a)
 {
 	char	err[512];
 
+	if (a->conf->error != NULL)
+		return 0;
 	if (a->conf->ssh == NULL)
 		return 1;
 	if (a->opener != NULL) {

@@ -29,8 +29,15 @@ enum {
 	OPT_ACTION,
 	OPT_ROUTE,
 	OPT_SINCE,
-	OPT_TOKEN_FILE,
-	OPT_CA
+	OPT_CA,
+	OPT_TOKEN_FILE
+};
+
+/* --agent, --ca and --token-file in their order: the last two apply to
+ * the --agent before them. */
+struct vantage_arg {
+	int		 opt;
+	const char	*val;
 };
 
 /* Which options a subcommand takes, so a misplaced one is a usage error. */
@@ -93,7 +100,8 @@ usage(const char *why, int rc)
 	if (why != NULL)
 		fprintf(stderr, "vantage: %s\n", why);
 	fprintf(out,
-	    "usage: vantage [-c file] [--agent [name=]url]...\n"
+	    "usage: vantage [-n] [-c file] [--agent [name=]url [--ca file] "
+	    "[--token-file file]]...\n"
 	    "       vantage [-c file] [--agent url]... status|routes "
 	    "[--json | --csv]\n"
 	    "       vantage [-c file] [--agent url]... probes [agent] "
@@ -111,7 +119,8 @@ usage(const char *why, int rc)
 	    "                [--timeout duration] [--settle duration] "
 	    "[--json]\n"
 	    "       vantage [-c file] agent add name url --token-file file "
-	    "[--ca file]\n");
+	    "[--ca file]\n"
+	    "  -n  check the configuration, report every error, exit\n");
 	exit(rc);
 }
 
@@ -121,6 +130,8 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "reason", required_argument, NULL, OPT_REASON },
 		{ "ttl", required_argument, NULL, OPT_TTL },
@@ -137,8 +148,6 @@ main(int argc, char *argv[])
 		{ "action", required_argument, NULL, OPT_ACTION },
 		{ "route", required_argument, NULL, OPT_ROUTE },
 		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-		{ "ca", required_argument, NULL, OPT_CA },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -148,9 +157,11 @@ main(int argc, char *argv[])
 	struct conf			*conf;
 	struct fleet			*fl;
 	const char			*cfile = NULL;
-	char				**urls;
-	char				 err[4096], *path;
-	int				 ch, nurls = 0, given = 0, rc;
+	struct vantage_arg		*urls;
+	struct conf_agent		*ag = NULL;
+	char				 err[8192], *path;
+	int				 ch, nurls = 0, nargs = 0, given = 0, rc;
+	int				 check = 0;
 	size_t				 i;
 
 	setlocale(LC_ALL, "");
@@ -160,13 +171,32 @@ main(int argc, char *argv[])
 	o.ttl_ms = -1;
 	o.settle_ms = -1;
 	urls = xcalloc((size_t)argc + 1, sizeof(*urls));
-	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:nhV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			cfile = optarg;
 			break;
+		case 'n':
+			check = 1;
+			break;
 		case OPT_AGENT:
-			urls[nurls++] = optarg;
+			nurls++;
+			urls[nargs].opt = ch;
+			urls[nargs++].val = optarg;
+			break;
+		case OPT_CA:
+		case OPT_TOKEN_FILE:
+			/* after an --agent: for it; else for agent add */
+			if (nurls > 0) {
+				urls[nargs].opt = ch;
+				urls[nargs++].val = optarg;
+			} else if (ch == OPT_CA)
+				o.ca = optarg;
+			else
+				o.token_file = optarg;
+			if (nurls == 0)
+				given |= O_ADD;
 			break;
 		case OPT_JSON:
 			o.json = 1;
@@ -223,14 +253,6 @@ main(int argc, char *argv[])
 		case OPT_ROUTE:
 			o.route = optarg;
 			given |= O_FILTER;
-			break;
-		case OPT_TOKEN_FILE:
-			o.token_file = optarg;
-			given |= O_ADD;
-			break;
-		case OPT_CA:
-			o.ca = optarg;
-			given |= O_ADD;
 			break;
 		case OPT_MAINT:
 			o.maint = 1;
@@ -304,6 +326,11 @@ main(int argc, char *argv[])
 			}
 		}
 	}
+	if (check && cmd != NULL)
+		usage("-n checks the configuration and takes no command", 2);
+	if ((given & O_ADD) && (cmd == NULL || !(cmd->opts & O_ADD)))
+		usage(o.ca != NULL ? "--ca goes after the --agent it is for" :
+		    "--token-file goes after the --agent it is for", 2);
 	if ((given & ~(cmd != NULL ? cmd->opts : 0)) != 0) {
 		snprintf(err, sizeof(err), "an option does not apply to %s",
 		    cmd != NULL ? cmd->name : "the TUI");
@@ -350,11 +377,30 @@ main(int argc, char *argv[])
 		rc = conf_load(conf, cfile, err, sizeof(err));
 	else
 		rc = 0;
-	for (ch = 0; rc == 0 && ch < nurls; ch++)
-		rc = conf_add_url(conf, urls[ch], err, sizeof(err));
+	/* agent entries with errors are marked (1), the rest runs */
+	if (rc == 1 && check) {
+		fprintf(stderr, "%s\n", err);
+		ch = 1;
+	} else
+		ch = 0;
+	if (rc == 1)
+		rc = 0;
+	for (i = 0; rc == 0 && i < (size_t)nargs; i++) {
+		if (urls[i].opt == OPT_AGENT) {
+			rc = conf_add_url(conf, urls[i].val, err, sizeof(err));
+			ag = rc == 0 ? conf->agents[conf->n_agents - 1] : NULL;
+		} else
+			rc = conf_agent_option(ag, urls[i].opt == OPT_CA ?
+			    "ca" : "token_file", urls[i].val, err,
+			    sizeof(err));
+	}
 	free(urls);
 	if (rc == -1) {
-		fprintf(stderr, "vantage: %s\n", err);
+		if (check)
+			fprintf(stderr, "%s\nvantage: configuration invalid"
+			    "\n", err);
+		else
+			fprintf(stderr, "vantage: %s\n", err);
 		conf_free(conf);
 		return 1;
 	}
@@ -365,6 +411,16 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
+	if (check) {
+		if (ch)
+			fprintf(stderr, "vantage: configuration invalid\n");
+		else
+			printf("vantage: %s: configuration OK (%d agents)\n",
+			    conf->file != NULL ? conf->file : "command line",
+			    conf->n_agents);
+		conf_free(conf);
+		return ch;
+	}
 	fl = fleet_new(conf);
 	if (cmd == NULL)
 		rc = ui_run(fl);

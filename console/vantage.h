@@ -38,6 +38,15 @@ struct conf_agent {
 	char		*key;
 	char		*ssh;		/* user@bastion[:port] or NULL */
 	int		 line;		/* of the [agent] header */
+	/* where each setting came from, for messages that name the fix */
+	char		*file;		/* the config defining it; NULL: --agent */
+	int		 url_line;	/* 0: not written in a file */
+	int		 token_line;	/* of token or token_file */
+	int		 ca_line;
+	char		*token_file;	/* the token was read from it */
+	int		 token_env;	/* the token is $VANTAGE_TOKEN */
+	char		*error;		/* "FILE:LINE: why": the entry is
+					   wrong, the agent is never asked */
 };
 
 struct conf {
@@ -58,11 +67,26 @@ struct conf {
 };
 
 struct conf	*conf_new(void);
-/* Reads path and adds its agents and settings to c; errors name file:line. */
+/*
+ * Reads path and adds its agents and settings to c; errors name file:line.
+ * 0: fine; 1: only agent entries are wrong (err lists every error, each
+ * such agent has its first in ->error and the rest of c is usable);
+ * -1: the file is wrong and nothing of it was added.
+ */
 int		 conf_load(struct conf *, const char *path, char *err, size_t);
 /* "URL" or "NAME=URL"; the token comes from $VANTAGE_TOKEN. */
 int		 conf_add_url(struct conf *, const char *arg, char *err,
 		    size_t);
+/* --ca FILE ("ca") or --token-file FILE ("token_file") of an --agent,
+ * checked as in a config file; the file's token beats $VANTAGE_TOKEN. */
+int		 conf_agent_option(struct conf_agent *, const char *key,
+		    const char *value, char *err, size_t);
+/* Where an agent's "url", "token" or "ca" comes from, for messages:
+ * "FILE:LINE", "[agent \"NAME\"] at FILE:LINE" when not written,
+ * or the command line's "--agent", "--ca", "--token-file",
+ * "$VANTAGE_TOKEN". */
+const char	*conf_agent_origin(const struct conf_agent *, const char *key,
+		    char *buf, size_t);
 /* The first of ~/.config/vantage/vantage.conf, /etc/vantage/... that
  * exists, or NULL. */
 char		*conf_default_path(void);
@@ -111,11 +135,15 @@ struct fetch_spec {
 	const char	*idem_key;	/* POST: Idempotency-Key, or NULL */
 	int64_t		 deadline_ms;	/* POST: X-Vantage-Deadline, or 0 */
 	int64_t		 timeout_ms;	/* total; 0: the fetch's limits */
+	/* its settings and where they came from, so that an error can
+	 * name what to change (fetch.c); NULL: none */
+	const struct conf_agent *agent;
 };
 
 struct fetch_resp {
 	enum fetch_err	 err;
-	const char	*errmsg;	/* why, for err != FETCH_OK */
+	const char	*errmsg;	/* why, and what to change */
+	const char	*hint;		/* FETCH_HTTP: what to change, or "" */
 	long		 status;	/* HTTP status, 0 if none */
 	const char	*body;		/* NUL-terminated */
 	size_t		 len;
@@ -456,7 +484,7 @@ struct fleet_agent {
 	int			 has_skew;
 	int			 fails;		/* consecutive */
 	enum fetch_err		 err;		/* of the last failure */
-	char			 errmsg[256];
+	char			 errmsg[512];
 	int64_t			 next_mono;	/* next poll, monotonic */
 	struct fetch_req	*status_req;
 	/* audit, polled while wanted */

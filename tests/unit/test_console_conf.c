@@ -57,7 +57,8 @@ load(const char *text, mode_t mode, char *err, size_t errlen)
 	struct conf	*c = conf_new();
 
 	err[0] = '\0';
-	if (conf_load(c, put("v.conf", text, mode), err, errlen) == -1) {
+	/* an agent entry's error (1) counts as one here too */
+	if (conf_load(c, put("v.conf", text, mode), err, errlen) != 0) {
 		conf_free(c);
 		return NULL;
 	}
