@@ -262,7 +262,13 @@ conf_edit_add_agent(const char *file, const struct conf_edit_agent *ag,
 	c = conf_new();
 	err[0] = '\0';
 	if (conf_load(c, tmp, err, errlen) == -1 ||
-	    conf_find_agent(c, ag->name) == NULL) {
+	    conf_find_agent(c, ag->name) == NULL ||
+	    conf_find_agent(c, ag->name)->error != NULL) {
+		/* the new entry itself must load without error */
+		if (conf_find_agent(c, ag->name) != NULL &&
+		    conf_find_agent(c, ag->name)->error != NULL)
+			snprintf(err, errlen, "%s",
+			    conf_find_agent(c, ag->name)->error);
 		if (err[0] == '\0')
 			snprintf(err, errlen, "%s: the new agent did not "
 			    "load", tmp);
