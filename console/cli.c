@@ -1076,6 +1076,7 @@ cli_audit(struct fleet *fl, char *const *args, int n_args,
 
 	fleet_settle(fl);
 	fl->want_audit = 1;
+	fl->audit_action = o->action;
 	fleet_audit_poll(fl);
 	if (o->verify)
 		fleet_verify(fl);

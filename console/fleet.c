@@ -729,18 +729,25 @@ fleet_audit_done(struct fleet_agent *a, const struct fetch_resp *r,
 static void
 fleet_audit_next(struct fleet_agent *a)
 {
-	char	path[128];
+	char	path[192], filter[64] = "";
 
 	if (a->audit_req != NULL)
 		return;
+	/* the agent filters by action: older matches are found too */
+	if (a->fleet->audit_action != NULL &&
+	    strspn(a->fleet->audit_action, "abcdefghijklmnopqrstuvwxyz_") ==
+	    strlen(a->fleet->audit_action) &&
+	    strlen(a->fleet->audit_action) < 40)
+		snprintf(filter, sizeof(filter), "&action=%s",
+		    a->fleet->audit_action);
 	/* first load: the newest rows, not the whole trail from id 1 */
 	a->audit_newest = !a->audit_done && a->audit_after == 0;
 	if (a->audit_newest)
 		snprintf(path, sizeof(path), "/v1/audit?before=%" PRId64
-		    "&limit=%d", INT64_MAX, FLEET_AUDIT_KEEP);
+		    "&limit=%d%s", INT64_MAX, FLEET_AUDIT_KEEP, filter);
 	else
 		snprintf(path, sizeof(path), "/v1/audit?after=%" PRId64
-		    "&limit=%d", a->audit_after, FLEET_AUDIT_PAGE);
+		    "&limit=%d%s", a->audit_after, FLEET_AUDIT_PAGE, filter);
 	a->audit_req = fleet_request(a, path, NULL, fleet_audit_done, NULL);
 }
 

@@ -512,6 +512,7 @@ struct fleet {
 	int			 n_agents;
 	char			*operator;	/* $USER@host */
 	int			 want_audit;	/* poll audit with status */
+	const char		*audit_action;	/* asked of the agents, or NULL */
 	uint64_t		 gen;		/* bumped on every change: redraw */
 	struct action		*actions;	/* route changes in flight */
 	int64_t			 last_refresh_ms; /* wall clock */
