@@ -60,7 +60,7 @@ for f in build/fuzz/fuzz_*; do
 	[ -d "tests/fuzz/corpus/$n" ] && corpus="tests/fuzz/corpus/$n"
 	dict=""
 	[ -f "tests/fuzz/$n.dict" ] && dict="-dict=tests/fuzz/$n.dict"
-	run "$f" "$f" -max_total_time="${FUZZ_CHECK_SECONDS:-5}" $dict \
+	run "$f" "$f" -max_total_time="${FUZZ_CHECK_SECONDS:-3}" $dict \
 	    "build/corpus/$n" $corpus
 done
 [ $skipn -gt 0 ] && echo "($skipn skipped)"
