@@ -66,20 +66,39 @@ struct ui {
 	int			 quit;
 };
 
-static const struct ui_cmd {
-	const char	*name;
-	const char	*what;
-} ui_cmds[] = {
-	{ "fleet", "one row per agent" },
-	{ "matrix", "links x agents, a verdict per link" },
-	{ "probes", "every probe of every agent [AGENT]" },
-	{ "routes", "drain, maint, undrain" },
-	{ "audit", "merged audit trail, chain verification" },
-	{ "help", "every key" },
-	{ "refresh", "poll every agent now" },
-	{ "quit", "leave vantage" },
+/*
+ * Every view, by its description (struct view_class in its own file):
+ * `:` commands and their aliases, hotkeys, `?` help and Tab completion
+ * are all read from here.  A new view is one file and one line here.
+ */
+static const struct view_class *const view_table[] = {
+	&view_fleet_class,
+	&view_matrix_class,
+	&view_probes_class,
+	&view_routes_class,
+	&view_audit_class,
+	&view_detail_class,
 };
-#define N_UI_CMDS	(sizeof(ui_cmds) / sizeof(ui_cmds[0]))
+#define N_VIEWS		(int)(sizeof(view_table) / sizeof(view_table[0]))
+
+/* The `:` commands that open no view. */
+struct ui_cmd {
+	const char	*name;
+	const char	*aliases;
+	const char	*what;
+	void		(*run)(struct ui *);
+};
+
+static void	ui_cmd_help(struct ui *);
+static void	ui_cmd_refresh(struct ui *);
+static void	ui_cmd_quit(struct ui *);
+
+static const struct ui_cmd ui_cmds[] = {
+	{ "help", NULL, "every key, view and command", ui_cmd_help },
+	{ "refresh", NULL, "poll every agent now", ui_cmd_refresh },
+	{ "quit", "q q! exit", "leave vantage", ui_cmd_quit },
+};
+#define N_UI_CMDS	(int)(sizeof(ui_cmds) / sizeof(ui_cmds[0]))
 
 static const struct view_help ui_help_global[] = {
 	{ ":", "command: :fleet :matrix :probes :routes :audit :help "
@@ -572,12 +591,147 @@ ui_top(struct ui *ui)
 
 /* ---- commands ---- */
 
+/*
+ * One word `:` knows: a view's name or alias, or a command's.  Aliases are
+ * blank-separated in the descriptions, so a word is a pointer and a
+ * length.
+ */
+struct ui_word {
+	const char		*w;
+	size_t			 len;
+	const struct view_class	*view;		/* or */
+	const struct ui_cmd	*cmd;
+	int			 alias;
+};
+
+#define UI_MAXWORDS	64
+
+static void
+ui_words_of(struct ui_word *out, int *n, const char *name,
+    const char *aliases, const struct view_class *view,
+    const struct ui_cmd *cmd)
+{
+	const char	*p = aliases;
+	size_t		 k;
+
+	if (*n < UI_MAXWORDS)
+		out[(*n)++] = (struct ui_word){ name, strlen(name), view, cmd,
+		    0 };
+	while (p != NULL && *p != '\0' && *n < UI_MAXWORDS) {
+		p += strspn(p, " ");
+		if ((k = strcspn(p, " ")) == 0)
+			break;
+		out[(*n)++] = (struct ui_word){ p, k, view, cmd, 1 };
+		p += k;
+	}
+}
+
+static int
+ui_words(struct ui_word *out)
+{
+	int	n = 0, i;
+
+	for (i = 0; i < N_VIEWS; i++)
+		ui_words_of(out, &n, view_table[i]->name,
+		    view_table[i]->aliases, view_table[i], NULL);
+	for (i = 0; i < N_UI_CMDS; i++)
+		ui_words_of(out, &n, ui_cmds[i].name, ui_cmds[i].aliases, NULL,
+		    &ui_cmds[i]);
+	return n;
+}
+
+/*
+ * The entry a command word means: an exact name or alias, else the one
+ * entry whose words start with it.  0 found, 1 none, 2 ambiguous.
+ */
+static int
+ui_lookup(const char *word, const struct view_class **view,
+    const struct ui_cmd **cmd)
+{
+	struct ui_word	ws[UI_MAXWORDS];
+	size_t		len = strlen(word);
+	int		n = ui_words(ws), i, hit = -1, amb = 0;
+
+	for (i = 0; i < n; i++) {
+		if (ws[i].len == len && strncmp(ws[i].w, word, len) == 0) {
+			hit = i;
+			amb = 0;
+			break;
+		}
+		if (ws[i].len > len && strncmp(ws[i].w, word, len) == 0) {
+			if (hit != -1 && (ws[hit].view != ws[i].view ||
+			    ws[hit].cmd != ws[i].cmd))
+				amb = 1;
+			hit = i;
+		}
+	}
+	if (hit == -1)
+		return 1;
+	if (amb)
+		return 2;
+	*view = ws[hit].view;
+	*cmd = ws[hit].cmd;
+	return 0;
+}
+
+static void
+ui_cmd_help(struct ui *ui)
+{
+	ui->mode = UI_HELP;
+	ui->help_top = 0;
+}
+
+static void
+ui_cmd_refresh(struct ui *ui)
+{
+	fleet_refresh(ui->fl);
+	ui_message(ui, 0, "polling %d agent%s now", ui->fl->n_agents,
+	    ui->fl->n_agents == 1 ? "" : "s");
+}
+
+static void
+ui_cmd_quit(struct ui *ui)
+{
+	ui->quit = 1;
+}
+
+/*
+ * Opens a view as `:name arg` or its hotkey does: it replaces every view
+ * above the root (the root's own view just uncovers the root).  A view
+ * that cannot open has said why; the screen is then left as it was.
+ */
+static void
+ui_open(struct ui *ui, const struct view_class *def, const char *arg)
+{
+	struct view	*v;
+
+	if (arg != NULL && arg[0] == '\0')
+		arg = NULL;
+	if (arg != NULL && def->arg == UI_ARG_NONE) {
+		ui_message(ui, 1, ":%s takes no argument", def->name);
+		return;
+	}
+	if (def == ui->stack[0]->cls && arg == NULL) {
+		while (ui->depth > 1)
+			ui_pop(ui);
+		return;
+	}
+	if (def->open == NULL || (v = def->open(ui, arg)) == NULL)
+		return;
+	while (ui->depth > 1)
+		ui_pop(ui);
+	ui_push(ui, v);
+}
+
 static void
 ui_command(struct ui *ui, const char *line)
 {
-	char		 word[64], arg[128];
-	const char	*p = line;
-	size_t		 n, i, hit = N_UI_CMDS, nhit = 0;
+	const struct view_class	*view = NULL;
+	const struct ui_cmd	*cmd = NULL;
+	char			 word[64], arg[256];
+	const char		*p = line;
+	size_t			 n;
+	int			 rc;
 
 	while (*p == ' ')
 		p++;
@@ -592,93 +746,85 @@ ui_command(struct ui *ui, const char *line)
 	n = strlen(arg);
 	while (n > 0 && arg[n - 1] == ' ')
 		arg[--n] = '\0';
-	if (strcmp(word, "q") == 0 || strcmp(word, "q!") == 0) {
-		ui->quit = 1;
-		return;
-	}
-	for (i = 0; i < N_UI_CMDS; i++) {
-		if (strcmp(ui_cmds[i].name, word) == 0) {
-			hit = i;
-			nhit = 1;
-			break;
-		}
-		if (strncmp(ui_cmds[i].name, word, strlen(word)) == 0) {
-			hit = i;
-			nhit++;
-		}
-	}
-	if (nhit != 1) {
+	if ((rc = ui_lookup(word, &view, &cmd)) != 0) {
 		ui_message(ui, 1, "%s command ':%s' (try :help)",
-		    nhit == 0 ? "unknown" : "ambiguous", word);
+		    rc == 1 ? "unknown" : "ambiguous", word);
 		return;
 	}
-	strlcpy_v(word, ui_cmds[hit].name, sizeof(word));
-	if (strcmp(word, "quit") == 0) {
-		ui->quit = 1;
-		return;
-	}
-	if (strcmp(word, "help") == 0) {
-		ui->mode = UI_HELP;
-		ui->help_top = 0;
-		return;
-	}
-	if (strcmp(word, "refresh") == 0) {
-		fleet_refresh(ui->fl);
-		ui_message(ui, 0, "polling %d agents", ui->fl->n_agents);
-		return;
-	}
-	/* a top-level view replaces everything above the fleet */
-	while (ui->depth > 1)
-		ui_pop(ui);
-	if (strcmp(word, "matrix") == 0)
-		ui_push(ui, view_matrix_new(ui));
-	else if (strcmp(word, "probes") == 0)
-		ui_push(ui, view_probes_new(ui, arg[0] != '\0' ? arg : NULL,
-		    NULL));
-	else if (strcmp(word, "routes") == 0)
-		ui_push(ui, view_routes_new(ui));
-	else if (strcmp(word, "audit") == 0)
-		ui_push(ui, view_audit_new(ui));
+	if (cmd != NULL)
+		cmd->run(ui);
+	else
+		ui_open(ui, view, arg);
 }
 
-/* Tab: complete the command word, or list the candidates. */
+/*
+ * Replaces the token being typed (from `from` in the line) with the
+ * longest prefix the candidates share and lists them; one candidate is
+ * completed with a blank after it.
+ */
+static void
+ui_complete_from(struct ui *ui, size_t from, const char *const *cand,
+    int ncand)
+{
+	const char	*tok = ui->line.buf + from;
+	size_t		 tl = strlen(tok), k, cl = 0;
+	char		 common[256], line[sizeof(ui->line.buf)];
+	int		 i, n = 0, listed = 0;
+
+	ui->completions[0] = '\0';
+	for (i = 0; i < ncand; i++) {
+		if (strncmp(cand[i], tok, tl) != 0)
+			continue;
+		if (n++ == 0) {
+			strlcpy_v(common, cand[i], sizeof(common));
+			cl = strlen(common);
+		} else {
+			for (k = 0; k < cl && common[k] == cand[i][k]; k++)
+				;
+			common[cl = k] = '\0';
+		}
+		k = strlen(ui->completions);
+		if (k + strlen(cand[i]) + 12 < sizeof(ui->completions)) {
+			snprintf(ui->completions + k, sizeof(ui->completions) -
+			    k, "%s%s", k > 0 ? " " : "", cand[i]);
+			listed++;
+		}
+	}
+	if (n == 0) {
+		snprintf(ui->completions, sizeof(ui->completions), "no match "
+		    "for '%.200s'", tok);
+		return;
+	}
+	if (listed < n) {
+		k = strlen(ui->completions);
+		snprintf(ui->completions + k, sizeof(ui->completions) - k,
+		    " +%d more", n - listed);
+	}
+	snprintf(line, sizeof(line), "%.*s%s%s", (int)from, ui->line.buf,
+	    common, n == 1 ? " " : "");
+	ui_input_set(&ui->line, line);
+	if (n == 1)
+		ui->completions[0] = '\0';
+}
+
+/* Tab in the `:` prompt: the command word, from the view table and the
+ * commands. */
 static void
 ui_complete(struct ui *ui)
 {
-	const char	*first = NULL;
-	char		 common[64];
-	size_t		 i, n = 0, len = ui->line.len, k;
+	struct ui_word	 ws[UI_MAXWORDS];
+	const char	*cand[UI_MAXWORDS];
+	int		 i, k, nw;
 
 	if (strchr(ui->line.buf, ' ') != NULL)
 		return;
-	ui->completions[0] = '\0';
-	for (i = 0; i < N_UI_CMDS; i++) {
-		if (strncmp(ui_cmds[i].name, ui->line.buf, len) != 0)
-			continue;
-		if (first == NULL) {
-			first = ui_cmds[i].name;
-			strlcpy_v(common, first, sizeof(common));
-		} else {
-			for (k = 0; common[k] != '\0' &&
-			    common[k] == ui_cmds[i].name[k]; k++)
-				;
-			common[k] = '\0';
-		}
-		n++;
-		k = strlen(ui->completions);
-		snprintf(ui->completions + k, sizeof(ui->completions) - k,
-		    "%s:%s", k > 0 ? " " : "", ui_cmds[i].name);
+	/* the names (aliases are typed whole) */
+	nw = ui_words(ws);
+	for (i = k = 0; i < nw; i++) {
+		if (!ws[i].alias)
+			cand[k++] = ws[i].w;
 	}
-	if (n == 0) {
-		snprintf(ui->completions, sizeof(ui->completions),
-		    "no command starts with '%.200s'", ui->line.buf);
-		return;
-	}
-	ui_input_set(&ui->line, common);
-	if (n == 1) {
-		ui_input_key(&ui->line, ' ');
-		ui->completions[0] = '\0';
-	}
+	ui_complete_from(ui, 0, cand, k);
 }
 
 static int
@@ -983,6 +1129,7 @@ ui_key(struct ui *ui, int key)
 		ui->dirty = 1;
 		return;
 	}
+
 	if (ui->mode == UI_COMMAND || ui->mode == UI_FILTER) {
 		ui_prompt_key(ui, key);
 		return;
@@ -1017,8 +1164,7 @@ ui_key(struct ui *ui, int key)
 		ui_input_set(&ui->line, v->filter);
 		break;
 	case '?':
-		ui->mode = UI_HELP;
-		ui->help_top = 0;
+		ui_cmd_help(ui);
 		break;
 	case 's':
 	case 'S':
@@ -1051,9 +1197,7 @@ ui_key(struct ui *ui, int key)
 		break;
 	case 'r':
 	case UI_CTRL('r'):
-		fleet_refresh(ui->fl);
-		ui_message(ui, 0, "polling %d agent%s now", ui->fl->n_agents,
-		    ui->fl->n_agents == 1 ? "" : "s");
+		ui_cmd_refresh(ui);
 		break;
 	case UI_CTRL('l'):
 		clearok(curscr, TRUE);

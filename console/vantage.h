@@ -745,8 +745,30 @@ struct view_help {
 	const char	*what;
 };
 
+/* What Tab completes after a command word. */
+enum ui_arg {
+	UI_ARG_NONE,
+	UI_ARG_AGENT,		/* an agent's name */
+	UI_ARG_AGENT_PROBE	/* an agent's name, then one of its probes */
+};
+
+/*
+ * A view's complete description, one per view file, listed once in
+ * ui.c's view_table[]: the `:` command (name and aliases), its hotkey,
+ * its lines of `?` help, what Tab completes after it, and how it draws,
+ * answers keys and filters.  Nothing else in ui.c names a view.
+ */
 struct view_class {
 	const char		*name;		/* as in `:name` */
+	const char		*aliases;	/* more `:` words, blank-separated;
+						   NULL: none */
+	int			 hotkey;	/* opens it from any view; 0: none */
+	const char		*what;		/* one line for `?` and Tab */
+	const char		*usage;		/* the argument: "[AGENT]" */
+	enum ui_arg		 arg;
+	/* Opens the view for `:name ARG` or the hotkey (arg NULL); NULL
+	 * when arg names nothing (the message is set with ui_message). */
+	struct view		*(*open)(struct ui *, const char *arg);
 	void			(*title)(struct view *, char *, size_t);
 	void			(*draw)(struct view *, int y, int x, int h,
 				    int w);
@@ -849,7 +871,14 @@ void	table_draw(struct table *, struct ui *, int y, int x, int h, int w,
 int	table_key(struct table *, int key);
 
 /* ---------------------------------------------------------------- */
-/* view_*.c: one file per view. */
+/* view_*.c: one file per view, each with its description. */
+
+extern const struct view_class view_fleet_class;
+extern const struct view_class view_matrix_class;
+extern const struct view_class view_probes_class;
+extern const struct view_class view_routes_class;
+extern const struct view_class view_audit_class;
+extern const struct view_class view_detail_class;
 
 struct view	*view_fleet_new(struct ui *);
 struct view	*view_matrix_new(struct ui *);

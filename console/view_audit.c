@@ -355,8 +355,21 @@ va_free(struct view *v)
 	free(va);
 }
 
-static const struct view_class view_audit_class = {
+static struct view *
+va_open(struct ui *ui, const char *arg)
+{
+	(void)arg;
+	return view_audit_new(ui);
+}
+
+const struct view_class view_audit_class = {
 	.name = "audit",
+	.aliases = "log",
+	.hotkey = '5',
+	.what = "merged audit trail, chain verification",
+	.usage = NULL,
+	.arg = UI_ARG_NONE,
+	.open = va_open,
 	.draw = va_draw,
 	.key = va_key,
 	.free = va_free,

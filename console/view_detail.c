@@ -492,8 +492,51 @@ vd_free(struct view *v)
 	free(d);
 }
 
-static const struct view_class view_detail_class = {
+/* `:detail AGENT PROBE` */
+static struct view *
+vd_open(struct ui *ui, const char *arg)
+{
+	const struct fleet_agent	*a;
+	const struct model_status	*st;
+	char				 agent[256];
+	const char			*probe;
+	size_t				 n;
+	int				 i;
+
+	if (arg == NULL || (n = strcspn(arg, " ")) == 0 || arg[n] == '\0') {
+		ui_message(ui, 1, "usage: :detail AGENT PROBE");
+		return NULL;
+	}
+	snprintf(agent, sizeof(agent), "%.*s", (int)n, arg);
+	for (probe = arg + n; *probe == ' '; probe++)
+		;
+	if ((a = fleet_find(ui_fleet(ui), agent)) == NULL) {
+		ui_message(ui, 1, "no agent %s", agent);
+		return NULL;
+	}
+	/* an agent not heard from yet may have it: open and see */
+	if ((st = a->status) != NULL) {
+		for (i = 0; i < st->n_probes; i++) {
+			if (strcmp(st->probes[i].name, probe) == 0)
+				break;
+		}
+		if (i == st->n_probes) {
+			ui_message(ui, 1, "agent %s has no probe %s", agent,
+			    probe);
+			return NULL;
+		}
+	}
+	return view_detail_new(ui, agent, probe);
+}
+
+const struct view_class view_detail_class = {
 	.name = "detail",
+	.aliases = "show",
+	.hotkey = 0,
+	.what = "one probe as one agent sees it: graph, phases, errors",
+	.usage = "AGENT PROBE",
+	.arg = UI_ARG_AGENT_PROBE,
+	.open = vd_open,
 	.title = vd_title,
 	.draw = vd_draw,
 	.key = vd_key,

@@ -302,8 +302,21 @@ vf_free(struct view *v)
 	free(f);
 }
 
-static const struct view_class view_fleet_class = {
+static struct view *
+vf_open(struct ui *ui, const char *arg)
+{
+	(void)arg;
+	return view_fleet_new(ui);
+}
+
+const struct view_class view_fleet_class = {
 	.name = "fleet",
+	.aliases = "agents",
+	.hotkey = '1',
+	.what = "one row per agent",
+	.usage = NULL,
+	.arg = UI_ARG_NONE,
+	.open = vf_open,
 	.draw = vf_draw,
 	.key = vf_key,
 	.free = vf_free,

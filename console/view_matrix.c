@@ -197,8 +197,21 @@ vm_free(struct view *v)
 	free(vm);
 }
 
-static const struct view_class view_matrix_class = {
+static struct view *
+vm_open(struct ui *ui, const char *arg)
+{
+	(void)arg;
+	return view_matrix_new(ui);
+}
+
+const struct view_class view_matrix_class = {
 	.name = "matrix",
+	.aliases = "links mx",
+	.hotkey = '2',
+	.what = "links x agents, a verdict per link",
+	.usage = NULL,
+	.arg = UI_ARG_NONE,
+	.open = vm_open,
 	.draw = vm_draw,
 	.key = vm_key,
 	.free = vm_free,

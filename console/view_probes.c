@@ -374,8 +374,27 @@ vp_free(struct view *v)
 	free(p);
 }
 
-static const struct view_class view_probes_class = {
+/* `:probes [AGENT]`: a name that is no agent is said, not shown empty. */
+static struct view *
+vp_open(struct ui *ui, const char *arg)
+{
+	if (arg != NULL && arg[0] != '\0' &&
+	    fleet_find(ui_fleet(ui), arg) == NULL) {
+		ui_message(ui, 1, "no agent %s", arg);
+		return NULL;
+	}
+	return view_probes_new(ui, arg != NULL && arg[0] != '\0' ? arg : NULL,
+	    NULL);
+}
+
+const struct view_class view_probes_class = {
 	.name = "probes",
+	.aliases = "pr",
+	.hotkey = '3',
+	.what = "every probe of every agent, or of AGENT",
+	.usage = "[AGENT]",
+	.arg = UI_ARG_AGENT,
+	.open = vp_open,
 	.title = vp_title,
 	.draw = vp_draw,
 	.key = vp_key,

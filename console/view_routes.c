@@ -1037,8 +1037,21 @@ vr_free(struct view *v)
 	free(vr);
 }
 
-static const struct view_class view_routes_class = {
+static struct view *
+vr_open(struct ui *ui, const char *arg)
+{
+	(void)arg;
+	return view_routes_new(ui);
+}
+
+const struct view_class view_routes_class = {
 	.name = "routes",
+	.aliases = "rt",
+	.hotkey = '4',
+	.what = "routes: drain, maint, undrain",
+	.usage = NULL,
+	.arg = UI_ARG_NONE,
+	.open = vr_open,
 	.draw = vr_draw,
 	.key = vr_key,
 	.free = vr_free,
