@@ -34,7 +34,7 @@
 
 #define UI_STACK	16
 #define UI_FRAME_MS	50
-#define UI_MSG_MS	6000
+#define UI_MSG_MS	4000
 #define UI_MIN_COLS	40
 #define UI_MIN_ROWS	10
 
@@ -101,8 +101,8 @@ static const struct ui_cmd ui_cmds[] = {
 #define N_UI_CMDS	(int)(sizeof(ui_cmds) / sizeof(ui_cmds[0]))
 
 static const struct view_help ui_help_global[] = {
-	{ ":", "command: :fleet :matrix :probes :routes :audit :help "
-	    ":refresh :quit (Tab completes)" },
+	{ ":", "a command: a view's name or alias, or one of the "
+	    "commands above (Tab completes)" },
 	{ "/", "filter the rows (Enter keeps it, Esc drops it)" },
 	{ "s  S", "sort by the next column / reverse the order" },
 	{ "Up Down j k", "move the cursor" },
@@ -112,7 +112,8 @@ static const struct view_help ui_help_global[] = {
 	{ "Enter", "open what the cursor is on" },
 	{ "r", "poll every agent now (resets their backoff)" },
 	{ "^L", "redraw the screen" },
-	{ "?", "this help (any key closes it)" },
+	{ "?", "this help (j/k/PgUp/PgDn scroll it, any other key "
+	    "closes it)" },
 	{ "q  Esc", "back; q in the fleet view quits; Esc drops a filter "
 	    "first" },
 	{ "Q  ^C", "quit" },
@@ -807,24 +808,90 @@ ui_complete_from(struct ui *ui, size_t from, const char *const *cand,
 		ui->completions[0] = '\0';
 }
 
-/* Tab in the `:` prompt: the command word, from the view table and the
- * commands. */
+/*
+ * Tab in the `:` prompt: the command word from the view table and the
+ * commands, then its argument as its view says: agent names, or an
+ * agent's then one of its probes.
+ */
 static void
 ui_complete(struct ui *ui)
 {
-	struct ui_word	 ws[UI_MAXWORDS];
-	const char	*cand[UI_MAXWORDS];
-	int		 i, k, nw;
+	struct ui_word		 ws[UI_MAXWORDS];
+	const char		*cand[UI_MAXWORDS], **names;
+	const struct view_class	*view = NULL;
+	const struct ui_cmd	*cmd = NULL;
+	const struct fleet_agent *a;
+	char			 word[64], agent[256];
+	const char		*buf = ui->line.buf, *p;
+	size_t			 n, from;
+	int			 i, k, nw, nargs;
 
-	if (strchr(ui->line.buf, ' ') != NULL)
+	n = strcspn(buf, " ");
+	if (buf[n] == '\0') {
+		/* the command word: the names (aliases are typed whole) */
+		nw = ui_words(ws);
+		for (i = k = 0; i < nw; i++) {
+			if (!ws[i].alias)
+				cand[k++] = ws[i].w;
+		}
+		ui_complete_from(ui, 0, cand, k);
 		return;
-	/* the names (aliases are typed whole) */
-	nw = ui_words(ws);
-	for (i = k = 0; i < nw; i++) {
-		if (!ws[i].alias)
-			cand[k++] = ws[i].w;
 	}
-	ui_complete_from(ui, 0, cand, k);
+	snprintf(word, sizeof(word), "%.*s", (int)n, buf);
+	if (ui_lookup(word, &view, &cmd) != 0 || view == NULL ||
+	    view->arg == UI_ARG_NONE) {
+		snprintf(ui->completions, sizeof(ui->completions), "%s",
+		    view != NULL || cmd != NULL ? "no argument to complete" :
+		    "unknown command");
+		return;
+	}
+	/* which argument the cursor is in: the last, maybe empty, token */
+	for (p = buf + n, nargs = 0;;) {
+		p += strspn(p, " ");
+		if (*p == '\0') {
+			from = strlen(buf);
+			break;
+		}
+		k = (int)strcspn(p, " ");
+		if (p[k] == '\0') {
+			from = (size_t)(p - buf);
+			break;
+		}
+		if (nargs == 0)
+			snprintf(agent, sizeof(agent), "%.*s", k, p);
+		nargs++;
+		p += k;
+	}
+	if (nargs == 0) {
+		names = xcalloc((size_t)ui->fl->n_agents + 1, sizeof(*names));
+		for (i = 0; i < ui->fl->n_agents; i++)
+			names[i] = ui->fl->agents[i].conf->name;
+		ui_complete_from(ui, from, names, ui->fl->n_agents);
+		free(names);
+		return;
+	}
+	if (nargs > 1 || view->arg != UI_ARG_AGENT_PROBE) {
+		snprintf(ui->completions, sizeof(ui->completions),
+		    "usage: :%s %s", view->name, view->usage != NULL ?
+		    view->usage : "");
+		return;
+	}
+	if ((a = fleet_find(ui->fl, agent)) == NULL) {
+		snprintf(ui->completions, sizeof(ui->completions),
+		    "no agent %.200s", agent);
+		return;
+	}
+	if (a->status == NULL) {
+		snprintf(ui->completions, sizeof(ui->completions),
+		    "%.200s has not answered yet: its probes are unknown",
+		    agent);
+		return;
+	}
+	names = xcalloc((size_t)a->status->n_probes + 1, sizeof(*names));
+	for (i = 0; i < a->status->n_probes; i++)
+		names[i] = a->status->probes[i].name;
+	ui_complete_from(ui, from, names, a->status->n_probes);
+	free(names);
 }
 
 static int
@@ -880,9 +947,9 @@ static void
 ui_draw_header(struct ui *ui, int cols)
 {
 	struct view	*v = ui_top(ui);
-	char		 path[256], title[128], right[256];
+	char		 path[256], title[128], right[256], keys[128];
 	size_t		 n = 0;
-	int		 i, bar = ui_attr(ui, UI_C_BAR), rw;
+	int		 i, k, bar = ui_attr(ui, UI_C_BAR), rw, lw;
 
 	path[0] = '\0';
 	for (i = 0; i < ui->depth; i++) {
@@ -906,8 +973,27 @@ ui_draw_header(struct ui *ui, int cols)
 		    v->cls->sorts[v->sort], ui_glyph(ui, v->sort_desc ?
 		    UI_G_DOWN : UI_G_UP));
 	}
+	/* the views' hotkeys, whole when they fit beside the path, else
+	 * the digits alone, else none */
+	lw = ui_width(path) + 12;
+	for (k = 0; k < 3; k++) {
+		keys[0] = '\0';
+		for (i = 0; k < 2 && i < N_VIEWS; i++) {
+			if (view_table[i]->hotkey == 0)
+				continue;
+			n = strlen(keys);
+			snprintf(keys + n, sizeof(keys) - n, k == 0 ?
+			    "%c:%s " : "%c", view_table[i]->hotkey,
+			    view_table[i]->name);
+		}
+		if (k == 1 && keys[0] != '\0')
+			strlcpy_v(keys + strlen(keys), " ", sizeof(keys) -
+			    strlen(keys));
+		if (lw + ui_width(right) + ui_width(keys) + 7 <= cols)
+			break;
+	}
 	n = strlen(right);
-	snprintf(right + n, sizeof(right) - n, "?:help ");
+	snprintf(right + n, sizeof(right) - n, "%s?:help ", keys);
 	rw = ui_width(right);
 	ui_put(0, 0, cols, bar, "");
 	ui_putf(0, 0, cols - rw - 1 > 0 ? cols - rw - 1 : 0, bar | A_BOLD,
@@ -1039,44 +1125,193 @@ ui_draw_prompt(struct ui *ui, int y, int cols)
 	    "<q> quit");
 }
 
+/*
+ * The `?` help as lines of the screen's width: the view's own keys, the
+ * keys that work everywhere, the views (hotkey, `:` name, aliases) and
+ * the commands, each text wrapped at blanks under its key, so nothing is
+ * cut at 80 columns; the whole scrolls.
+ */
+struct ui_hline {
+	char	key[40];
+	char	text[256];
+	int	head;
+};
+
 static void
-ui_draw_help(struct ui *ui, int y0, int h, int cols)
+ui_help_add(struct ui_hline **l, int *n, int *cap, const char *key,
+    const char *text, int head, int tw)
 {
-	const struct view_help	*sets[2];
-	const char		*heads[2];
-	struct view		*v = ui_top(ui);
-	char			 title[128];
-	int			 line = 0, y = y0, s, i, kw = 16;
+	const char	*p = text;
+	size_t		 len, cut;
+	int		 first = 1;
+
+	do {
+		if (*n == *cap) {
+			*cap = *cap * 2 + 64;
+			*l = xreallocarray(*l, (size_t)*cap, sizeof(**l));
+		}
+		len = strlen(p);
+		cut = len;
+		if (!head && tw > 8 && ui_width(p) > tw) {
+			/* the last blank that leaves the line within tw */
+			for (cut = 0; p[cut] != '\0'; ) {
+				size_t	next = cut + 1 + strcspn(p + cut + 1,
+				    " ");
+				char	tmp[256];
+
+				snprintf(tmp, sizeof(tmp), "%.*s", (int)next, p);
+				if (ui_width(tmp) > tw)
+					break;
+				cut = next;
+			}
+			if (cut == 0)
+				cut = (size_t)tw;	/* one long word */
+		}
+		snprintf((*l)[*n].key, sizeof((*l)[*n].key), "%s", first &&
+		    key != NULL ? key : "");
+		snprintf((*l)[*n].text, sizeof((*l)[*n].text), "%.*s",
+		    (int)cut, p);
+		(*l)[*n].head = head;
+		(*n)++;
+		p += cut;
+		while (*p == ' ')
+			p++;
+		first = 0;
+	} while (*p != '\0');
+}
+
+static int
+ui_help_lines(struct ui *ui, int tw, struct ui_hline **out)
+{
+	struct view	*v = ui_top(ui);
+	struct ui_hline	*l = NULL;
+	char		 title[128], key[40], text[256];
+	int		 n = 0, cap = 0, i;
+	const struct view_help *h;
 
 	if (v->cls->title != NULL)
 		v->cls->title(v, title, sizeof(title));
 	else
 		strlcpy_v(title, v->cls->name, sizeof(title));
-	heads[0] = title;
-	sets[0] = v->cls->help;
-	heads[1] = "everywhere";
-	sets[1] = ui_help_global;
+	snprintf(text, sizeof(text), "Keys: %s", title);
+	ui_help_add(&l, &n, &cap, NULL, text, 1, tw);
+	for (h = v->cls->help; h != NULL && h->key != NULL; h++)
+		ui_help_add(&l, &n, &cap, h->key, h->what, 0, tw);
+	ui_help_add(&l, &n, &cap, NULL, "", 1, tw);
+	ui_help_add(&l, &n, &cap, NULL, "Keys: everywhere", 1, tw);
+	for (h = ui_help_global; h->key != NULL; h++)
+		ui_help_add(&l, &n, &cap, h->key, h->what, 0, tw);
+	ui_help_add(&l, &n, &cap, NULL, "", 1, tw);
+	ui_help_add(&l, &n, &cap, NULL, "Views: the hotkey, or :name "
+	    "(Tab completes names, agents and probes)", 1, tw);
+	for (i = 0; i < N_VIEWS; i++) {
+		const struct view_class *c = view_table[i];
+
+		if (c->hotkey != 0)
+			snprintf(key, sizeof(key), "%c  :%s", c->hotkey,
+			    c->name);
+		else
+			snprintf(key, sizeof(key), "   :%s", c->name);
+		snprintf(text, sizeof(text), "%s%s%s%s%s%s", c->usage != NULL ?
+		    c->usage : "", c->usage != NULL ? ": " : "", c->what,
+		    c->aliases != NULL ? " (also :" : "", c->aliases != NULL ?
+		    c->aliases : "", c->aliases != NULL ? ")" : "");
+		ui_help_add(&l, &n, &cap, key, text, 0, tw);
+	}
+	ui_help_add(&l, &n, &cap, NULL, "", 1, tw);
+	ui_help_add(&l, &n, &cap, NULL, "Commands", 1, tw);
+	for (i = 0; i < N_UI_CMDS; i++) {
+		snprintf(key, sizeof(key), "   :%s", ui_cmds[i].name);
+		snprintf(text, sizeof(text), "%s%s%s%s", ui_cmds[i].what,
+		    ui_cmds[i].aliases != NULL ? " (also :" : "",
+		    ui_cmds[i].aliases != NULL ? ui_cmds[i].aliases : "",
+		    ui_cmds[i].aliases != NULL ? ")" : "");
+		ui_help_add(&l, &n, &cap, key, text, 0, tw);
+	}
+	*out = l;
+	return n;
+}
+
+static int
+ui_help_kw(int cols)
+{
+	return cols >= 100 ? 18 : 15;
+}
+
+static void
+ui_draw_help(struct ui *ui, int y0, int h, int cols)
+{
+	struct ui_hline	*l;
+	int		 kw = ui_help_kw(cols), tw = cols - kw - 5, n, i, body;
+
+	n = ui_help_lines(ui, tw, &l);
+	body = h - 1;
+	if (ui->help_top > n - body)
+		ui->help_top = n - body > 0 ? n - body : 0;
+	if (ui->help_top < 0)
+		ui->help_top = 0;
 	for (i = 0; i < h; i++)
 		ui_put(y0 + i, 0, cols, A_NORMAL, "");
-	for (s = 0; s < 2; s++) {
-		if (sets[s] == NULL || sets[s][0].key == NULL)
+	for (i = 0; i < body && ui->help_top + i < n; i++) {
+		const struct ui_hline *e = &l[ui->help_top + i];
+
+		if (e->head) {
+			ui_put(y0 + i, 1, cols - 2, ui_attr(ui, UI_C_HEAD),
+			    e->text);
 			continue;
-		if (line++ >= ui->help_top && y < y0 + h)
-			ui_putf(y++, 1, cols - 2, ui_attr(ui, UI_C_HEAD),
-			    "Keys: %s", heads[s]);
-		for (i = 0; sets[s][i].key != NULL; i++) {
-			if (line++ < ui->help_top || y >= y0 + h)
-				continue;
-			ui_put(y, 3, kw, A_BOLD, sets[s][i].key);
-			ui_put(y++, 3 + kw + 1, cols - kw - 5, A_NORMAL,
-			    sets[s][i].what);
 		}
-		if (line++ >= ui->help_top && y < y0 + h)
-			y++;
+		ui_put(y0 + i, 3, kw, A_BOLD, e->key);
+		ui_put(y0 + i, 3 + kw + 1, tw, A_NORMAL, e->text);
 	}
-	if (y < y0 + h)
-		ui_put(y, 1, cols - 2, ui_attr(ui, UI_C_DIM),
-		    "j/k scroll, any other key closes this help");
+	ui_putf(y0 + h - 1, 1, cols - 2, ui_attr(ui, UI_C_DIM), "lines %d-%d "
+	    "of %d  %s", n > 0 ? ui->help_top + 1 : 0, ui->help_top + i, n,
+	    ui->help_top + i < n ? "j/k/PgDn/PgUp scroll, any other key "
+	    "closes" : "(end) k/PgUp scroll back, any other key closes");
+	free(l);
+}
+
+/* Keys while the help is open: scrolling, or it closes. */
+static void
+ui_help_key(struct ui *ui, int key)
+{
+	int	rows, cols, page;
+
+	getmaxyx(stdscr, rows, cols);
+	(void)cols;
+	page = rows - 4 > 1 ? rows - 4 : 1;
+	switch (key) {
+	case 'j':
+	case UI_FKEY(KEY_DOWN):
+		ui->help_top++;
+		break;
+	case 'k':
+	case UI_FKEY(KEY_UP):
+		ui->help_top--;
+		break;
+	case ' ':
+	case UI_CTRL('f'):
+	case UI_FKEY(KEY_NPAGE):
+		ui->help_top += page;
+		break;
+	case UI_CTRL('b'):
+	case UI_FKEY(KEY_PPAGE):
+		ui->help_top -= page;
+		break;
+	case 'g':
+	case UI_FKEY(KEY_HOME):
+		ui->help_top = 0;
+		break;
+	case 'G':
+	case UI_FKEY(KEY_END):
+		ui->help_top = 1 << 20;		/* clamped when drawn */
+		break;
+	default:
+		ui->mode = UI_NORMAL;
+		break;
+	}
+	if (ui->help_top < 0)
+		ui->help_top = 0;
+	ui->dirty = 1;
 }
 
 static void
@@ -1112,24 +1347,21 @@ static void
 ui_key(struct ui *ui, int key)
 {
 	struct view	*v = ui_top(ui);
-	int		 flags, nsorts;
+	int		 flags, nsorts, i;
 
 	if (key == UI_FKEY(KEY_RESIZE)) {
 		ui->dirty = 1;
 		return;
 	}
 	if (ui->mode == UI_HELP) {
-		if (key == 'j' || key == UI_FKEY(KEY_DOWN))
-			ui->help_top++;
-		else if ((key == 'k' || key == UI_FKEY(KEY_UP)) &&
-		    ui->help_top > 0)
-			ui->help_top--;
-		else
-			ui->mode = UI_NORMAL;
-		ui->dirty = 1;
+		ui_help_key(ui, key);
 		return;
 	}
-
+	/* a message is read by the time the next key comes */
+	if (ui->msg[0] != '\0') {
+		ui->msg[0] = '\0';
+		ui->dirty = 1;
+	}
 	if (ui->mode == UI_COMMAND || ui->mode == UI_FILTER) {
 		ui_prompt_key(ui, key);
 		return;
@@ -1148,6 +1380,13 @@ ui_key(struct ui *ui, int key)
 	if (flags & VIEW_HANDLED)
 		return;
 	ui->dirty = 1;
+	for (i = 0; i < N_VIEWS; i++) {
+		if (view_table[i]->hotkey != 0 && view_table[i]->hotkey ==
+		    key) {
+			ui_open(ui, view_table[i], NULL);
+			return;
+		}
+	}
 	switch (key) {
 	case ':':
 		ui->mode = UI_COMMAND;
