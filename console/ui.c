@@ -64,6 +64,8 @@ struct ui {
 	uint64_t		 seen_gen;	/* fleet data drawn */
 	int			 keyed;		/* a key was read */
 	int			 quit;
+	int64_t			*down_since;	/* per agent: first failure
+						   seen, wall clock; 0: fine */
 };
 
 /*
@@ -316,6 +318,29 @@ ui_fleet(struct ui *ui)
 	return ui->fl;
 }
 
+int64_t
+ui_agent_down_since(struct ui *ui, const struct fleet_agent *a)
+{
+	return ui->down_since != NULL ? ui->down_since[a->idx] : 0;
+}
+
+/* When each failing agent began to fail, as far as this console saw. */
+static void
+ui_track_down(struct ui *ui)
+{
+	struct fleet_agent	*a;
+	int			 i;
+
+	for (i = 0; i < ui->fl->n_agents; i++) {
+		a = &ui->fl->agents[i];
+		if (a->fails == 0)
+			ui->down_since[i] = 0;
+		else if (ui->down_since[i] == 0)
+			ui->down_since[i] = a->last_try_ms > 0 ?
+			    a->last_try_ms : fetch_now_ms();
+	}
+}
+
 int
 ui_utf8(struct ui *ui)
 {
@@ -492,10 +517,11 @@ ui_ago(int64_t ms, int64_t now, char *buf, size_t len)
 const char *
 ui_us(int64_t us, char *buf, size_t len)
 {
+	/* milliseconds throughout, with the precision a LAN link needs */
 	if (us == VANTAGE_NONE || us < 0)
 		snprintf(buf, len, "-");
-	else if (us < 1000)
-		snprintf(buf, len, "%dus", (int)us);
+	else if (us < 10000)
+		snprintf(buf, len, "%.2fms", (double)us / 1000);
 	else if (us < 100000)
 		snprintf(buf, len, "%.1fms", (double)us / 1000);
 	else if (us < 10000000)
@@ -1321,6 +1347,7 @@ ui_draw(struct ui *ui)
 	int		 rows, cols;
 
 	getmaxyx(stdscr, rows, cols);
+	ui_track_down(ui);
 	erase();
 	if (cols < UI_MIN_COLS || rows < UI_MIN_ROWS) {
 		mvprintw(0, 0, "terminal too small (%dx%d), vantage needs "
@@ -1465,6 +1492,8 @@ ui_run(struct fleet *fl)
 	}
 	memset(&ui, 0, sizeof(ui));
 	ui.fl = fl;
+	ui.down_since = xcalloc((size_t)fl->n_agents + 1,
+	    sizeof(*ui.down_since));
 	cs = nl_langinfo(CODESET);
 	ui.utf8 = fl->conf->unicode == -1 ? (cs != NULL &&
 	    strcasecmp(cs, "UTF-8") == 0) : fl->conf->unicode;
@@ -1535,6 +1564,7 @@ ui_run(struct fleet *fl)
 	}
 	log_set_sink(NULL);
 	ui_cur = NULL;
+	free(ui.down_since);
 	ui_end();
 	delscreen(scr);
 	return 0;

@@ -653,6 +653,8 @@ struct matrix_link {
 	int			 unreachable;
 	enum matrix_verdict	 verdict;
 	char			 text[64];	/* "down from 1 of 3" */
+	char			 brief[24];	/* "DOWN 1/3 +1 unr": the
+						   VERDICT column, <= 20 */
 };
 
 struct matrix {
@@ -796,6 +798,9 @@ struct view {
 int		 ui_run(struct fleet *);
 struct fleet	*ui_fleet(struct ui *);
 int		 ui_utf8(struct ui *);
+/* Since when the agent fails (wall clock, the first failed poll this
+ * console saw); 0 while it answers. */
+int64_t		 ui_agent_down_since(struct ui *, const struct fleet_agent *);
 /* Pushes a view (the manager owns it from now on). */
 void		 ui_push(struct ui *, struct view *);
 /* A one-line message under the status line, kept for a few seconds. */
@@ -820,7 +825,7 @@ int		 ui_match(const struct view *, ...);
 const char	*ui_ago(int64_t ms, int64_t now, char *, size_t);
 /* ms as local time in strftime's fmt; "-" when there is none. */
 const char	*ui_clock(int64_t ms, const char *fmt, char *, size_t);
-/* "850us", "12.3ms", "1.2s"; "-" for VANTAGE_NONE. */
+/* "0.42ms", "3.25ms", "12.3ms", "850ms", "12.5s"; "-" for VANTAGE_NONE. */
 const char	*ui_us(int64_t us, char *, size_t);
 
 /* A one-line text field (forms, `:` and `/` prompts). */
@@ -841,9 +846,13 @@ struct table_col {
 	int		 max;		/* 0: no limit */
 	int		 flex;		/* takes the remaining width */
 	int		 right;		/* right-aligned */
-	int		 drop;		/* when narrow, highest goes first;
-					   0: only cut from the right */
+	/* What the column is worth when the terminal is narrow: of the
+	 * columns that do not fit, the lowest priority is dropped first
+	 * (1 before 2 ...); TABLE_KEEP (0) columns are never dropped, only
+	 * narrowed or cut at the right edge. */
+	int		 prio;
 };
+#define TABLE_KEEP	0
 
 /* Text of one cell into buf (or a constant); *attr may be set. */
 typedef const char *(*table_cell_fn)(void *ctx, int row, int col,
@@ -860,6 +869,10 @@ struct table {
 	int			 sort_desc;
 	int			 pinned;	/* columns never scrolled away */
 	int			 left;		/* columns scrolled away */
+	int			 cur_col;	/* the cell cursor's column in the
+						   cursor row; -1: none */
+	int			 shown_first;	/* of the last draw: first and */
+	int			 shown_last;	/* last unpinned column shown */
 };
 
 void	table_init(struct table *, const struct table_col *, int ncols);

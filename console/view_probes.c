@@ -19,17 +19,17 @@ enum {
 };
 
 static const struct table_col vp_cols[VP_NCOLS] = {
-	[VP_AGENT] = { "AGENT", 6, 20, 0, 0 },
-	[VP_PROBE] = { "PROBE", 6, 28, 0, 0 },
-	[VP_TYPE] = { "TYPE", 4, 5, 0, 0, 2 },
-	[VP_STATE] = { "STATE", 8, 16, 0, 0, 0 },
-	[VP_SINCE] = { "SINCE", 6, 10, 0, 0, 1 },
-	[VP_LAST] = { "LAST", 6, 0, 0, 1, 0 },
-	[VP_AVG] = { "AVG 1H", 6, 0, 0, 1, 4 },
-	[VP_P95] = { "P95 1H", 6, 0, 0, 1, 5 },
-	[VP_OK] = { "OK 1H", 6, 0, 0, 1, 3 },
-	[VP_CERT] = { "CERT", 4, 0, 0, 1, 6 },
-	[VP_ERROR] = { "ERROR / TARGET", 16, 0, 1, 0, 0 },
+	[VP_AGENT] = { "AGENT", 6, 20, 0, 0, TABLE_KEEP },
+	[VP_PROBE] = { "PROBE", 6, 28, 0, 0, TABLE_KEEP },
+	[VP_TYPE] = { "TYPE", 4, 5, 0, 0, 5 },
+	[VP_STATE] = { "STATE", 8, 16, 0, 0, TABLE_KEEP },
+	[VP_SINCE] = { "SINCE", 6, 10, 0, 0, 6 },
+	[VP_LAST] = { "LAST", 6, 0, 0, 1, TABLE_KEEP },
+	[VP_AVG] = { "AVG 1H", 6, 0, 0, 1, 3 },
+	[VP_P95] = { "P95 1H", 6, 0, 0, 1, 2 },
+	[VP_OK] = { "OK 1H", 6, 0, 0, 1, 4 },
+	[VP_CERT] = { "CERT", 4, 0, 0, 1, 1 },
+	[VP_ERROR] = { "ERROR / TARGET", 16, 0, 1, 0, TABLE_KEEP },
 };
 
 static const char *const vp_sorts[] = {
@@ -280,12 +280,20 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 	case VP_P95:
 		return ui_us(pr->stats.p95_us, buf, len);
 	case VP_OK:
+		/* degraded runs worked: never shown as "0.0%" */
 		if (pr->stats.runs <= 0)
 			return "-";
-		snprintf(buf, len, "%.1f%%", 100.0 * (double)pr->stats.ok /
-		    (double)pr->stats.runs);
+		if (pr->stats.degraded > 0)
+			snprintf(buf, len, "%.1f%%+%.0f%%deg", 100.0 *
+			    (double)pr->stats.ok / (double)pr->stats.runs,
+			    100.0 * (double)pr->stats.degraded /
+			    (double)pr->stats.runs);
+		else
+			snprintf(buf, len, "%.1f%%", 100.0 *
+			    (double)pr->stats.ok / (double)pr->stats.runs);
 		if (usable && pr->stats.ok < pr->stats.runs)
-			*attr = ui_attr(ui, UI_C_WARN);
+			*attr = ui_attr(ui, pr->stats.fail > 0 ? UI_C_BAD :
+			    UI_C_WARN);
 		return buf;
 	case VP_CERT:
 		if (!pr->has_last || pr->last.cert_days == VANTAGE_NONE)
@@ -301,6 +309,13 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 			    fleet_state_str(fleet_agent_state(a, p->now)),
 			    fleet_agent_reason(a)[0] != '\0' ?
 			    fleet_agent_reason(a) : "data is old");
+			return buf;
+		}
+		if (pr->has_last && pr->last.status == MODEL_R_UNKNOWN) {
+			*attr = ui_attr(ui, UI_C_DIM);
+			snprintf(buf, len, "unknown: the check could not run%s%s",
+			    pr->last.error[0] != '\0' ? ": " : "",
+			    pr->last.error);
 			return buf;
 		}
 		if (pr->has_last && pr->last.error[0] != '\0') {
