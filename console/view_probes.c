@@ -27,7 +27,7 @@ static const struct table_col vp_cols[VP_NCOLS] = {
 	[VP_LAST] = { "LAST", 6, 0, 0, 1, TABLE_KEEP },
 	[VP_AVG] = { "AVG 1H", 6, 0, 0, 1, 3 },
 	[VP_P95] = { "P95 1H", 6, 0, 0, 1, 2 },
-	[VP_OK] = { "OK 1H", 6, 0, 0, 1, 4 },
+	[VP_OK] = { "OK+DEG 1H", 9, 0, 0, 1, 4 },
 	[VP_CERT] = { "CERT", 4, 0, 0, 1, 1 },
 	[VP_ERROR] = { "ERROR / TARGET", 16, 0, 1, 0, TABLE_KEEP },
 };
@@ -233,6 +233,7 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 	int				 usable = fleet_agent_usable(a, p->now);
 	int				 dim = ui_attr(ui, UI_C_DIM);
 	const struct model_odd		*d;
+	double				 pct;
 
 	if (pr == NULL) {
 		d = &a->status->odd_probes.v[-1 - p->rows[row].probe];
@@ -280,20 +281,21 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 	case VP_P95:
 		return ui_us(pr->stats.p95_us, buf, len);
 	case VP_OK:
-		/* degraded runs worked: never shown as "0.0%" */
+		/* the runs that worked, ok or degraded, and how many of
+		 * them were degraded: a degraded probe is never "0.0%" */
 		if (pr->stats.runs <= 0)
 			return "-";
+		snprintf(buf, len, "%.1f%%", 100.0 * (double)(pr->stats.ok +
+		    pr->stats.degraded) / (double)pr->stats.runs);
+		pct = 100.0 * (double)pr->stats.degraded /
+		    (double)pr->stats.runs;
 		if (pr->stats.degraded > 0)
-			snprintf(buf, len, "%.1f%%+%.0f%%deg", 100.0 *
-			    (double)pr->stats.ok / (double)pr->stats.runs,
-			    100.0 * (double)pr->stats.degraded /
-			    (double)pr->stats.runs);
-		else
-			snprintf(buf, len, "%.1f%%", 100.0 *
-			    (double)pr->stats.ok / (double)pr->stats.runs);
-		if (usable && pr->stats.ok < pr->stats.runs)
-			*attr = ui_attr(ui, pr->stats.fail > 0 ? UI_C_BAD :
-			    UI_C_WARN);
+			snprintf(buf + strlen(buf), len - strlen(buf),
+			    pct < 1 ? " (<1%% deg)" : " (%.0f%% deg)", pct);
+		if (usable && pr->stats.fail > 0)
+			*attr = ui_attr(ui, UI_C_BAD);
+		else if (usable && pr->stats.degraded > 0)
+			*attr = ui_attr(ui, UI_C_WARN);
 		return buf;
 	case VP_CERT:
 		if (!pr->has_last || pr->last.cert_days == VANTAGE_NONE)
@@ -313,7 +315,7 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 		}
 		if (pr->has_last && pr->last.status == MODEL_R_UNKNOWN) {
 			*attr = ui_attr(ui, UI_C_DIM);
-			snprintf(buf, len, "unknown: the check could not run%s%s",
+			snprintf(buf, len, "check not run%s%s",
 			    pr->last.error[0] != '\0' ? ": " : "",
 			    pr->last.error);
 			return buf;
