@@ -858,8 +858,9 @@ vr_draw_confirm(struct view_routes *vr, int y, int x, int h, int w)
 			break;
 		}
 		ui_putf(row++, x, w, t->stale ? ui_attr(ui, UI_C_BAD) :
-		    (int)A_NORMAL, "  %-16s %-20s %s %s %s%s", fl->agents[
-		    t->agent].conf->name, t->route, model_rstate_str(t->from),
+		    (int)A_NORMAL, "  %-16s %-20s %-12s %s %s %s%s",
+		    fl->agents[t->agent].conf->name, t->route, t->pool !=
+		    NULL ? t->pool : "(no pool)", model_rstate_str(t->from),
 		    ui_glyph(ui, UI_G_ARROW), model_rstate_str(to),
 		    t->stale ? "  (agent not answering: will likely fail)" :
 		    t->from == to ? "  (no change but the reason)" : "");
