@@ -16,6 +16,7 @@
 #define TABLE_GAP	2
 #define TABLE_SCAN	2000	/* rows measured for column widths */
 #define TABLE_MAXCOLS	1024	/* the matrix has one per agent */
+#define TABLE_MEASURE_MS 1000	/* every row measured at most this often */
 
 void
 table_init(struct table *t, const struct table_col *cols, int ncols)
@@ -53,13 +54,32 @@ table_layout(struct table *t, int w, table_cell_fn cell, void *ctx,
     int *width, int *show)
 {
 	char	buf[512], gone[TABLE_MAXCOLS];
-	int	nat[TABLE_MAXCOLS];
-	int	i, r, cw, total, n, attr, flex = -1;
+	int	*nat = t->nat;
+	int	i, r, r0, r1, cw, total, n, attr, flex = -1, full;
+	int64_t	now = fetch_mono_ms();
 
+	/*
+	 * Measuring thousands of rows on every frame would make each key
+	 * wait for it: every row is measured once a second, and a frame in
+	 * between measures the rows it shows (a column may widen at once,
+	 * it narrows within a second).
+	 */
+	full = t->measured_ms == 0 || now - t->measured_ms >= TABLE_MEASURE_MS;
+	if (full) {
+		t->measured_ms = now;
+		r0 = 0;
+		r1 = t->n < TABLE_SCAN ? t->n : TABLE_SCAN;
+	} else {
+		r0 = t->top < t->n ? t->top : 0;
+		r1 = r0 + (t->page > 0 ? t->page : 1);
+		if (r1 > t->n)
+			r1 = t->n;
+	}
 	for (i = 0; i < t->ncols; i++) {
-		nat[i] = ui_width(t->cols[i].title) + (i == t->sort_col ? 1 :
-		    0);
-		for (r = 0; r < t->n && r < TABLE_SCAN; r++) {
+		cw = ui_width(t->cols[i].title) + (i == t->sort_col ? 1 : 0);
+		if (full || cw > nat[i])
+			nat[i] = cw;
+		for (r = r0; r < r1; r++) {
 			attr = 0;
 			cw = ui_width(cell(ctx, r, i, buf, sizeof(buf),
 			    &attr));

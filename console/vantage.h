@@ -873,6 +873,11 @@ struct table {
 						   cursor row; -1: none */
 	int			 shown_first;	/* of the last draw: first and */
 	int			 shown_last;	/* last unpinned column shown */
+	/* natural widths over every row, measured at most every
+	 * TABLE_MEASURE_MS (monotonic); in between only the rows shown
+	 * are measured, and may only widen a column */
+	int64_t			 measured_ms;
+	int			 nat[1024];	/* TABLE_MAXCOLS */
 };
 
 void	table_init(struct table *, const struct table_col *, int ncols);
