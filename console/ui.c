@@ -71,7 +71,8 @@ struct ui {
 /*
  * Every view, by its description (struct view_class in its own file):
  * `:` commands and their aliases, hotkeys, `?` help and Tab completion
- * are all read from here.  A new view is one file and one line here.
+ * are all read from here.  A new view is one file and one line here;
+ * the first is the root view, under every other.
  */
 static const struct view_class *const view_table[] = {
 	&view_fleet_class,
@@ -1518,7 +1519,8 @@ ui_run(struct fleet *fl)
 	ui_colors(&ui);
 	log_set_sink(ui_log_sink);
 
-	ui_push(&ui, view_fleet_new(&ui));
+	/* the first view of the table is the root: never popped */
+	ui_push(&ui, view_table[0]->open(&ui, NULL));
 	fleet_tick(fl);
 	ui_draw(&ui);
 	next_sec = fetch_mono_ms() + 1000;
