@@ -1537,6 +1537,13 @@ ui_run(struct fleet *fl)
 			ui.seen_gen = fl->gen;
 			ui.dirty = 1;
 		}
+		/* a message goes when its time is up, not a second later */
+		if (ui.msg[0] != '\0' && ui.mode == UI_NORMAL) {
+			if (now >= ui.msg_until)
+				ui.dirty = 1;
+			else if (wait > ui.msg_until - now)
+				wait = ui.msg_until - now;
+		}
 		if (ui.dirty) {
 			/* keys are answered at once, data at a frame rate */
 			if (ui.keyed || now - ui.last_draw >= UI_FRAME_MS)
