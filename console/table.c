@@ -15,7 +15,6 @@
 
 #define TABLE_GAP	2
 #define TABLE_SCAN	2000	/* rows measured for column widths */
-#define TABLE_MAXCOLS	1024	/* the matrix has one per agent */
 #define TABLE_MEASURE_MS 1000	/* every row measured at most this often */
 
 void

@@ -840,6 +840,8 @@ void		 ui_input_set(struct ui_input *, const char *);
 /* ---------------------------------------------------------------- */
 /* table.c: a scrolling table with a cursor, shared by the views. */
 
+#define TABLE_MAXCOLS	1024	/* the matrix has one per agent */
+
 struct table_col {
 	const char	*title;
 	int		 min;		/* narrower: the column is dropped */
@@ -877,7 +879,7 @@ struct table {
 	 * TABLE_MEASURE_MS (monotonic); in between only the rows shown
 	 * are measured, and may only widen a column */
 	int64_t			 measured_ms;
-	int			 nat[1024];	/* TABLE_MAXCOLS */
+	int			 nat[TABLE_MAXCOLS];
 };
 
 void	table_init(struct table *, const struct table_col *, int ncols);
