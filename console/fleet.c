@@ -465,15 +465,24 @@ fleet_status_done(struct fleet_agent *a, const struct fetch_resp *r,
 		fleet_audit_next(a);
 }
 
+#define FLEET_SLOT	64	/* agents polled together */
+
 static void
 fleet_poll_status(struct fleet_agent *a)
 {
-	int64_t	now = fetch_mono_ms();
+	int64_t	now = fetch_mono_ms(), per = a->fleet->conf->refresh_ms, d;
 
 	if (a->status_req != NULL)
 		return;
-	/* fixed rate: the next poll is due one period after this one */
-	a->next_mono = now + a->fleet->conf->refresh_ms;
+	/* fixed rate: the next poll is due one period after this one, in
+	 * the slot of the period of the agent's group of FLEET_SLOT, so a
+	 * thousand answers do not all arrive (and keep the keyboard
+	 * waiting) at once, and a small fleet still wakes up once */
+	a->next_mono = now + per;
+	d = ((int64_t)(a->idx / FLEET_SLOT) * per / ((a->fleet->n_agents +
+	    FLEET_SLOT - 1) / FLEET_SLOT) - a->next_mono) % per;
+	d = d < 0 ? d + per : d;
+	a->next_mono += d > per / 2 ? d - per : d;
 	a->status_req = fleet_request(a, "/v1/status", NULL,
 	    fleet_status_done, NULL);
 	if (a->status_req == NULL && a->conf->ssh == NULL)

@@ -113,6 +113,25 @@ matrix_verdict(struct matrix_link *l)
 		snprintf(l->text + n, sizeof(l->text) - n, " (%d unreachable)",
 		    l->unreachable);
 	}
+	/* the same in at most 20 columns, for narrow terminals */
+	if (l->of == 0)
+		snprintf(l->brief, sizeof(l->brief), "no data%s",
+		    l->unreachable > 0 ? " (unr)" : "");
+	else
+		snprintf(l->brief, sizeof(l->brief), "%s %d/%d",
+		    l->verdict == MATRIX_V_DOWN ? "DOWN" :
+		    l->verdict == MATRIX_V_DEGRADED ? "deg" :
+		    l->verdict == MATRIX_V_OK ? "ok" : "unk", count, l->of);
+	if (l->of > 0 && l->unreachable > 0) {
+		n = strlen(l->brief);
+		snprintf(l->brief + n, sizeof(l->brief) - n, " +%d unr",
+		    l->unreachable);
+		if (strlen(l->brief) > 20) {
+			/* thousands of agents: the mark alone */
+			l->brief[n] = '\0';
+			snprintf(l->brief + n, sizeof(l->brief) - n, "+");
+		}
+	}
 }
 
 struct matrix *

@@ -1,8 +1,11 @@
 /*
  * table.c - the scrolling table every list view is drawn with: column
  * widths from the content, a cursor row, paging, a sort mark in the
- * heading, and columns dropped from the right (or scrolled with h/l)
- * when the terminal is narrow, so each view stays usable at 80x24.
+ * heading, and columns dropped by their priority (the lowest first;
+ * TABLE_KEEP columns never) or scrolled with h/l when the terminal is
+ * narrow, so each view keeps what matters at 80x24.  A view may also
+ * move a cell cursor (cur_col) along the cursor row; the table scrolls
+ * so that the cell is shown.
  */
 #include <curses.h>
 #include <stdlib.h>
@@ -12,7 +15,7 @@
 
 #define TABLE_GAP	2
 #define TABLE_SCAN	2000	/* rows measured for column widths */
-#define TABLE_MAXCOLS	1024	/* the matrix has one per agent */
+#define TABLE_MEASURE_MS 1000	/* every row measured at most this often */
 
 void
 table_init(struct table *t, const struct table_col *cols, int ncols)
@@ -22,6 +25,7 @@ table_init(struct table *t, const struct table_col *cols, int ncols)
 	t->ncols = ncols < TABLE_MAXCOLS ? ncols : TABLE_MAXCOLS;
 	t->sort_col = -1;
 	t->pinned = 1;
+	t->cur_col = -1;
 }
 
 void
@@ -49,13 +53,32 @@ table_layout(struct table *t, int w, table_cell_fn cell, void *ctx,
     int *width, int *show)
 {
 	char	buf[512], gone[TABLE_MAXCOLS];
-	int	nat[TABLE_MAXCOLS];
-	int	i, r, cw, total, n, attr, flex = -1;
+	int	*nat = t->nat;
+	int	i, r, r0, r1, cw, total, n, attr, flex = -1, full;
+	int64_t	now = fetch_mono_ms();
 
+	/*
+	 * Measuring thousands of rows on every frame would make each key
+	 * wait for it: every row is measured once a second, and a frame in
+	 * between measures the rows it shows (a column may widen at once,
+	 * it narrows within a second).
+	 */
+	full = t->measured_ms == 0 || now - t->measured_ms >= TABLE_MEASURE_MS;
+	if (full) {
+		t->measured_ms = now;
+		r0 = 0;
+		r1 = t->n < TABLE_SCAN ? t->n : TABLE_SCAN;
+	} else {
+		r0 = t->top < t->n ? t->top : 0;
+		r1 = r0 + (t->page > 0 ? t->page : 1);
+		if (r1 > t->n)
+			r1 = t->n;
+	}
 	for (i = 0; i < t->ncols; i++) {
-		nat[i] = ui_width(t->cols[i].title) + (i == t->sort_col ? 1 :
-		    0);
-		for (r = 0; r < t->n && r < TABLE_SCAN; r++) {
+		cw = ui_width(t->cols[i].title) + (i == t->sort_col ? 1 : 0);
+		if (full || cw > nat[i])
+			nat[i] = cw;
+		for (r = r0; r < r1; r++) {
 			attr = 0;
 			cw = ui_width(cell(ctx, r, i, buf, sizeof(buf),
 			    &attr));
@@ -73,7 +96,7 @@ table_layout(struct table *t, int w, table_cell_fn cell, void *ctx,
 		t->left = t->ncols - t->pinned - 1;
 	if (t->left < 0)
 		t->left = 0;
-	/* what must go when narrow: the highest drop rank first */
+	/* what must go when narrow: the lowest priority first */
 	memset(gone, 0, sizeof(gone));
 	total = -TABLE_GAP;
 	for (i = 0; i < t->ncols; i++) {
@@ -85,8 +108,9 @@ table_layout(struct table *t, int w, table_cell_fn cell, void *ctx,
 		int	victim = -1;
 
 		for (i = t->pinned; i < t->ncols; i++) {
-			if (!gone[i] && t->cols[i].drop > 0 && (victim == -1 ||
-			    t->cols[i].drop > t->cols[victim].drop))
+			if (!gone[i] && t->cols[i].prio != TABLE_KEEP &&
+			    (victim == -1 ||
+			    t->cols[i].prio < t->cols[victim].prio))
 				victim = i;
 		}
 		if (victim == -1)
@@ -164,6 +188,21 @@ table_draw(struct table *t, struct ui *ui, int y, int x, int h, int w,
 	if (h < 1 || w < 1)
 		return;
 	n = table_layout(t, w, cell, ctx, width, show);
+	/* scroll until the cell cursor's column is shown */
+	if (t->cur_col >= t->pinned && t->cur_col < t->ncols) {
+		if (t->cur_col < t->pinned + t->left) {
+			t->left = t->cur_col - t->pinned;
+			n = table_layout(t, w, cell, ctx, width, show);
+		}
+		while (n > 0 && show[n - 1] < t->cur_col &&
+		    t->left < t->ncols - t->pinned - 1) {
+			t->left++;
+			n = table_layout(t, w, cell, ctx, width, show);
+		}
+	}
+	t->shown_first = n > t->pinned ? show[t->pinned < n ? t->pinned :
+	    n - 1] : -1;
+	t->shown_last = n > 0 ? show[n - 1] : -1;
 	head = ui_attr(ui, UI_C_HEAD);
 	cx = x;
 	move(y, x);
@@ -211,7 +250,10 @@ table_draw(struct table *t, struct ui *ui, int y, int x, int h, int w,
 		for (i = 0; i < n; i++) {
 			attr = 0;
 			s = cell(ctx, row, show[i], buf, sizeof(buf), &attr);
-			table_put(y + 1 + r, cx, width[i], attr | rowattr,
+			/* the cell cursor: the one cell not reversed, bold */
+			table_put(y + 1 + r, cx, width[i], rowattr != 0 &&
+			    show[i] == t->cur_col ? (attr & ~(int)A_REVERSE) |
+			    (int)(A_BOLD | A_UNDERLINE) : attr | rowattr,
 			    t->cols[show[i]].right, s);
 			if (i + 1 < n)
 				ui_put(y + 1 + r, cx + width[i], TABLE_GAP,

@@ -34,7 +34,7 @@
 
 #define UI_STACK	16
 #define UI_FRAME_MS	50
-#define UI_MSG_MS	6000
+#define UI_MSG_MS	4000
 #define UI_MIN_COLS	40
 #define UI_MIN_ROWS	10
 
@@ -64,26 +64,48 @@ struct ui {
 	uint64_t		 seen_gen;	/* fleet data drawn */
 	int			 keyed;		/* a key was read */
 	int			 quit;
+	int64_t			*down_since;	/* per agent: first failure
+						   seen, wall clock; 0: fine */
 };
 
-static const struct ui_cmd {
-	const char	*name;
-	const char	*what;
-} ui_cmds[] = {
-	{ "fleet", "one row per agent" },
-	{ "matrix", "links x agents, a verdict per link" },
-	{ "probes", "every probe of every agent [AGENT]" },
-	{ "routes", "drain, maint, undrain" },
-	{ "audit", "merged audit trail, chain verification" },
-	{ "help", "every key" },
-	{ "refresh", "poll every agent now" },
-	{ "quit", "leave vantage" },
+/*
+ * Every view, by its description (struct view_class in its own file):
+ * `:` commands and their aliases, hotkeys, `?` help and Tab completion
+ * are all read from here.  A new view is one file and one line here;
+ * the first is the root view, under every other.
+ */
+static const struct view_class *const view_table[] = {
+	&view_fleet_class,
+	&view_matrix_class,
+	&view_probes_class,
+	&view_routes_class,
+	&view_audit_class,
+	&view_detail_class,
 };
-#define N_UI_CMDS	(sizeof(ui_cmds) / sizeof(ui_cmds[0]))
+#define N_VIEWS		(int)(sizeof(view_table) / sizeof(view_table[0]))
+
+/* The `:` commands that open no view. */
+struct ui_cmd {
+	const char	*name;
+	const char	*aliases;
+	const char	*what;
+	void		(*run)(struct ui *);
+};
+
+static void	ui_cmd_help(struct ui *);
+static void	ui_cmd_refresh(struct ui *);
+static void	ui_cmd_quit(struct ui *);
+
+static const struct ui_cmd ui_cmds[] = {
+	{ "help", NULL, "every key, view and command", ui_cmd_help },
+	{ "refresh", NULL, "poll every agent now", ui_cmd_refresh },
+	{ "quit", "q q! exit", "leave vantage", ui_cmd_quit },
+};
+#define N_UI_CMDS	(int)(sizeof(ui_cmds) / sizeof(ui_cmds[0]))
 
 static const struct view_help ui_help_global[] = {
-	{ ":", "command: :fleet :matrix :probes :routes :audit :help "
-	    ":refresh :quit (Tab completes)" },
+	{ ":", "a command: a view's name or alias, or one of the "
+	    "commands above (Tab completes)" },
 	{ "/", "filter the rows (Enter keeps it, Esc drops it)" },
 	{ "s  S", "sort by the next column / reverse the order" },
 	{ "Up Down j k", "move the cursor" },
@@ -93,7 +115,8 @@ static const struct view_help ui_help_global[] = {
 	{ "Enter", "open what the cursor is on" },
 	{ "r", "poll every agent now (resets their backoff)" },
 	{ "^L", "redraw the screen" },
-	{ "?", "this help (any key closes it)" },
+	{ "?", "this help (j/k/PgUp/PgDn scroll it, any other key "
+	    "closes it)" },
 	{ "q  Esc", "back; q in the fleet view quits; Esc drops a filter "
 	    "first" },
 	{ "Q  ^C", "quit" },
@@ -296,6 +319,29 @@ ui_fleet(struct ui *ui)
 	return ui->fl;
 }
 
+int64_t
+ui_agent_down_since(struct ui *ui, const struct fleet_agent *a)
+{
+	return ui->down_since != NULL ? ui->down_since[a->idx] : 0;
+}
+
+/* When each failing agent began to fail, as far as this console saw. */
+static void
+ui_track_down(struct ui *ui)
+{
+	struct fleet_agent	*a;
+	int			 i;
+
+	for (i = 0; i < ui->fl->n_agents; i++) {
+		a = &ui->fl->agents[i];
+		if (a->fails == 0)
+			ui->down_since[i] = 0;
+		else if (ui->down_since[i] == 0)
+			ui->down_since[i] = a->last_try_ms > 0 ?
+			    a->last_try_ms : fetch_now_ms();
+	}
+}
+
 int
 ui_utf8(struct ui *ui)
 {
@@ -472,10 +518,11 @@ ui_ago(int64_t ms, int64_t now, char *buf, size_t len)
 const char *
 ui_us(int64_t us, char *buf, size_t len)
 {
+	/* milliseconds throughout, with the precision a LAN link needs */
 	if (us == VANTAGE_NONE || us < 0)
 		snprintf(buf, len, "-");
-	else if (us < 1000)
-		snprintf(buf, len, "%dus", (int)us);
+	else if (us < 10000)
+		snprintf(buf, len, "%.2fms", (double)us / 1000);
 	else if (us < 100000)
 		snprintf(buf, len, "%.1fms", (double)us / 1000);
 	else if (us < 10000000)
@@ -572,12 +619,147 @@ ui_top(struct ui *ui)
 
 /* ---- commands ---- */
 
+/*
+ * One word `:` knows: a view's name or alias, or a command's.  Aliases are
+ * blank-separated in the descriptions, so a word is a pointer and a
+ * length.
+ */
+struct ui_word {
+	const char		*w;
+	size_t			 len;
+	const struct view_class	*view;		/* or */
+	const struct ui_cmd	*cmd;
+	int			 alias;
+};
+
+#define UI_MAXWORDS	64
+
+static void
+ui_words_of(struct ui_word *out, int *n, const char *name,
+    const char *aliases, const struct view_class *view,
+    const struct ui_cmd *cmd)
+{
+	const char	*p = aliases;
+	size_t		 k;
+
+	if (*n < UI_MAXWORDS)
+		out[(*n)++] = (struct ui_word){ name, strlen(name), view, cmd,
+		    0 };
+	while (p != NULL && *p != '\0' && *n < UI_MAXWORDS) {
+		p += strspn(p, " ");
+		if ((k = strcspn(p, " ")) == 0)
+			break;
+		out[(*n)++] = (struct ui_word){ p, k, view, cmd, 1 };
+		p += k;
+	}
+}
+
+static int
+ui_words(struct ui_word *out)
+{
+	int	n = 0, i;
+
+	for (i = 0; i < N_VIEWS; i++)
+		ui_words_of(out, &n, view_table[i]->name,
+		    view_table[i]->aliases, view_table[i], NULL);
+	for (i = 0; i < N_UI_CMDS; i++)
+		ui_words_of(out, &n, ui_cmds[i].name, ui_cmds[i].aliases, NULL,
+		    &ui_cmds[i]);
+	return n;
+}
+
+/*
+ * The entry a command word means: an exact name or alias, else the one
+ * entry whose words start with it.  0 found, 1 none, 2 ambiguous.
+ */
+static int
+ui_lookup(const char *word, const struct view_class **view,
+    const struct ui_cmd **cmd)
+{
+	struct ui_word	ws[UI_MAXWORDS];
+	size_t		len = strlen(word);
+	int		n = ui_words(ws), i, hit = -1, amb = 0;
+
+	for (i = 0; i < n; i++) {
+		if (ws[i].len == len && strncmp(ws[i].w, word, len) == 0) {
+			hit = i;
+			amb = 0;
+			break;
+		}
+		if (ws[i].len > len && strncmp(ws[i].w, word, len) == 0) {
+			if (hit != -1 && (ws[hit].view != ws[i].view ||
+			    ws[hit].cmd != ws[i].cmd))
+				amb = 1;
+			hit = i;
+		}
+	}
+	if (hit == -1)
+		return 1;
+	if (amb)
+		return 2;
+	*view = ws[hit].view;
+	*cmd = ws[hit].cmd;
+	return 0;
+}
+
+static void
+ui_cmd_help(struct ui *ui)
+{
+	ui->mode = UI_HELP;
+	ui->help_top = 0;
+}
+
+static void
+ui_cmd_refresh(struct ui *ui)
+{
+	fleet_refresh(ui->fl);
+	ui_message(ui, 0, "polling %d agent%s now", ui->fl->n_agents,
+	    ui->fl->n_agents == 1 ? "" : "s");
+}
+
+static void
+ui_cmd_quit(struct ui *ui)
+{
+	ui->quit = 1;
+}
+
+/*
+ * Opens a view as `:name arg` or its hotkey does: it replaces every view
+ * above the root (the root's own view just uncovers the root).  A view
+ * that cannot open has said why; the screen is then left as it was.
+ */
+static void
+ui_open(struct ui *ui, const struct view_class *def, const char *arg)
+{
+	struct view	*v;
+
+	if (arg != NULL && arg[0] == '\0')
+		arg = NULL;
+	if (arg != NULL && def->arg == UI_ARG_NONE) {
+		ui_message(ui, 1, ":%s takes no argument", def->name);
+		return;
+	}
+	if (def == ui->stack[0]->cls && arg == NULL) {
+		while (ui->depth > 1)
+			ui_pop(ui);
+		return;
+	}
+	if (def->open == NULL || (v = def->open(ui, arg)) == NULL)
+		return;
+	while (ui->depth > 1)
+		ui_pop(ui);
+	ui_push(ui, v);
+}
+
 static void
 ui_command(struct ui *ui, const char *line)
 {
-	char		 word[64], arg[128];
-	const char	*p = line;
-	size_t		 n, i, hit = N_UI_CMDS, nhit = 0;
+	const struct view_class	*view = NULL;
+	const struct ui_cmd	*cmd = NULL;
+	char			 word[64], arg[256];
+	const char		*p = line;
+	size_t			 n;
+	int			 rc;
 
 	while (*p == ' ')
 		p++;
@@ -592,93 +774,151 @@ ui_command(struct ui *ui, const char *line)
 	n = strlen(arg);
 	while (n > 0 && arg[n - 1] == ' ')
 		arg[--n] = '\0';
-	if (strcmp(word, "q") == 0 || strcmp(word, "q!") == 0) {
-		ui->quit = 1;
-		return;
-	}
-	for (i = 0; i < N_UI_CMDS; i++) {
-		if (strcmp(ui_cmds[i].name, word) == 0) {
-			hit = i;
-			nhit = 1;
-			break;
-		}
-		if (strncmp(ui_cmds[i].name, word, strlen(word)) == 0) {
-			hit = i;
-			nhit++;
-		}
-	}
-	if (nhit != 1) {
+	if ((rc = ui_lookup(word, &view, &cmd)) != 0) {
 		ui_message(ui, 1, "%s command ':%s' (try :help)",
-		    nhit == 0 ? "unknown" : "ambiguous", word);
+		    rc == 1 ? "unknown" : "ambiguous", word);
 		return;
 	}
-	strlcpy_v(word, ui_cmds[hit].name, sizeof(word));
-	if (strcmp(word, "quit") == 0) {
-		ui->quit = 1;
-		return;
-	}
-	if (strcmp(word, "help") == 0) {
-		ui->mode = UI_HELP;
-		ui->help_top = 0;
-		return;
-	}
-	if (strcmp(word, "refresh") == 0) {
-		fleet_refresh(ui->fl);
-		ui_message(ui, 0, "polling %d agents", ui->fl->n_agents);
-		return;
-	}
-	/* a top-level view replaces everything above the fleet */
-	while (ui->depth > 1)
-		ui_pop(ui);
-	if (strcmp(word, "matrix") == 0)
-		ui_push(ui, view_matrix_new(ui));
-	else if (strcmp(word, "probes") == 0)
-		ui_push(ui, view_probes_new(ui, arg[0] != '\0' ? arg : NULL,
-		    NULL));
-	else if (strcmp(word, "routes") == 0)
-		ui_push(ui, view_routes_new(ui));
-	else if (strcmp(word, "audit") == 0)
-		ui_push(ui, view_audit_new(ui));
+	if (cmd != NULL)
+		cmd->run(ui);
+	else
+		ui_open(ui, view, arg);
 }
 
-/* Tab: complete the command word, or list the candidates. */
+/*
+ * Replaces the token being typed (from `from` in the line) with the
+ * longest prefix the candidates share and lists them; one candidate is
+ * completed with a blank after it.
+ */
+static void
+ui_complete_from(struct ui *ui, size_t from, const char *const *cand,
+    int ncand)
+{
+	const char	*tok = ui->line.buf + from;
+	size_t		 tl = strlen(tok), k, cl = 0;
+	char		 common[256], line[sizeof(ui->line.buf)];
+	int		 i, n = 0, listed = 0;
+
+	ui->completions[0] = '\0';
+	for (i = 0; i < ncand; i++) {
+		if (strncmp(cand[i], tok, tl) != 0)
+			continue;
+		if (n++ == 0) {
+			strlcpy_v(common, cand[i], sizeof(common));
+			cl = strlen(common);
+		} else {
+			for (k = 0; k < cl && common[k] == cand[i][k]; k++)
+				;
+			common[cl = k] = '\0';
+		}
+		k = strlen(ui->completions);
+		if (k + strlen(cand[i]) + 12 < sizeof(ui->completions)) {
+			snprintf(ui->completions + k, sizeof(ui->completions) -
+			    k, "%s%s", k > 0 ? " " : "", cand[i]);
+			listed++;
+		}
+	}
+	if (n == 0) {
+		snprintf(ui->completions, sizeof(ui->completions), "no match "
+		    "for '%.200s'", tok);
+		return;
+	}
+	if (listed < n) {
+		k = strlen(ui->completions);
+		snprintf(ui->completions + k, sizeof(ui->completions) - k,
+		    " +%d more", n - listed);
+	}
+	snprintf(line, sizeof(line), "%.*s%s%s", (int)from, ui->line.buf,
+	    common, n == 1 ? " " : "");
+	ui_input_set(&ui->line, line);
+	if (n == 1)
+		ui->completions[0] = '\0';
+}
+
+/*
+ * Tab in the `:` prompt: the command word from the view table and the
+ * commands, then its argument as its view says: agent names, or an
+ * agent's then one of its probes.
+ */
 static void
 ui_complete(struct ui *ui)
 {
-	const char	*first = NULL;
-	char		 common[64];
-	size_t		 i, n = 0, len = ui->line.len, k;
+	struct ui_word		 ws[UI_MAXWORDS];
+	const char		*cand[UI_MAXWORDS], **names;
+	const struct view_class	*view = NULL;
+	const struct ui_cmd	*cmd = NULL;
+	const struct fleet_agent *a;
+	char			 word[64], agent[256];
+	const char		*buf = ui->line.buf, *p;
+	size_t			 n, from;
+	int			 i, k, nw, nargs;
 
-	if (strchr(ui->line.buf, ' ') != NULL)
-		return;
-	ui->completions[0] = '\0';
-	for (i = 0; i < N_UI_CMDS; i++) {
-		if (strncmp(ui_cmds[i].name, ui->line.buf, len) != 0)
-			continue;
-		if (first == NULL) {
-			first = ui_cmds[i].name;
-			strlcpy_v(common, first, sizeof(common));
-		} else {
-			for (k = 0; common[k] != '\0' &&
-			    common[k] == ui_cmds[i].name[k]; k++)
-				;
-			common[k] = '\0';
+	n = strcspn(buf, " ");
+	if (buf[n] == '\0') {
+		/* the command word: the names (aliases are typed whole) */
+		nw = ui_words(ws);
+		for (i = k = 0; i < nw; i++) {
+			if (!ws[i].alias)
+				cand[k++] = ws[i].w;
 		}
-		n++;
-		k = strlen(ui->completions);
-		snprintf(ui->completions + k, sizeof(ui->completions) - k,
-		    "%s:%s", k > 0 ? " " : "", ui_cmds[i].name);
-	}
-	if (n == 0) {
-		snprintf(ui->completions, sizeof(ui->completions),
-		    "no command starts with '%.200s'", ui->line.buf);
+		ui_complete_from(ui, 0, cand, k);
 		return;
 	}
-	ui_input_set(&ui->line, common);
-	if (n == 1) {
-		ui_input_key(&ui->line, ' ');
-		ui->completions[0] = '\0';
+	snprintf(word, sizeof(word), "%.*s", (int)n, buf);
+	if (ui_lookup(word, &view, &cmd) != 0 || view == NULL ||
+	    view->arg == UI_ARG_NONE) {
+		snprintf(ui->completions, sizeof(ui->completions), "%s",
+		    view != NULL || cmd != NULL ? "no argument to complete" :
+		    "unknown command");
+		return;
 	}
+	/* which argument the cursor is in: the last, maybe empty, token */
+	for (p = buf + n, nargs = 0;;) {
+		p += strspn(p, " ");
+		if (*p == '\0') {
+			from = strlen(buf);
+			break;
+		}
+		k = (int)strcspn(p, " ");
+		if (p[k] == '\0') {
+			from = (size_t)(p - buf);
+			break;
+		}
+		if (nargs == 0)
+			snprintf(agent, sizeof(agent), "%.*s", k, p);
+		nargs++;
+		p += k;
+	}
+	if (nargs == 0) {
+		names = xcalloc((size_t)ui->fl->n_agents + 1, sizeof(*names));
+		for (i = 0; i < ui->fl->n_agents; i++)
+			names[i] = ui->fl->agents[i].conf->name;
+		ui_complete_from(ui, from, names, ui->fl->n_agents);
+		free(names);
+		return;
+	}
+	if (nargs > 1 || view->arg != UI_ARG_AGENT_PROBE) {
+		snprintf(ui->completions, sizeof(ui->completions),
+		    "usage: :%s %s", view->name, view->usage != NULL ?
+		    view->usage : "");
+		return;
+	}
+	if ((a = fleet_find(ui->fl, agent)) == NULL) {
+		snprintf(ui->completions, sizeof(ui->completions),
+		    "no agent %.200s", agent);
+		return;
+	}
+	if (a->status == NULL) {
+		snprintf(ui->completions, sizeof(ui->completions),
+		    "%.200s has not answered yet: its probes are unknown",
+		    agent);
+		return;
+	}
+	names = xcalloc((size_t)a->status->n_probes + 1, sizeof(*names));
+	for (i = 0; i < a->status->n_probes; i++)
+		names[i] = a->status->probes[i].name;
+	ui_complete_from(ui, from, names, a->status->n_probes);
+	free(names);
 }
 
 static int
@@ -734,9 +974,9 @@ static void
 ui_draw_header(struct ui *ui, int cols)
 {
 	struct view	*v = ui_top(ui);
-	char		 path[256], title[128], right[256];
+	char		 path[256], title[128], right[256], keys[128];
 	size_t		 n = 0;
-	int		 i, bar = ui_attr(ui, UI_C_BAR), rw;
+	int		 i, k, bar = ui_attr(ui, UI_C_BAR), rw, lw;
 
 	path[0] = '\0';
 	for (i = 0; i < ui->depth; i++) {
@@ -760,8 +1000,27 @@ ui_draw_header(struct ui *ui, int cols)
 		    v->cls->sorts[v->sort], ui_glyph(ui, v->sort_desc ?
 		    UI_G_DOWN : UI_G_UP));
 	}
+	/* the views' hotkeys, whole when they fit beside the path, else
+	 * the digits alone, else none */
+	lw = ui_width(path) + 12;
+	for (k = 0; k < 3; k++) {
+		keys[0] = '\0';
+		for (i = 0; k < 2 && i < N_VIEWS; i++) {
+			if (view_table[i]->hotkey == 0)
+				continue;
+			n = strlen(keys);
+			snprintf(keys + n, sizeof(keys) - n, k == 0 ?
+			    "%c:%s " : "%c", view_table[i]->hotkey,
+			    view_table[i]->name);
+		}
+		if (k == 1 && keys[0] != '\0')
+			strlcpy_v(keys + strlen(keys), " ", sizeof(keys) -
+			    strlen(keys));
+		if (lw + ui_width(right) + ui_width(keys) + 7 <= cols)
+			break;
+	}
 	n = strlen(right);
-	snprintf(right + n, sizeof(right) - n, "?:help ");
+	snprintf(right + n, sizeof(right) - n, "%s?:help ", keys);
 	rw = ui_width(right);
 	ui_put(0, 0, cols, bar, "");
 	ui_putf(0, 0, cols - rw - 1 > 0 ? cols - rw - 1 : 0, bar | A_BOLD,
@@ -893,44 +1152,193 @@ ui_draw_prompt(struct ui *ui, int y, int cols)
 	    "<q> quit");
 }
 
+/*
+ * The `?` help as lines of the screen's width: the view's own keys, the
+ * keys that work everywhere, the views (hotkey, `:` name, aliases) and
+ * the commands, each text wrapped at blanks under its key, so nothing is
+ * cut at 80 columns; the whole scrolls.
+ */
+struct ui_hline {
+	char	key[40];
+	char	text[256];
+	int	head;
+};
+
 static void
-ui_draw_help(struct ui *ui, int y0, int h, int cols)
+ui_help_add(struct ui_hline **l, int *n, int *cap, const char *key,
+    const char *text, int head, int tw)
 {
-	const struct view_help	*sets[2];
-	const char		*heads[2];
-	struct view		*v = ui_top(ui);
-	char			 title[128];
-	int			 line = 0, y = y0, s, i, kw = 16;
+	const char	*p = text;
+	size_t		 len, cut;
+	int		 first = 1;
+
+	do {
+		if (*n == *cap) {
+			*cap = *cap * 2 + 64;
+			*l = xreallocarray(*l, (size_t)*cap, sizeof(**l));
+		}
+		len = strlen(p);
+		cut = len;
+		if (!head && tw > 8 && ui_width(p) > tw) {
+			/* the last blank that leaves the line within tw */
+			for (cut = 0; p[cut] != '\0'; ) {
+				size_t	next = cut + 1 + strcspn(p + cut + 1,
+				    " ");
+				char	tmp[256];
+
+				snprintf(tmp, sizeof(tmp), "%.*s", (int)next, p);
+				if (ui_width(tmp) > tw)
+					break;
+				cut = next;
+			}
+			if (cut == 0)
+				cut = (size_t)tw;	/* one long word */
+		}
+		snprintf((*l)[*n].key, sizeof((*l)[*n].key), "%s", first &&
+		    key != NULL ? key : "");
+		snprintf((*l)[*n].text, sizeof((*l)[*n].text), "%.*s",
+		    (int)cut, p);
+		(*l)[*n].head = head;
+		(*n)++;
+		p += cut;
+		while (*p == ' ')
+			p++;
+		first = 0;
+	} while (*p != '\0');
+}
+
+static int
+ui_help_lines(struct ui *ui, int tw, struct ui_hline **out)
+{
+	struct view	*v = ui_top(ui);
+	struct ui_hline	*l = NULL;
+	char		 title[128], key[40], text[256];
+	int		 n = 0, cap = 0, i;
+	const struct view_help *h;
 
 	if (v->cls->title != NULL)
 		v->cls->title(v, title, sizeof(title));
 	else
 		strlcpy_v(title, v->cls->name, sizeof(title));
-	heads[0] = title;
-	sets[0] = v->cls->help;
-	heads[1] = "everywhere";
-	sets[1] = ui_help_global;
+	snprintf(text, sizeof(text), "Keys: %s", title);
+	ui_help_add(&l, &n, &cap, NULL, text, 1, tw);
+	for (h = v->cls->help; h != NULL && h->key != NULL; h++)
+		ui_help_add(&l, &n, &cap, h->key, h->what, 0, tw);
+	ui_help_add(&l, &n, &cap, NULL, "", 1, tw);
+	ui_help_add(&l, &n, &cap, NULL, "Keys: everywhere", 1, tw);
+	for (h = ui_help_global; h->key != NULL; h++)
+		ui_help_add(&l, &n, &cap, h->key, h->what, 0, tw);
+	ui_help_add(&l, &n, &cap, NULL, "", 1, tw);
+	ui_help_add(&l, &n, &cap, NULL, "Views: the hotkey, or :name "
+	    "(Tab completes names, agents and probes)", 1, tw);
+	for (i = 0; i < N_VIEWS; i++) {
+		const struct view_class *c = view_table[i];
+
+		if (c->hotkey != 0)
+			snprintf(key, sizeof(key), "%c  :%s", c->hotkey,
+			    c->name);
+		else
+			snprintf(key, sizeof(key), "   :%s", c->name);
+		snprintf(text, sizeof(text), "%s%s%s%s%s%s", c->usage != NULL ?
+		    c->usage : "", c->usage != NULL ? ": " : "", c->what,
+		    c->aliases != NULL ? " (also :" : "", c->aliases != NULL ?
+		    c->aliases : "", c->aliases != NULL ? ")" : "");
+		ui_help_add(&l, &n, &cap, key, text, 0, tw);
+	}
+	ui_help_add(&l, &n, &cap, NULL, "", 1, tw);
+	ui_help_add(&l, &n, &cap, NULL, "Commands", 1, tw);
+	for (i = 0; i < N_UI_CMDS; i++) {
+		snprintf(key, sizeof(key), "   :%s", ui_cmds[i].name);
+		snprintf(text, sizeof(text), "%s%s%s%s", ui_cmds[i].what,
+		    ui_cmds[i].aliases != NULL ? " (also :" : "",
+		    ui_cmds[i].aliases != NULL ? ui_cmds[i].aliases : "",
+		    ui_cmds[i].aliases != NULL ? ")" : "");
+		ui_help_add(&l, &n, &cap, key, text, 0, tw);
+	}
+	*out = l;
+	return n;
+}
+
+static int
+ui_help_kw(int cols)
+{
+	return cols >= 100 ? 18 : 15;
+}
+
+static void
+ui_draw_help(struct ui *ui, int y0, int h, int cols)
+{
+	struct ui_hline	*l;
+	int		 kw = ui_help_kw(cols), tw = cols - kw - 5, n, i, body;
+
+	n = ui_help_lines(ui, tw, &l);
+	body = h - 1;
+	if (ui->help_top > n - body)
+		ui->help_top = n - body > 0 ? n - body : 0;
+	if (ui->help_top < 0)
+		ui->help_top = 0;
 	for (i = 0; i < h; i++)
 		ui_put(y0 + i, 0, cols, A_NORMAL, "");
-	for (s = 0; s < 2; s++) {
-		if (sets[s] == NULL || sets[s][0].key == NULL)
+	for (i = 0; i < body && ui->help_top + i < n; i++) {
+		const struct ui_hline *e = &l[ui->help_top + i];
+
+		if (e->head) {
+			ui_put(y0 + i, 1, cols - 2, ui_attr(ui, UI_C_HEAD),
+			    e->text);
 			continue;
-		if (line++ >= ui->help_top && y < y0 + h)
-			ui_putf(y++, 1, cols - 2, ui_attr(ui, UI_C_HEAD),
-			    "Keys: %s", heads[s]);
-		for (i = 0; sets[s][i].key != NULL; i++) {
-			if (line++ < ui->help_top || y >= y0 + h)
-				continue;
-			ui_put(y, 3, kw, A_BOLD, sets[s][i].key);
-			ui_put(y++, 3 + kw + 1, cols - kw - 5, A_NORMAL,
-			    sets[s][i].what);
 		}
-		if (line++ >= ui->help_top && y < y0 + h)
-			y++;
+		ui_put(y0 + i, 3, kw, A_BOLD, e->key);
+		ui_put(y0 + i, 3 + kw + 1, tw, A_NORMAL, e->text);
 	}
-	if (y < y0 + h)
-		ui_put(y, 1, cols - 2, ui_attr(ui, UI_C_DIM),
-		    "j/k scroll, any other key closes this help");
+	ui_putf(y0 + h - 1, 1, cols - 2, ui_attr(ui, UI_C_DIM), "lines %d-%d "
+	    "of %d  %s", n > 0 ? ui->help_top + 1 : 0, ui->help_top + i, n,
+	    ui->help_top + i < n ? "j/k/PgDn/PgUp scroll, any other key "
+	    "closes" : "(end) k/PgUp scroll back, any other key closes");
+	free(l);
+}
+
+/* Keys while the help is open: scrolling, or it closes. */
+static void
+ui_help_key(struct ui *ui, int key)
+{
+	int	rows, cols, page;
+
+	getmaxyx(stdscr, rows, cols);
+	(void)cols;
+	page = rows - 4 > 1 ? rows - 4 : 1;
+	switch (key) {
+	case 'j':
+	case UI_FKEY(KEY_DOWN):
+		ui->help_top++;
+		break;
+	case 'k':
+	case UI_FKEY(KEY_UP):
+		ui->help_top--;
+		break;
+	case ' ':
+	case UI_CTRL('f'):
+	case UI_FKEY(KEY_NPAGE):
+		ui->help_top += page;
+		break;
+	case UI_CTRL('b'):
+	case UI_FKEY(KEY_PPAGE):
+		ui->help_top -= page;
+		break;
+	case 'g':
+	case UI_FKEY(KEY_HOME):
+		ui->help_top = 0;
+		break;
+	case 'G':
+	case UI_FKEY(KEY_END):
+		ui->help_top = 1 << 20;		/* clamped when drawn */
+		break;
+	default:
+		ui->mode = UI_NORMAL;
+		break;
+	}
+	if (ui->help_top < 0)
+		ui->help_top = 0;
+	ui->dirty = 1;
 }
 
 static void
@@ -940,6 +1348,7 @@ ui_draw(struct ui *ui)
 	int		 rows, cols;
 
 	getmaxyx(stdscr, rows, cols);
+	ui_track_down(ui);
 	erase();
 	if (cols < UI_MIN_COLS || rows < UI_MIN_ROWS) {
 		mvprintw(0, 0, "terminal too small (%dx%d), vantage needs "
@@ -966,22 +1375,20 @@ static void
 ui_key(struct ui *ui, int key)
 {
 	struct view	*v = ui_top(ui);
-	int		 flags, nsorts;
+	int		 flags, nsorts, i;
 
 	if (key == UI_FKEY(KEY_RESIZE)) {
 		ui->dirty = 1;
 		return;
 	}
 	if (ui->mode == UI_HELP) {
-		if (key == 'j' || key == UI_FKEY(KEY_DOWN))
-			ui->help_top++;
-		else if ((key == 'k' || key == UI_FKEY(KEY_UP)) &&
-		    ui->help_top > 0)
-			ui->help_top--;
-		else
-			ui->mode = UI_NORMAL;
-		ui->dirty = 1;
+		ui_help_key(ui, key);
 		return;
+	}
+	/* a message is read by the time the next key comes */
+	if (ui->msg[0] != '\0') {
+		ui->msg[0] = '\0';
+		ui->dirty = 1;
 	}
 	if (ui->mode == UI_COMMAND || ui->mode == UI_FILTER) {
 		ui_prompt_key(ui, key);
@@ -1001,6 +1408,13 @@ ui_key(struct ui *ui, int key)
 	if (flags & VIEW_HANDLED)
 		return;
 	ui->dirty = 1;
+	for (i = 0; i < N_VIEWS; i++) {
+		if (view_table[i]->hotkey != 0 && view_table[i]->hotkey ==
+		    key) {
+			ui_open(ui, view_table[i], NULL);
+			return;
+		}
+	}
 	switch (key) {
 	case ':':
 		ui->mode = UI_COMMAND;
@@ -1017,8 +1431,7 @@ ui_key(struct ui *ui, int key)
 		ui_input_set(&ui->line, v->filter);
 		break;
 	case '?':
-		ui->mode = UI_HELP;
-		ui->help_top = 0;
+		ui_cmd_help(ui);
 		break;
 	case 's':
 	case 'S':
@@ -1051,9 +1464,7 @@ ui_key(struct ui *ui, int key)
 		break;
 	case 'r':
 	case UI_CTRL('r'):
-		fleet_refresh(ui->fl);
-		ui_message(ui, 0, "polling %d agent%s now", ui->fl->n_agents,
-		    ui->fl->n_agents == 1 ? "" : "s");
+		ui_cmd_refresh(ui);
 		break;
 	case UI_CTRL('l'):
 		clearok(curscr, TRUE);
@@ -1082,6 +1493,8 @@ ui_run(struct fleet *fl)
 	}
 	memset(&ui, 0, sizeof(ui));
 	ui.fl = fl;
+	ui.down_since = xcalloc((size_t)fl->n_agents + 1,
+	    sizeof(*ui.down_since));
 	cs = nl_langinfo(CODESET);
 	ui.utf8 = fl->conf->unicode == -1 ? (cs != NULL &&
 	    strcasecmp(cs, "UTF-8") == 0) : fl->conf->unicode;
@@ -1106,7 +1519,8 @@ ui_run(struct fleet *fl)
 	ui_colors(&ui);
 	log_set_sink(ui_log_sink);
 
-	ui_push(&ui, view_fleet_new(&ui));
+	/* the first view of the table is the root: never popped */
+	ui_push(&ui, view_table[0]->open(&ui, NULL));
 	fleet_tick(fl);
 	ui_draw(&ui);
 	next_sec = fetch_mono_ms() + 1000;
@@ -1122,6 +1536,13 @@ ui_run(struct fleet *fl)
 		if (ui.seen_gen != fl->gen) {
 			ui.seen_gen = fl->gen;
 			ui.dirty = 1;
+		}
+		/* a message goes when its time is up, not a second later */
+		if (ui.msg[0] != '\0' && ui.mode == UI_NORMAL) {
+			if (now >= ui.msg_until)
+				ui.dirty = 1;
+			else if (wait > ui.msg_until - now)
+				wait = ui.msg_until - now;
 		}
 		if (ui.dirty) {
 			/* keys are answered at once, data at a frame rate */
@@ -1152,6 +1573,7 @@ ui_run(struct fleet *fl)
 	}
 	log_set_sink(NULL);
 	ui_cur = NULL;
+	free(ui.down_since);
 	ui_end();
 	delscreen(scr);
 	return 0;

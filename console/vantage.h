@@ -682,6 +682,8 @@ struct matrix_link {
 	int			 unreachable;
 	enum matrix_verdict	 verdict;
 	char			 text[64];	/* "down from 1 of 3" */
+	char			 brief[24];	/* "DOWN 1/3 +1 unr": the
+						   VERDICT column, <= 20 */
 };
 
 struct matrix {
@@ -821,8 +823,30 @@ struct view_help {
 	const char	*what;
 };
 
+/* What Tab completes after a command word. */
+enum ui_arg {
+	UI_ARG_NONE,
+	UI_ARG_AGENT,		/* an agent's name */
+	UI_ARG_AGENT_PROBE	/* an agent's name, then one of its probes */
+};
+
+/*
+ * A view's complete description, one per view file, listed once in
+ * ui.c's view_table[]: the `:` command (name and aliases), its hotkey,
+ * its lines of `?` help, what Tab completes after it, and how it draws,
+ * answers keys and filters.  Nothing else in ui.c names a view.
+ */
 struct view_class {
 	const char		*name;		/* as in `:name` */
+	const char		*aliases;	/* more `:` words, blank-separated;
+						   NULL: none */
+	int			 hotkey;	/* opens it from any view; 0: none */
+	const char		*what;		/* one line for `?` and Tab */
+	const char		*usage;		/* the argument: "[AGENT]" */
+	enum ui_arg		 arg;
+	/* Opens the view for `:name ARG` or the hotkey (arg NULL); NULL
+	 * when arg names nothing (the message is set with ui_message). */
+	struct view		*(*open)(struct ui *, const char *arg);
 	void			(*title)(struct view *, char *, size_t);
 	void			(*draw)(struct view *, int y, int x, int h,
 				    int w);
@@ -850,6 +874,9 @@ struct view {
 int		 ui_run(struct fleet *);
 struct fleet	*ui_fleet(struct ui *);
 int		 ui_utf8(struct ui *);
+/* Since when the agent fails (wall clock, the first failed poll this
+ * console saw); 0 while it answers. */
+int64_t		 ui_agent_down_since(struct ui *, const struct fleet_agent *);
 /* Pushes a view (the manager owns it from now on). */
 void		 ui_push(struct ui *, struct view *);
 /* A one-line message under the status line, kept for a few seconds. */
@@ -874,7 +901,7 @@ int		 ui_match(const struct view *, ...);
 const char	*ui_ago(int64_t ms, int64_t now, char *, size_t);
 /* ms as local time in strftime's fmt; "-" when there is none. */
 const char	*ui_clock(int64_t ms, const char *fmt, char *, size_t);
-/* "850us", "12.3ms", "1.2s"; "-" for VANTAGE_NONE. */
+/* "0.42ms", "3.25ms", "12.3ms", "850ms", "12.5s"; "-" for VANTAGE_NONE. */
 const char	*ui_us(int64_t us, char *, size_t);
 
 /* A one-line text field (forms, `:` and `/` prompts). */
@@ -889,15 +916,21 @@ void		 ui_input_set(struct ui_input *, const char *);
 /* ---------------------------------------------------------------- */
 /* table.c: a scrolling table with a cursor, shared by the views. */
 
+#define TABLE_MAXCOLS	1024	/* the matrix has one per agent */
+
 struct table_col {
 	const char	*title;
 	int		 min;		/* narrower: the column is dropped */
 	int		 max;		/* 0: no limit */
 	int		 flex;		/* takes the remaining width */
 	int		 right;		/* right-aligned */
-	int		 drop;		/* when narrow, highest goes first;
-					   0: only cut from the right */
+	/* What the column is worth when the terminal is narrow: of the
+	 * columns that do not fit, the lowest priority is dropped first
+	 * (1 before 2 ...); TABLE_KEEP (0) columns are never dropped, only
+	 * narrowed or cut at the right edge. */
+	int		 prio;
 };
+#define TABLE_KEEP	0
 
 /* Text of one cell into buf (or a constant); *attr may be set. */
 typedef const char *(*table_cell_fn)(void *ctx, int row, int col,
@@ -914,6 +947,15 @@ struct table {
 	int			 sort_desc;
 	int			 pinned;	/* columns never scrolled away */
 	int			 left;		/* columns scrolled away */
+	int			 cur_col;	/* the cell cursor's column in the
+						   cursor row; -1: none */
+	int			 shown_first;	/* of the last draw: first and */
+	int			 shown_last;	/* last unpinned column shown */
+	/* natural widths over every row, measured at most every
+	 * TABLE_MEASURE_MS (monotonic); in between only the rows shown
+	 * are measured, and may only widen a column */
+	int64_t			 measured_ms;
+	int			 nat[TABLE_MAXCOLS];
 };
 
 void	table_init(struct table *, const struct table_col *, int ncols);
@@ -925,7 +967,14 @@ void	table_draw(struct table *, struct ui *, int y, int x, int h, int w,
 int	table_key(struct table *, int key);
 
 /* ---------------------------------------------------------------- */
-/* view_*.c: one file per view. */
+/* view_*.c: one file per view, each with its description. */
+
+extern const struct view_class view_fleet_class;
+extern const struct view_class view_matrix_class;
+extern const struct view_class view_probes_class;
+extern const struct view_class view_routes_class;
+extern const struct view_class view_audit_class;
+extern const struct view_class view_detail_class;
 
 struct view	*view_fleet_new(struct ui *);
 struct view	*view_matrix_new(struct ui *);

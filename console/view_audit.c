@@ -24,15 +24,15 @@ enum {
 };
 
 static const struct table_col va_cols[VA_NCOLS] = {
-	[VA_TIME] = { "TIME", 14, 14, 0, 0 },
-	[VA_AGENT] = { "AGENT", 6, 20, 0, 0 },
-	[VA_ID] = { "ID", 2, 0, 0, 1, 2 },
-	[VA_ACTOR] = { "ACTOR", 5, 20, 0, 0 },
-	[VA_OPERATOR] = { "OPERATOR", 8, 28, 0, 0 },
-	[VA_ACTION] = { "ACTION", 6, 10, 0, 0 },
-	[VA_TARGET] = { "TARGET", 6, 20, 0, 0 },
-	[VA_RESULT] = { "RESULT", 6, 8, 0, 0, 0 },
-	[VA_DETAIL] = { "DETAIL", 10, 0, 1, 0, 1 },
+	[VA_TIME] = { "TIME", 14, 14, 0, 0, TABLE_KEEP },
+	[VA_AGENT] = { "AGENT", 6, 20, 0, 0, TABLE_KEEP },
+	[VA_ID] = { "ID", 2, 0, 0, 1, 1 },
+	[VA_ACTOR] = { "ACTOR", 5, 20, 0, 0, TABLE_KEEP },
+	[VA_OPERATOR] = { "OPERATOR", 8, 28, 0, 0, TABLE_KEEP },
+	[VA_ACTION] = { "ACTION", 6, 10, 0, 0, TABLE_KEEP },
+	[VA_TARGET] = { "TARGET", 6, 20, 0, 0, TABLE_KEEP },
+	[VA_RESULT] = { "RESULT", 6, 8, 0, 0, TABLE_KEEP },
+	[VA_DETAIL] = { "DETAIL", 10, 0, 1, 0, 2 },
 };
 
 static const char *const va_sorts[] = {
@@ -355,8 +355,21 @@ va_free(struct view *v)
 	free(va);
 }
 
-static const struct view_class view_audit_class = {
+static struct view *
+va_open(struct ui *ui, const char *arg)
+{
+	(void)arg;
+	return view_audit_new(ui);
+}
+
+const struct view_class view_audit_class = {
 	.name = "audit",
+	.aliases = "log",
+	.hotkey = '5',
+	.what = "merged audit trail, chain verification",
+	.usage = NULL,
+	.arg = UI_ARG_NONE,
+	.open = va_open,
 	.draw = va_draw,
 	.key = va_key,
 	.free = va_free,

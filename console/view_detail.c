@@ -1,8 +1,10 @@
 /*
  * view_detail.c - one probe of one agent: state, the last result's phase
  * timings, certificate days left, the hour's statistics, a latency graph
- * from /series over 1h, 6h, 24h or 7d (UTF-8 block characters, ASCII
- * when the locale is not UTF-8) and the recent errors from /results.
+ * over 1h (from the raw /results), 6h, 24h or 7d (from /series; UTF-8
+ * block characters, ASCII when the locale is not UTF-8) and the recent
+ * errors from /results.  An agent that does not answer is said so, with
+ * since when and how old the data shown is.
  *
  * Results are fetched incrementally: the first request asks for the last
  * hour, every later one only for rows after the newest held (`since`).
@@ -16,7 +18,8 @@
 
 #include "vantage.h"
 
-#define VD_KEEP		500		/* results held */
+#define VD_KEEP		4000		/* results held: an hour at 1s */
+#define VD_RAW_SECS	3600		/* ranges drawn from raw results */
 #define VD_SERIES_MS	30000		/* series refetch period */
 #define VD_LABEL	8		/* y-axis label width */
 
@@ -35,8 +38,12 @@ static const struct vd_range {
 static const struct view_help vd_help[] = {
 	{ "t  T", "next / previous graph range: 1h 6h 24h 7d" },
 	{ "R", "fetch results and graph again now" },
-	{ "graph", "average latency per column (the highest bucket when "
-	    "several fall in one); failures in the bucket mark it red" },
+	{ "graph", "mean latency of the runs that worked, per column: up to "
+	    "1h from each result, longer ranges from the agent's roll-up; "
+	    "a column with failures is red (bold), one whose runs all "
+	    "failed is a column of x, one that could not check (unknown) "
+	    "a ?" },
+	{ "/", "filter the recent errors (status or error text)" },
 	{ NULL, NULL }
 };
 
@@ -93,6 +100,21 @@ vd_probe(struct view_detail *d)
 }
 
 static void vd_fetch_results(struct view_detail *);
+
+/* Ranges up to an hour are drawn from the raw results: they start with
+ * the first result and never lag behind the agent's minute roll-up. */
+static int
+vd_raw(const struct view_detail *d)
+{
+	return vd_ranges[d->range].secs <= VD_RAW_SECS;
+}
+
+/* A result of the recent list passes the `/` filter. */
+static int
+vd_shown(const struct view_detail *d, const struct model_result *r)
+{
+	return ui_match(&d->v, model_rstatus_str(r->status), r->error, NULL);
+}
 
 static void
 vd_results_done(struct fleet_agent *a, const struct fetch_resp *r, void *arg)
@@ -214,7 +236,7 @@ vd_tick(struct view *v)
 		return;
 	if (d->res_req == NULL && now >= d->res_due)
 		vd_fetch_results(d);
-	if (d->series_req == NULL && now >= d->series_due)
+	if (!vd_raw(d) && d->series_req == NULL && now >= d->series_due)
 		vd_fetch_series(d);
 }
 
@@ -237,6 +259,80 @@ vd_nice(int64_t v)
 	return 10 * p;
 }
 
+/*
+ * One column of the graph: the mean latency of the runs that worked
+ * (ok or degraded) and how many did not.  A column whose runs all failed
+ * has no latency to draw: it is drawn as a failure ('x' from the floor
+ * up, in the BAD colour), never as a short bar; one whose runs could
+ * not check anything ("unknown") as '?'.
+ */
+struct vd_col {
+	int64_t	sum_us;
+	int64_t	good;		/* ok + degraded */
+	int64_t	fail;
+	int64_t	unknown;
+};
+
+static void
+vd_col_add(struct vd_col *cols, int gw, int64_t from, int64_t span,
+    int64_t t0, int64_t t1, int64_t good, int64_t sum_us, int64_t fail,
+    int64_t unknown)
+{
+	int	c0, c1, c;
+
+	if (span <= 0 || t1 < from || t0 > from + span)
+		return;
+	c0 = (int)((t0 - from) * gw / span);
+	c1 = (int)((t1 - from) * gw / span);
+	if (c1 < c0)
+		c1 = c0;
+	/* a bucket covers every column of its time span */
+	for (c = c0 < 0 ? 0 : c0; c <= c1 && c < gw; c++) {
+		cols[c].good += good;
+		cols[c].sum_us += sum_us;
+		cols[c].fail += fail;
+		cols[c].unknown += unknown;
+	}
+}
+
+/* Raw results (ranges up to an hour) or the agent's series, by column. */
+static struct vd_col *
+vd_columns(struct view_detail *d, int gw, int64_t *from, int64_t *span)
+{
+	const struct vd_range	*rg = &vd_ranges[d->range];
+	struct vd_col		*cols = xcalloc((size_t)gw, sizeof(*cols));
+	int			 i;
+
+	if (vd_raw(d)) {
+		*span = rg->secs * 1000;
+		*from = vd_agent_now(d) - *span;
+		for (i = 0; i < d->n_res; i++) {
+			const struct model_result *r = &d->res[i];
+			int ok = r->status == MODEL_R_OK ||
+			    r->status == MODEL_R_DEGRADED;
+
+			vd_col_add(cols, gw, *from, *span, r->t_ms, r->t_ms,
+			    ok, ok && r->latency_us != VANTAGE_NONE ?
+			    r->latency_us : 0, r->status == MODEL_R_FAIL,
+			    r->status == MODEL_R_UNKNOWN);
+		}
+		return cols;
+	}
+	*from = d->series_from;
+	*span = d->series_to - d->series_from;
+	for (i = 0; i < d->series.n_points; i++) {
+		const struct model_point *p = &d->series.points[i];
+		int64_t good = p->ok + p->degraded;
+
+		if (p->n <= 0)
+			continue;
+		vd_col_add(cols, gw, *from, *span, p->t_ms, p->t_ms +
+		    d->series.step_s * 1000 - 1, good, p->avg_us !=
+		    VANTAGE_NONE ? p->avg_us * good : 0, p->n - good, 0);
+	}
+	return cols;
+}
+
 static void
 vd_graph(struct view_detail *d, int y, int x, int gh, int w)
 {
@@ -249,50 +345,41 @@ vd_graph(struct view_detail *d, int y, int x, int gh, int w)
 	};
 	struct ui		*ui = d->v.ui;
 	const char *const	*glyph = ui_utf8(ui) ? blocks : ascii;
-	const struct vd_range	*rg = &vd_ranges[d->series_range];
-	int			 gw = w - VD_LABEL - 1, c, c0, c1, r, i, e;
-	int64_t			*val, span, ymax = 0, v;
-	char			*bad, lab[32];
+	const struct vd_range	*rg = &vd_ranges[d->range];
+	int			 gw = w - VD_LABEL - 1, c, r, e;
+	int64_t			 ymax = 0, v, from, span;
+	struct vd_col		*cols;
+	char			 lab[32];
 
 	if (gw < 10 || gh < 1)
 		return;
-	val = xcalloc((size_t)gw, sizeof(*val));
-	bad = xcalloc((size_t)gw, 1);
-	for (c = 0; c < gw; c++)
-		val[c] = -1;
-	span = d->series_to - d->series_from;
-	for (i = 0; i < d->series.n_points; i++) {
-		const struct model_point *p = &d->series.points[i];
-
-		if (p->n <= 0 || p->t_ms < d->series_from - rg->step * 1000 ||
-		    p->t_ms > d->series_to)
-			continue;
-		/* a bucket of failures only has no latency: a red tick */
-		v = p->avg_us != VANTAGE_NONE ? p->avg_us : 0;
-		/* a bucket covers every column of its time span */
-		c0 = span > 0 ? (int)((p->t_ms - d->series_from) * gw /
-		    span) : 0;
-		c1 = span > 0 ? (int)((p->t_ms + d->series.step_s * 1000 -
-		    d->series_from) * gw / span) - 1 : 0;
-		if (c1 < c0)
-			c1 = c0;
-		for (c = c0 < 0 ? 0 : c0; c <= c1 && c < gw; c++) {
-			if (v > val[c])
-				val[c] = v;
-			if (p->n > p->ok + p->degraded)
-				bad[c] = 1;
-		}
-		if (v > ymax)
-			ymax = v;
+	cols = vd_columns(d, gw, &from, &span);
+	for (c = 0; c < gw; c++) {
+		if (cols[c].good > 0 && cols[c].sum_us / cols[c].good > ymax)
+			ymax = cols[c].sum_us / cols[c].good;
 	}
 	ymax = vd_nice(ymax > 0 ? ymax : 1000);
 	ui_put(y, x, VD_LABEL, ui_attr(ui, UI_C_DIM), ui_us(ymax, lab,
 	    sizeof(lab)));
 	ui_put(y + gh - 1, x, VD_LABEL, ui_attr(ui, UI_C_DIM), "0");
 	for (c = 0; c < gw; c++) {
-		if (val[c] < 0)
+		const struct vd_col *k = &cols[c];
+		int cx = x + VD_LABEL + 1 + c;
+
+		if (k->good == 0 && k->fail > 0) {
+			for (r = 0; r < gh; r++)
+				ui_put(y + r, cx, 1, ui_attr(ui, UI_C_BAD) |
+				    A_BOLD, "x");
 			continue;
-		e = (int)((val[c] * gh * 8 + ymax / 2) / ymax);
+		}
+		if (k->good == 0 && k->unknown > 0) {
+			ui_put(y + gh - 1, cx, 1, ui_attr(ui, UI_C_DIM), "?");
+			continue;
+		}
+		if (k->good == 0)
+			continue;
+		v = k->sum_us / k->good;
+		e = (int)((v * gh * 8 + ymax / 2) / ymax);
 		if (e < 1)
 			e = 1;
 		for (r = 0; r < gh; r++) {
@@ -302,9 +389,8 @@ vd_graph(struct view_detail *d, int y, int x, int gh, int w)
 				break;
 			if (cell > 8)
 				cell = 8;
-			ui_put(y + gh - 1 - r, x + VD_LABEL + 1 + c, 1,
-			    ui_attr(ui, bad[c] ? UI_C_BAD : UI_C_GRAPH),
-			    glyph[cell]);
+			ui_put(y + gh - 1 - r, cx, 1, ui_attr(ui, k->fail > 0 ?
+			    UI_C_BAD : UI_C_GRAPH), glyph[cell]);
 		}
 	}
 	/* the time axis */
@@ -313,8 +399,66 @@ vd_graph(struct view_detail *d, int y, int x, int gh, int w)
 	    rg->name);
 	ui_put(y + gh, x + VD_LABEL + 1 + gw - 3, 3, ui_attr(ui, UI_C_DIM),
 	    "now");
-	free(val);
-	free(bad);
+	free(cols);
+}
+
+static int
+vd_rstatus_attr(struct ui *ui, enum model_rstatus s)
+{
+	switch (s) {
+	case MODEL_R_OK:
+		return ui_attr(ui, UI_C_OK);
+	case MODEL_R_DEGRADED:
+		return ui_attr(ui, UI_C_WARN);
+	case MODEL_R_FAIL:
+		return ui_attr(ui, UI_C_BAD);
+	case MODEL_R_UNKNOWN:
+		return ui_attr(ui, UI_C_DIM);
+	}
+	return 0;
+}
+
+/* "unknown" says what it means: the check did not run, nothing failed. */
+static const char *
+vd_rstatus_word(enum model_rstatus s)
+{
+	return s == MODEL_R_UNKNOWN ? "unknown (check could not run)" :
+	    model_rstatus_str(s);
+}
+
+/* An agent that does not answer: since when, and how old what is shown. */
+static int
+vd_draw_agent(struct view_detail *d, int row, int x, int w, int64_t now)
+{
+	struct ui		*ui = d->v.ui;
+	struct fleet_agent	*a = vd_agent(d);
+	enum fleet_state	 s = fleet_agent_state(a, now);
+	int64_t			 since = ui_agent_down_since(ui, a);
+	char			 t1[32], t2[32], a1[32], a2[32];
+
+	if (fleet_agent_usable(a, now))
+		return row;
+	if (s == FLEET_CONNECTING) {
+		ui_putf(row++, x, w, ui_attr(ui, UI_C_DIM), " agent %s: "
+		    "waiting for its first answer", a->conf->name);
+		return row;
+	}
+	if (since > 0)
+		ui_putf(row++, x, w, ui_attr(ui, UI_C_BAD), " agent %s %s "
+		    "since %s (%s), last data from %s (%s): %s",
+		    a->conf->name, fleet_state_str(s), ui_clock(since,
+		    "%H:%M:%S", t1, sizeof(t1)), ui_ago(since, now, a1,
+		    sizeof(a1)), a->status != NULL ? ui_clock(a->last_ok_ms,
+		    "%H:%M:%S", t2, sizeof(t2)) : "never", a->status != NULL ?
+		    ui_ago(a->last_ok_ms, now, a2, sizeof(a2)) : "-",
+		    fleet_agent_reason(a)[0] != '\0' ? fleet_agent_reason(a) :
+		    "no answer");
+	else
+		ui_putf(row++, x, w, ui_attr(ui, UI_C_WARN), " agent %s %s, "
+		    "last data from %s (%s)", a->conf->name,
+		    fleet_state_str(s), ui_clock(a->last_ok_ms, "%H:%M:%S", t2,
+		    sizeof(t2)), ui_ago(a->last_ok_ms, now, a2, sizeof(a2)));
+	return row;
 }
 
 static void
@@ -328,18 +472,17 @@ vd_draw(struct view *v, int y, int x, int h, int w)
 	int64_t				 now = fetch_now_ms();
 	char				 b[8][48];
 	int				 row = y, end = y + h, i, k, gh, nerr;
-	int				 dim = ui_attr(ui, UI_C_DIM), xx;
+	int				 dim = ui_attr(ui, UI_C_DIM), xx, usable;
 
-	if (!fleet_agent_usable(a, now))
-		ui_putf(row++, x, w, ui_attr(ui, UI_C_BAD), " agent %s %s: "
-		    "%s; showing what it last said (%s)", a->conf->name,
-		    fleet_state_str(fleet_agent_state(a, now)),
-		    fleet_agent_reason(a)[0] != '\0' ? fleet_agent_reason(a) :
-		    "no fresh data", a->status != NULL ? ui_ago(a->last_ok_ms,
-		    now, b[0], sizeof(b[0])) : "never");
+	usable = fleet_agent_usable(a, now);
+	row = vd_draw_agent(d, row, x, w, now);
 	if (p == NULL) {
-		ui_putf(row + 1, x + 1, w - 2, dim, "%s has no probe '%s' "
-		    "(any more)", a->conf->name, d->probe);
+		if (a->status == NULL)
+			ui_putf(row + 1, x + 1, w - 2, dim, "no data from %s "
+			    "yet: its probes are unknown", a->conf->name);
+		else
+			ui_putf(row + 1, x + 1, w - 2, dim, "%s has no probe "
+			    "'%s' (any more)", a->conf->name, d->probe);
 		return;
 	}
 	xx = ui_putf(row, x, w, A_BOLD, " %s", p->name);
@@ -349,17 +492,16 @@ vd_draw(struct view *v, int y, int x, int h, int w)
 	xx = ui_put(row, x, w, A_NORMAL, " state ");
 	xx += ui_put(row, x + xx, w - xx, ui_state_attr(ui, p->state),
 	    model_state_str(p->state));
-	ui_putf(row++, x + xx, w - xx, A_NORMAL, " since %s, every %s",
+	ui_putf(row++, x + xx, w - xx, A_NORMAL, " since %s, every %s%s",
 	    ui_ago(p->state_since_ms, now, b[0], sizeof(b[0])),
-	    parse_fmt_duration(p->interval_ms, b[1], sizeof(b[1])));
+	    parse_fmt_duration(p->interval_ms, b[1], sizeof(b[1])),
+	    usable ? "" : " (as last reported)");
 	if (p->has_last) {
 		l = &p->last;
 		xx = ui_putf(row, x, w, A_NORMAL, " last  %s  ", ui_ago(
 		    l->t_ms, now, b[0], sizeof(b[0])));
-		xx += ui_put(row, x + xx, w - xx, l->status == MODEL_R_OK ?
-		    ui_attr(ui, UI_C_OK) : l->status == MODEL_R_DEGRADED ?
-		    ui_attr(ui, UI_C_WARN) : ui_attr(ui, UI_C_BAD),
-		    model_rstatus_str(l->status));
+		xx += ui_put(row, x + xx, w - xx, vd_rstatus_attr(ui,
+		    l->status), vd_rstatus_word(l->status));
 		if (l->code != VANTAGE_NONE)
 			snprintf(b[1], sizeof(b[1]), "  code %" PRId64,
 			    l->code);
@@ -394,7 +536,8 @@ vd_draw(struct view *v, int y, int x, int h, int w)
 	row++;
 	/* the graph takes what the errors leave, between 3 and 12 rows */
 	for (nerr = 0, i = 0; i < d->n_res; i++)
-		nerr += d->res[i].status != MODEL_R_OK;
+		nerr += d->res[i].status != MODEL_R_OK && vd_shown(d,
+		    &d->res[i]);
 	gh = end - row - 3 - (nerr > 0 ? (nerr < 4 ? nerr : 4) + 1 : 1);
 	if (gh > 12)
 		gh = 12;
@@ -402,18 +545,38 @@ vd_draw(struct view *v, int y, int x, int h, int w)
 	for (i = 0; i < VD_NRANGES; i++)
 		xx += ui_putf(row, x + xx, w - xx, i == d->range ? (int)A_REVERSE :
 		    dim, " %s ", vd_ranges[i].name);
-	if (d->series_err[0] != '\0')
+	if (!vd_raw(d) && d->series_err[0] != '\0')
 		ui_putf(row, x + xx, w - xx, ui_attr(ui, UI_C_BAD), "  %s",
 		    d->series_err);
 	else
-		ui_put(row, x + xx, w - xx, dim, "  (t: next range)");
+		ui_putf(row, x + xx, w - xx, dim, "  %s (t: next range)",
+		    vd_raw(d) ? "from each result" : "rolled up by the agent");
 	row++;
 	if (gh >= 3 && row + gh + 1 <= end) {
-		if (d->series_range < 0)
-			ui_put(row, x + 1, w - 1, dim, "fetching...");
-		else if (d->series.n_points == 0)
-			ui_put(row, x + 1, w - 1, dim, "no data for this range "
-			    "yet (the agent rolls results up every minute)");
+		const char *why = NULL;
+
+		if (vd_raw(d) ? d->n_res == 0 : d->series_range != d->range) {
+			/* nothing held: say why, never "fetching" forever */
+			if (!usable)
+				why = a->status == NULL ? "no graph: the agent "
+				    "has not answered yet" : "no graph: the "
+				    "agent does not answer (see above)";
+			else if (vd_raw(d) ? d->res_req != NULL :
+			    d->series_req != NULL)
+				why = "fetching...";
+			else if (vd_raw(d) && d->res_err[0] != '\0')
+				why = d->res_err;
+			else if (!vd_raw(d) && d->series_err[0] != '\0')
+				why = d->series_err;
+			else if (vd_raw(d))
+				why = "no result in the last hour";
+			else
+				why = "fetching...";
+		} else if (!vd_raw(d) && d->series.n_points == 0)
+			why = "no data for this range yet (the agent rolls "
+			    "results up every minute)";
+		if (why != NULL)
+			ui_put(row, x + 1, w - 1, dim, why);
 		else
 			vd_graph(d, row, x, gh, w);
 		row += gh + 1;
@@ -428,15 +591,15 @@ vd_draw(struct view *v, int y, int x, int h, int w)
 		if (row >= end)
 			return;
 	}
-	ui_putf(row++, x, w, A_BOLD, " recent errors %s", nerr == 0 ?
+	ui_putf(row++, x, w, A_BOLD, " recent errors%s %s", v->filter[0] !=
+	    '\0' ? " matching the filter" : "", nerr == 0 ?
 	    "(none in the results held)" : "");
 	for (k = d->n_res - 1; k >= 0 && row < end; k--) {
 		const struct model_result *r = &d->res[k];
 
-		if (r->status == MODEL_R_OK)
+		if (r->status == MODEL_R_OK || !vd_shown(d, r))
 			continue;
-		ui_putf(row++, x, w, r->status == MODEL_R_FAIL ?
-		    ui_attr(ui, UI_C_BAD) : ui_attr(ui, UI_C_WARN),
+		ui_putf(row++, x, w, vd_rstatus_attr(ui, r->status),
 		    "  %s  %-8s %8s  %s", ui_clock(r->t_ms, "%H:%M:%S", b[0],
 		    sizeof(b[0])), model_rstatus_str(r->status),
 		    ui_us(r->latency_us, b[1], sizeof(b[1])), r->error);
@@ -451,11 +614,13 @@ vd_key(struct view *v, int key)
 	switch (key) {
 	case 't':
 		d->range = (d->range + 1) % VD_NRANGES;
-		vd_fetch_series(d);
+		if (!vd_raw(d) && vd_agent(d)->fails == 0)
+			vd_fetch_series(d);
 		return VIEW_HANDLED | VIEW_REDRAW;
 	case 'T':
 		d->range = (d->range + VD_NRANGES - 1) % VD_NRANGES;
-		vd_fetch_series(d);
+		if (!vd_raw(d) && vd_agent(d)->fails == 0)
+			vd_fetch_series(d);
 		return VIEW_HANDLED | VIEW_REDRAW;
 	case 'R':
 		d->res_due = 0;
@@ -492,14 +657,58 @@ vd_free(struct view *v)
 	free(d);
 }
 
-static const struct view_class view_detail_class = {
+/* `:detail AGENT PROBE` */
+static struct view *
+vd_open(struct ui *ui, const char *arg)
+{
+	const struct fleet_agent	*a;
+	const struct model_status	*st;
+	char				 agent[256];
+	const char			*probe;
+	size_t				 n;
+	int				 i;
+
+	if (arg == NULL || (n = strcspn(arg, " ")) == 0 || arg[n] == '\0') {
+		ui_message(ui, 1, "usage: :detail AGENT PROBE");
+		return NULL;
+	}
+	snprintf(agent, sizeof(agent), "%.*s", (int)n, arg);
+	for (probe = arg + n; *probe == ' '; probe++)
+		;
+	if ((a = fleet_find(ui_fleet(ui), agent)) == NULL) {
+		ui_message(ui, 1, "no agent %s", agent);
+		return NULL;
+	}
+	/* an agent not heard from yet may have it: open and see */
+	if ((st = a->status) != NULL) {
+		for (i = 0; i < st->n_probes; i++) {
+			if (strcmp(st->probes[i].name, probe) == 0)
+				break;
+		}
+		if (i == st->n_probes) {
+			ui_message(ui, 1, "agent %s has no probe %s", agent,
+			    probe);
+			return NULL;
+		}
+	}
+	return view_detail_new(ui, agent, probe);
+}
+
+const struct view_class view_detail_class = {
 	.name = "detail",
+	.aliases = "show",
+	.hotkey = 0,
+	.what = "one probe as one agent sees it: graph, phases, errors",
+	.usage = "AGENT PROBE",
+	.arg = UI_ARG_AGENT_PROBE,
+	.open = vd_open,
 	.title = vd_title,
 	.draw = vd_draw,
 	.key = vd_key,
 	.tick = vd_tick,
 	.free = vd_free,
 	.help = vd_help,
+	.filterable = 1,
 };
 
 struct view *

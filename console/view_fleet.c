@@ -14,21 +14,24 @@
 #include "vantage.h"
 
 enum {
-	VF_NAME, VF_STATE, VF_PROBES, VF_UP, VF_DOWN, VF_DRAINED, VF_LATENCY,
-	VF_SKEW, VF_REFRESHED, VF_URL, VF_NCOLS
+	VF_NAME, VF_STATE, VF_PROBES, VF_UP, VF_DEGRADED, VF_DOWN, VF_DRAINED,
+	VF_LATENCY, VF_SKEW, VF_REFRESHED, VF_URL, VF_NCOLS
 };
 
+/* At 80 columns: the agent, whether it can be trusted, its counts of
+ * up, degraded and down probes, and why it fails. */
 static const struct table_col vf_cols[VF_NCOLS] = {
-	[VF_NAME] = { "AGENT", 8, 24, 0, 0 },
-	[VF_STATE] = { "STATE", 11, 16, 0, 0 },
-	[VF_PROBES] = { "PROBES", 6, 0, 0, 1, 3 },
-	[VF_UP] = { "UP", 3, 0, 0, 1, 4 },
-	[VF_DOWN] = { "DOWN", 4, 0, 0, 1, 0 },
-	[VF_DRAINED] = { "DRAINED", 7, 0, 0, 1, 1 },
-	[VF_LATENCY] = { "LATENCY", 7, 0, 0, 1, 2 },
-	[VF_SKEW] = { "SKEW", 6, 0, 0, 1, 5 },
-	[VF_REFRESHED] = { "REFRESHED", 9, 0, 0, 0, 6 },
-	[VF_URL] = { "URL / REASON", 28, 0, 1, 0, 0 },
+	[VF_NAME] = { "AGENT", 8, 24, 0, 0, TABLE_KEEP },
+	[VF_STATE] = { "STATE", 11, 16, 0, 0, TABLE_KEEP },
+	[VF_PROBES] = { "PROBES", 6, 0, 0, 1, 4 },
+	[VF_UP] = { "UP", 3, 0, 0, 1, TABLE_KEEP },
+	[VF_DEGRADED] = { "DEGRADED", 8, 0, 0, 1, TABLE_KEEP },
+	[VF_DOWN] = { "DOWN", 4, 0, 0, 1, TABLE_KEEP },
+	[VF_DRAINED] = { "DRAINED", 7, 0, 0, 1, 6 },
+	[VF_LATENCY] = { "LATENCY", 7, 0, 0, 1, 5 },
+	[VF_SKEW] = { "SKEW", 6, 0, 0, 1, 3 },
+	[VF_REFRESHED] = { "REFRESHED", 9, 0, 0, 0, 2 },
+	[VF_URL] = { "URL / REASON", 24, 0, 1, 0, TABLE_KEEP },
 };
 
 static const char *const vf_sorts[] = {
@@ -191,14 +194,17 @@ vf_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 		snprintf(buf, len, "%d", st->n_probes);
 		return buf;
 	case VF_UP:
+	case VF_DEGRADED:
 	case VF_DOWN:
 		if (!usable)
 			return "-";
 		for (i = n = 0; i < st->n_probes; i++)
 			n += st->probes[i].state == (col == VF_UP ? MODEL_UP :
-			    MODEL_DOWN);
+			    col == VF_DEGRADED ? MODEL_DEGRADED : MODEL_DOWN);
 		if (col == VF_DOWN && n > 0)
 			*attr = ui_attr(ui, UI_C_BAD);
+		if (col == VF_DEGRADED && n > 0)
+			*attr = ui_attr(ui, UI_C_WARN);
 		snprintf(buf, len, "%d", n);
 		return buf;
 	case VF_DRAINED:
@@ -302,8 +308,21 @@ vf_free(struct view *v)
 	free(f);
 }
 
-static const struct view_class view_fleet_class = {
+static struct view *
+vf_open(struct ui *ui, const char *arg)
+{
+	(void)arg;
+	return view_fleet_new(ui);
+}
+
+const struct view_class view_fleet_class = {
 	.name = "fleet",
+	.aliases = "agents",
+	.hotkey = '1',
+	.what = "one row per agent",
+	.usage = NULL,
+	.arg = UI_ARG_NONE,
+	.open = vf_open,
 	.draw = vf_draw,
 	.key = vf_key,
 	.free = vf_free,

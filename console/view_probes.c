@@ -19,17 +19,17 @@ enum {
 };
 
 static const struct table_col vp_cols[VP_NCOLS] = {
-	[VP_AGENT] = { "AGENT", 6, 20, 0, 0 },
-	[VP_PROBE] = { "PROBE", 6, 28, 0, 0 },
-	[VP_TYPE] = { "TYPE", 4, 5, 0, 0, 2 },
-	[VP_STATE] = { "STATE", 8, 16, 0, 0, 0 },
-	[VP_SINCE] = { "SINCE", 6, 10, 0, 0, 1 },
-	[VP_LAST] = { "LAST", 6, 0, 0, 1, 0 },
-	[VP_AVG] = { "AVG 1H", 6, 0, 0, 1, 4 },
-	[VP_P95] = { "P95 1H", 6, 0, 0, 1, 5 },
-	[VP_OK] = { "OK 1H", 6, 0, 0, 1, 3 },
-	[VP_CERT] = { "CERT", 4, 0, 0, 1, 6 },
-	[VP_ERROR] = { "ERROR / TARGET", 16, 0, 1, 0, 0 },
+	[VP_AGENT] = { "AGENT", 6, 20, 0, 0, TABLE_KEEP },
+	[VP_PROBE] = { "PROBE", 6, 28, 0, 0, TABLE_KEEP },
+	[VP_TYPE] = { "TYPE", 4, 5, 0, 0, 5 },
+	[VP_STATE] = { "STATE", 8, 16, 0, 0, TABLE_KEEP },
+	[VP_SINCE] = { "SINCE", 6, 10, 0, 0, 6 },
+	[VP_LAST] = { "LAST", 6, 0, 0, 1, TABLE_KEEP },
+	[VP_AVG] = { "AVG 1H", 6, 0, 0, 1, 3 },
+	[VP_P95] = { "P95 1H", 6, 0, 0, 1, 2 },
+	[VP_OK] = { "OK+DEG 1H", 9, 0, 0, 1, 4 },
+	[VP_CERT] = { "CERT", 4, 0, 0, 1, 1 },
+	[VP_ERROR] = { "ERROR / TARGET", 16, 0, 1, 0, TABLE_KEEP },
 };
 
 static const char *const vp_sorts[] = {
@@ -233,6 +233,7 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 	int				 usable = fleet_agent_usable(a, p->now);
 	int				 dim = ui_attr(ui, UI_C_DIM);
 	const struct model_odd		*d;
+	double				 pct;
 
 	if (pr == NULL) {
 		d = &a->status->odd_probes.v[-1 - p->rows[row].probe];
@@ -280,11 +281,20 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 	case VP_P95:
 		return ui_us(pr->stats.p95_us, buf, len);
 	case VP_OK:
+		/* the runs that worked, ok or degraded, and how many of
+		 * them were degraded: a degraded probe is never "0.0%" */
 		if (pr->stats.runs <= 0)
 			return "-";
-		snprintf(buf, len, "%.1f%%", 100.0 * (double)pr->stats.ok /
-		    (double)pr->stats.runs);
-		if (usable && pr->stats.ok < pr->stats.runs)
+		snprintf(buf, len, "%.1f%%", 100.0 * (double)(pr->stats.ok +
+		    pr->stats.degraded) / (double)pr->stats.runs);
+		pct = 100.0 * (double)pr->stats.degraded /
+		    (double)pr->stats.runs;
+		if (pr->stats.degraded > 0)
+			snprintf(buf + strlen(buf), len - strlen(buf),
+			    pct < 1 ? " (<1%% deg)" : " (%.0f%% deg)", pct);
+		if (usable && pr->stats.fail > 0)
+			*attr = ui_attr(ui, UI_C_BAD);
+		else if (usable && pr->stats.degraded > 0)
 			*attr = ui_attr(ui, UI_C_WARN);
 		return buf;
 	case VP_CERT:
@@ -301,6 +311,13 @@ vp_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 			    fleet_state_str(fleet_agent_state(a, p->now)),
 			    fleet_agent_reason(a)[0] != '\0' ?
 			    fleet_agent_reason(a) : "data is old");
+			return buf;
+		}
+		if (pr->has_last && pr->last.status == MODEL_R_UNKNOWN) {
+			*attr = ui_attr(ui, UI_C_DIM);
+			snprintf(buf, len, "check not run%s%s",
+			    pr->last.error[0] != '\0' ? ": " : "",
+			    pr->last.error);
 			return buf;
 		}
 		if (pr->has_last && pr->last.error[0] != '\0') {
@@ -374,8 +391,27 @@ vp_free(struct view *v)
 	free(p);
 }
 
-static const struct view_class view_probes_class = {
+/* `:probes [AGENT]`: a name that is no agent is said, not shown empty. */
+static struct view *
+vp_open(struct ui *ui, const char *arg)
+{
+	if (arg != NULL && arg[0] != '\0' &&
+	    fleet_find(ui_fleet(ui), arg) == NULL) {
+		ui_message(ui, 1, "no agent %s", arg);
+		return NULL;
+	}
+	return view_probes_new(ui, arg != NULL && arg[0] != '\0' ? arg : NULL,
+	    NULL);
+}
+
+const struct view_class view_probes_class = {
 	.name = "probes",
+	.aliases = "pr",
+	.hotkey = '3',
+	.what = "every probe of every agent, or of AGENT",
+	.usage = "[AGENT]",
+	.arg = UI_ARG_AGENT,
+	.open = vp_open,
 	.title = vp_title,
 	.draw = vp_draw,
 	.key = vp_key,

@@ -11,6 +11,7 @@
  */
 #include <curses.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,22 +32,28 @@ enum vr_action {
 };
 
 enum {
-	VR_MARKC, VR_AGENT, VR_ROUTE, VR_STATE, VR_EFFECTIVE, VR_POOL,
-	VR_SINCE, VR_EXPIRES, VR_ACTOR, VR_REASON, VR_NCOLS
+	VR_MARKC, VR_AGENT, VR_ROUTE, VR_STATE, VR_EFFECTIVE, VR_PROBE,
+	VR_POOL, VR_SINCE, VR_EXPIRES, VR_ACTOR, VR_REASON, VR_NCOLS
 };
 
+/* At 80 columns: which route of which agent, its state and what it
+ * effectively does (EFFECTIVE), and why. */
 static const struct table_col vr_cols[VR_NCOLS] = {
-	[VR_MARKC] = { "", 1, 1, 0, 0 },
-	[VR_AGENT] = { "AGENT", 6, 20, 0, 0 },
-	[VR_ROUTE] = { "ROUTE", 6, 24, 0, 0 },
-	[VR_STATE] = { "STATE", 8, 16, 0, 0 },
-	[VR_EFFECTIVE] = { "EFFECTIVE", 5, 9, 0, 0, 2 },
-	[VR_POOL] = { "POOL", 4, 16, 0, 0, 0 },
-	[VR_SINCE] = { "SINCE", 6, 10, 0, 0, 3 },
+	[VR_MARKC] = { "", 1, 1, 0, 0, TABLE_KEEP },
+	[VR_AGENT] = { "AGENT", 6, 20, 0, 0, TABLE_KEEP },
+	[VR_ROUTE] = { "ROUTE", 6, 24, 0, 0, TABLE_KEEP },
+	[VR_STATE] = { "STATE", 8, 16, 0, 0, TABLE_KEEP },
+	[VR_EFFECTIVE] = { "EFFECTIVE", 9, 9, 0, 0, TABLE_KEEP },
+	[VR_PROBE] = { "PROBE", 5, 20, 0, 0, 5 },
+	[VR_POOL] = { "POOL", 4, 16, 0, 0, 4 },
+	[VR_SINCE] = { "SINCE", 6, 10, 0, 0, 2 },
 	[VR_EXPIRES] = { "EXPIRES", 7, 10, 0, 0, 1 },
-	[VR_ACTOR] = { "ACTOR", 5, 28, 0, 0, 0 },
-	[VR_REASON] = { "REASON", 10, 0, 1, 0, 0 },
+	[VR_ACTOR] = { "ACTOR", 5, 28, 0, 0, 3 },
+	[VR_REASON] = { "REASON", 10, 0, 1, 0, TABLE_KEEP },
 };
+
+/* The row of an agent never heard from: its routes are unknown. */
+#define VR_NOROUTES	INT_MIN
 
 static const char *const vr_sorts[] = {
 	"agent", "route", "state", "pool", NULL
@@ -54,6 +61,8 @@ static const char *const vr_sorts[] = {
 static const int vr_sort_col[] = { VR_AGENT, VR_ROUTE, VR_STATE, VR_POOL };
 
 static const struct view_help vr_help[] = {
+	{ "Enter", "the probe the route follows (PROBE), as its agent "
+	    "sees it" },
 	{ "Space", "mark or unmark the route under the cursor" },
 	{ "a", "mark every route shown (again: unmark them)" },
 	{ "d", "drain the marked routes (or the one under the cursor)" },
@@ -299,6 +308,22 @@ vr_build(struct view_routes *vr)
 			vr->rows[vr->n++].route = -1 - k;
 		}
 	}
+	/* agents never reached: their routes are unknown, not absent */
+	for (i = 0; i < fl->n_agents; i++) {
+		struct fleet_agent *a = &fl->agents[i];
+
+		if (a->status != NULL || !ui_match(&vr->v, a->conf->name,
+		    "unknown", "agent unreachable", fleet_agent_reason(a),
+		    NULL))
+			continue;
+		if (vr->n == vr->cap) {
+			vr->cap = vr->cap * 2 + 64;
+			vr->rows = xreallocarray(vr->rows, (size_t)vr->cap,
+			    sizeof(*vr->rows));
+		}
+		vr->rows[vr->n].agent = i;
+		vr->rows[vr->n++].route = VR_NOROUTES;
+	}
 	table_set_rows(&vr->t, vr->n, sel);
 	vr->t.sort_col = vr_sort_col[vr->v.sort];
 	vr->t.sort_desc = vr->v.sort_desc;
@@ -315,6 +340,30 @@ vr_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 	int				 usable = fleet_agent_usable(a, vr->now);
 	const struct model_odd		*d;
 
+	if (vr->rows[row].route == VR_NOROUTES) {
+		enum fleet_state s = fleet_agent_state(a, vr->now);
+
+		switch (col) {
+		case VR_AGENT:
+			return a->conf->name;
+		case VR_ROUTE:
+			return "?";
+		case VR_STATE:
+		case VR_EFFECTIVE:
+			*attr = ui_attr(ui, s == FLEET_CONNECTING ? UI_C_DIM :
+			    UI_C_BAD);
+			return "unknown";
+		case VR_REASON:
+			*attr = ui_attr(ui, s == FLEET_CONNECTING ? UI_C_DIM :
+			    UI_C_BAD);
+			if (s == FLEET_CONNECTING)
+				return "routes unknown (waiting for the agent)";
+			snprintf(buf, len, "routes unknown (agent %s: %s)",
+			    fleet_state_str(s), fleet_agent_reason(a));
+			return buf;
+		}
+		return "";
+	}
 	if (r == NULL && vr->rows[row].route < 0 && a->status != NULL) {
 		d = &a->status->odd_routes.v[-1 - vr->rows[row].route];
 		switch (col) {
@@ -362,6 +411,8 @@ vr_cell(void *ctx, int row, int col, char *buf, size_t len, int *attr)
 		else if (usable && r->effective == MODEL_EFF_READY)
 			*attr = ui_attr(ui, UI_C_OK);
 		return model_effective_str(r->effective);
+	case VR_PROBE:
+		return r->probe != NULL ? r->probe : "-";
 	case VR_POOL:
 		return r->pool != NULL ? r->pool : "-";
 	case VR_SINCE:
@@ -807,8 +858,9 @@ vr_draw_confirm(struct view_routes *vr, int y, int x, int h, int w)
 			break;
 		}
 		ui_putf(row++, x, w, t->stale ? ui_attr(ui, UI_C_BAD) :
-		    (int)A_NORMAL, "  %-16s %-20s %s %s %s%s", fl->agents[
-		    t->agent].conf->name, t->route, model_rstate_str(t->from),
+		    (int)A_NORMAL, "  %-16s %-20s %-12s %s %s %s%s",
+		    fl->agents[t->agent].conf->name, t->route, t->pool !=
+		    NULL ? t->pool : "(no pool)", model_rstate_str(t->from),
 		    ui_glyph(ui, UI_G_ARROW), model_rstate_str(to),
 		    t->stale ? "  (agent not answering: will likely fail)" :
 		    t->from == to ? "  (no change but the reason)" : "");
@@ -954,6 +1006,20 @@ vr_key(struct view *v, int key)
 	if (key != ' ' && (rc = table_key(&vr->t, key)) != 0)
 		return rc;
 	switch (key) {
+	case '\r':
+	case '\n':
+	case UI_FKEY(KEY_ENTER):
+		if (vr->n == 0 || (r = vr_route(vr, vr->t.sel)) == NULL)
+			return VIEW_HANDLED;
+		if (r->probe == NULL) {
+			ui_message(v->ui, 0, "route %s follows no probe",
+			    r->name);
+			return VIEW_HANDLED | VIEW_REDRAW;
+		}
+		i = vr->rows[vr->t.sel].agent;
+		ui_push(v->ui, view_detail_new(v->ui, fl->agents[i].conf->name,
+		    r->probe));
+		return VIEW_HANDLED | VIEW_REDRAW;
 	case ' ':
 		if (vr->n == 0 || (r = vr_route(vr, vr->t.sel)) == NULL)
 			return VIEW_HANDLED;
@@ -1009,8 +1075,8 @@ vr_hint(struct view *v)
 	switch (vr->mode) {
 	case VR_LIST:
 		snprintf(vr->hint, sizeof(vr->hint), " %d marked  <space> "
-		    "mark  <a> all  <d> drain  <m> maint  <u> undrain  <?> "
-		    "help  <q> back", vr->n_marks);
+		    "mark  <a> all  <d> drain  <m> maint  <u> undrain  "
+		    "<enter> probe  <?> help  <q> back", vr->n_marks);
 		return vr->hint;
 	case VR_FORM:
 		return " <tab> next field  <enter> continue  <esc> cancel";
@@ -1037,8 +1103,21 @@ vr_free(struct view *v)
 	free(vr);
 }
 
-static const struct view_class view_routes_class = {
+static struct view *
+vr_open(struct ui *ui, const char *arg)
+{
+	(void)arg;
+	return view_routes_new(ui);
+}
+
+const struct view_class view_routes_class = {
 	.name = "routes",
+	.aliases = "rt",
+	.hotkey = '4',
+	.what = "routes: drain, maint, undrain",
+	.usage = NULL,
+	.arg = UI_ARG_NONE,
+	.open = vr_open,
 	.draw = vr_draw,
 	.key = vr_key,
 	.free = vr_free,

@@ -49,7 +49,8 @@ done
 
 # none of them is mistaken for a down target
 keys ':matrix' Enter
-wait_screen 5 'api +ok from 1 of 1 reachable \(8 unreachable\)'
+wait_screen 5 '^api +ok 1/1 \+8 unr '
+wait_screen 5 '^ api: ok from 1 of 1 reachable \(8 unreachable\)'
 keys Q
 wait_for 5 test -s "$T/tui.exit" || fail "the console did not quit"
 assert_eq "EXITED 0" "$(cat "$T/tui.exit")" "exit status"

@@ -3,7 +3,8 @@
 # checked on the captured screen text:
 #  - the fleet view shows every agent;
 #  - the matrix: link "link" fails from one agent only (each agent probes
-#    its own API port, h3 a closed one): "down from 1 of 3";
+#    its own API port, h3 a closed one): "DOWN 1/3", and under the
+#    table for the link under the cursor "down from 1 of 3";
 #  - resize from 200x60 to 80x24 keeps it readable;
 #  - a route drained with keystrokes (filter, mark, d, reason, confirm):
 #    the agent's API then reports it draining by our operator, and the
@@ -47,8 +48,13 @@ wait_screen 5 '3 agents: 3 ok, 0 failing'
 # who the agents take us for (the token's name and role), then who we say
 wait_screen 5 '0 failing [^ ]+ alice \(operator\) as tester@[^ ]+ [^ ]+ every 1s'
 keys ':matrix' Enter
-wait_screen 15 'link +down from 1 of 3 '
-wait_screen 5 'api +ok from 3 of 3 '
+# the VERDICT column is short; the line under the table has the long
+# form of the link under the cursor
+wait_screen 15 '^link +DOWN 1/3 '
+wait_screen 5 '^api +ok 3/3 '
+wait_screen 5 '^ api: ok from 3 of 3 '
+keys j
+wait_screen 5 '^ link: down from 1 of 3 '
 line=$(screen | grep -E '^link ')
 assert_match 'up +up +DOWN' "$line" "matrix cells of link"
 
@@ -61,7 +67,7 @@ tmx resize-window -t vt -x 80 -y 24
 # (tmux reflows the old screen at once: wait for the console's redraw)
 wait_line 5 23 '^ refreshed .* 3 agents: 3 ok, 0 failing [^ ]+ alice \(operator\)'
 wait_line 5 1 '^ vantage .* matrix .*\?:help *$'
-wait_screen 5 '^link +down from 1 of 3'
+wait_screen 5 '^link +DOWN 1/3'
 assert_eq 24 "$(screen | wc -l)" "rows at 80x24"
 keys q
 wait_screen 5 '^h3 +ok'
@@ -135,7 +141,9 @@ took=$(( $(now_ms) - t0 ))
 [ "$answered" -le 1000 ] || fail "help key answered after $answered ms"
 wait_screen 5 '1 failing'
 keys ':matrix' Enter
-wait_screen 5 'link +down from 1 of 2 reachable \(1 unreachable\)'
+wait_screen 5 '^link +DOWN 1/2 \+1 unr '
+keys j
+wait_screen 5 '^ link: down from 1 of 2 reachable \(1 unreachable\)'
 keys Q
 wait_for 5 test -s "$T/tui.exit" || fail "the console did not quit on Q"
 assert_eq "EXITED 0" "$(cat "$T/tui.exit")" "exit status after Q"

@@ -193,6 +193,45 @@ test_skew_counts(void **state)
 	rmfleet(fl);
 }
 
+/* The VERDICT column's form: at most 20 columns, even for 1000 agents. */
+static void
+test_brief(void **state)
+{
+	struct fleet			*fl = mkfleet(1000);
+	struct matrix			*m;
+	const struct matrix_link	*l;
+	int				 i;
+
+	(void)state;
+	answer(fl, 0, "api=down,db=up,deg=degraded,unk=unknown");
+	answer(fl, 1, "api=up,db=up,deg=up,unk=unknown");
+	for (i = 2; i < 1000; i++)
+		breaks(fl, i, FETCH_CONNECT);
+	m = matrix_build(fl, fetch_now_ms());
+	l = link_of(m, "api");
+	assert_string_equal(l->brief, "DOWN 1/2 +998 unr");
+	assert_string_equal(l->text,
+	    "down from 1 of 2 reachable (998 unreachable)");
+	assert_string_equal(link_of(m, "db")->brief, "ok 2/2 +998 unr");
+	assert_string_equal(link_of(m, "deg")->brief, "deg 1/2 +998 unr");
+	assert_string_equal(link_of(m, "unk")->brief, "unk 2/2 +998 unr");
+	for (i = 0; i < m->n_links; i++)
+		assert_true(strlen(m->links[i].brief) <= 20);
+	matrix_free(m);
+	/* so many that the count does not fit: the mark alone */
+	for (i = 1; i < 1000; i++) {
+		fl->agents[i].fails = 0;
+		answer(fl, i, "api=down");
+	}
+	breaks(fl, 1, FETCH_CONNECT);
+	m = matrix_build(fl, fetch_now_ms());
+	l = link_of(m, "api");
+	assert_string_equal(l->brief, "DOWN 999/999 +1 unr");
+	assert_true(strlen(l->brief) <= 20);
+	matrix_free(m);
+	rmfleet(fl);
+}
+
 static void
 test_bodies(void **state)
 {
@@ -253,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_unreachable_apart),
 		cmocka_unit_test(test_skew_counts),
+		cmocka_unit_test(test_brief),
 		cmocka_unit_test(test_bodies),
 	};
 
