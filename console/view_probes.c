@@ -335,12 +335,27 @@ vp_draw(struct view *v, int y, int x, int h, int w)
 {
 	struct view_probes	*p = (struct view_probes *)v;
 
+	const struct fleet_agent *a;
+	char			 buf[700];
+
 	vp_build(p);
 	table_draw(&p->t, v->ui, y, x, h, w, vp_cell, p);
-	if (p->n == 0 && h > 2)
-		ui_put(y + 2, x + 2, w - 4, ui_attr(v->ui, UI_C_DIM),
-		    v->filter[0] != '\0' ? "no probe matches the filter "
-		    "(Esc drops it)" : "no probes known (yet)");
+	if (p->n != 0 || h <= 2)
+		return;
+	/* one agent's view with nothing to list: say why, if it is the agent */
+	a = p->agent != NULL ? fleet_find(ui_fleet(v->ui), p->agent) : NULL;
+	if (v->filter[0] == '\0' && a != NULL &&
+	    fleet_agent_state(a, p->now) != FLEET_OK &&
+	    fleet_agent_reason(a)[0] != '\0') {
+		snprintf(buf, sizeof(buf), "agent %s %s: %s", p->agent,
+		    fleet_state_str(fleet_agent_state(a, p->now)),
+		    fleet_agent_reason(a));
+		ui_put(y + 2, x + 2, w - 4, ui_attr(v->ui, UI_C_BAD), buf);
+		return;
+	}
+	ui_put(y + 2, x + 2, w - 4, ui_attr(v->ui, UI_C_DIM),
+	    v->filter[0] != '\0' ? "no probe matches the filter "
+	    "(Esc drops it)" : "no probes known (yet)");
 }
 
 static int

@@ -65,6 +65,13 @@ wait_screen 10 "good +ok "
 wait_screen 5 "opentoken +error .*config error: $T/v.conf:8: token_file: "
 wait_screen 5 "ftp +error .*config error: $T/v.conf:10: "
 wait_screen 5 "typo +error .*config error: $T/v.conf:13: unknown key 'toekn'"
+# the marked agent's own view says why it lists nothing
+keys /
+type_text ftp
+keys Enter
+keys Enter
+wait_screen 5 "agent ftp error: config error: $T/v.conf:10: "
+keys Escape
 keys q
 wait_for 5 test -s "$T/tui.exit" || fail "the TUI did not quit"
 assert_eq "EXITED 0" "$(cat "$T/tui.exit")" "TUI exit"
