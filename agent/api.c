@@ -1442,6 +1442,7 @@ api_tick(void)
 
 	api_status_tick();
 	api_metrics_tick();
+	api_probes_tick();
 	if (now >= next_flush_us) {
 		next_flush_us = now + 1000000;
 		audit_refused_flush(clock_wall_ms(), 0);

@@ -30,7 +30,15 @@
 #define TIME_MS_MAX		(INT64_C(1) << 53)	/* JSON-safe */
 
 static int		 probes_on;		/* the API runs */
-static struct api_snap	*probes_conf_snap;	/* of api_probes_conf() */
+static struct api_snap	*probes_conf_snap;	/* of api_probes_tick() */
+/*
+ * The definitions are rendered on demand (a hundred thousand probes make
+ * 25 MB of them): the loop keeps the config to describe and a generation,
+ * a request that finds the snapshot older asks the loop and waits.
+ */
+static const struct config *probes_conf;	/* loop thread */
+static _Atomic uint64_t	 probes_conf_gen;
+static _Atomic int	 probes_conf_wanted;
 
 static void	probes_get(struct api_req *, struct api_reply *);
 static void	probes_results(struct api_req *, struct api_reply *);
@@ -56,6 +64,7 @@ void
 api_probes_stop(void)
 {
 	probes_on = 0;
+	probes_conf = NULL;
 	api_snap_set(&probes_conf_snap, NULL);
 }
 
@@ -70,12 +79,28 @@ probes_conf_cmp(const void *a, const void *b)
 void
 api_probes_conf(const struct config *c)
 {
+	if (!probes_on)
+		return;		/* no API to answer */
+	probes_conf = c;
+	probes_conf_gen++;
+}
+
+void
+api_probes_tick(void)
+{
+	const struct config	 *c = probes_conf;
 	const struct probe_conf	**v;
+	struct api_snap		 *snap;
 	struct buf		  b;
 	int			  i;
 
-	if (!probes_on)
-		return;		/* no API to answer */
+	if (!probes_on || c == NULL || !probes_conf_wanted)
+		return;
+	probes_conf_wanted = 0;
+	/* the loop is the only writer of the slot: no reference needed */
+	if (probes_conf_snap != NULL && probes_conf_snap->src ==
+	    probes_conf_gen)
+		return;
 	v = xcalloc((size_t)c->n_probes + 1, sizeof(*v));
 	for (i = 0; i < c->n_probes; i++)
 		v[i] = c->probes[i];
@@ -87,7 +112,9 @@ api_probes_conf(const struct config *c)
 		config_probe_json(&b, v[i]);
 		buf_addc(&b, '\n');
 	}
-	api_snap_set(&probes_conf_snap, api_snap_new(&b, 0, 0));
+	snap = api_snap_new(&b, 0, 0);
+	snap->src = probes_conf_gen;
+	api_snap_set(&probes_conf_snap, snap);
 	buf_free(&b);
 	free(v);
 }
@@ -184,8 +211,22 @@ probes_get(struct api_req *req, struct api_reply *rep)
 		api_error(rep, 400, "bad_request", "%s", err);
 		return;
 	}
-	if ((s = api_snap_get(&probes_conf_snap)) != NULL)
-		doc = probes_conf_find(s, req->args[0], &len);
+	s = api_snap_get(&probes_conf_snap);
+	if (s == NULL || s->src != probes_conf_gen) {
+		struct api_snap *ns;
+
+		probes_conf_wanted = 1;
+		api_wake();
+		ns = api_snap_wait(&probes_conf_snap, s, 2000000);
+		api_snap_put(s);
+		s = ns;
+	}
+	if (s == NULL) {
+		rep->retry_after = 1;
+		api_error(rep, 503, "unavailable", "the agent is starting");
+		return;
+	}
+	doc = probes_conf_find(s, req->args[0], &len);
 	if (doc == NULL || len < 2 || doc[len - 1] != '}') {
 		api_error(rep, 404, "not_found", "no probe '%.200s' here",
 		    req->args[0]);

@@ -834,8 +834,12 @@ void		 api_status_stop(void);
 /* The API starts and stops serving GET /v1/probes/NAME. */
 void		 api_probes_start(void);
 void		 api_probes_stop(void);
-/* Loop thread, after the probes were (re)applied: GET /v1/probes/NAME. */
+/*
+ * Loop thread, after the probes were (re)applied: the config GET
+ * /v1/probes/NAME describes, rendered by api_probes_tick() when asked.
+ */
 void		 api_probes_conf(const struct config *);
+void		 api_probes_tick(void);		/* loop thread */
 
 /* api_metrics.c: the Prometheus text snapshot. */
 /* Appends the route and pool families (read under the route lock). */

@@ -154,6 +154,7 @@ clock_wall_after(struct timespec *ts, int64_t after_us)
 void	api_status_tick(void) {}
 void	api_status_stop(void) {}
 void	api_metrics_tick(void) {}
+void	api_probes_tick(void) {}
 void	api_metrics_stop(void) {}
 
 #endif

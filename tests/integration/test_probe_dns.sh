@@ -100,12 +100,19 @@ dead=$(head -n1 "$T/blackhole.log")
 cat >"$T/tcsrv.py" <<'EOP'
 import socket, struct, sys, threading
 up = int(sys.argv[1])
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 0))
-port = u.getsockname()[1]
-t = socket.socket()
-t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind(("127.0.0.1", port))
+# one port for both: a free UDP port may be taken for TCP, so try again
+for attempt in range(100):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket()
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        t.bind(("127.0.0.1", port))
+        break
+    except OSError:
+        u.close()
+        t.close()
 t.listen(64)
 lock = threading.Lock()
 def qname(q):
