@@ -48,6 +48,7 @@
 #include <sqlite3.h>
 
 #include "hash.h"
+#include "inifile.h"
 #include "vantaged.h"
 
 #define ALERT_BACKOFF_MIN_MS	1000
@@ -58,15 +59,27 @@
 #define ALERT_TRIES		3	/* a batch's transaction, at most */
 #define ALERT_RETRY_MS		200	/* pause before trying it again */
 #define ALERT_LAST_BUCKETS	1024
+#define ALERT_AM_PATH		"/api/v2/alerts"
+#define ALERT_AM_AHEAD		3	/* endsAt: repeats ahead of a send */
+#define ALERT_ENDS_MARK		'\001'	/* a firing endsAt, set per send */
+#define ALERT_TOKEN_MAX		4096
+
+enum alert_type {
+	ALERT_WEBHOOK,
+	ALERT_ALERTMANAGER
+};
 
 struct alert_msg {
 	struct alert_msg	*next;
 	char			*alert;		/* [alert] section name */
 	char			*key;		/* Idempotency-Key */
 	char			*body;
+	char			*probe;		/* alertmanager rows only */
+	int			 firing;	/* body holds ALERT_ENDS_MARK */
 	int64_t			 created_ms;
 	int			 attempts;
 	CURL			*easy;		/* in flight */
+	char			*sent;		/* the body as POSTed */
 	struct curl_slist	*hdrs;
 	struct loop_timer	*retry;
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -93,6 +106,7 @@ struct alert_last {
 	char			*probe;
 	enum probe_state	 state;		/* committed; UNKNOWN: none */
 	enum probe_state	 pending;	/* in the open transaction */
+	int64_t			 since, pending_since;	/* its t_ms */
 };
 
 struct alert_job {
@@ -111,7 +125,10 @@ struct alert_job {
 	int64_t			 t_ms;
 	int64_t			 result_t_ms;
 	char			*cause;
+	char			*target;	/* the probe's */
+	char			*gen_url;	/* the probe in the agent's API */
 	char			**alerts;	/* the webhooks at the change */
+	enum alert_type		*types;		/* theirs */
 	int			 nalerts;
 	/* CHANGE, the writer's */
 	struct alert_last	*last;
@@ -126,9 +143,13 @@ struct alert_list {
 };
 
 struct alert_target {
-	char	*name;
-	char	*url;
-	int64_t	 timeout_ms;
+	char		*name;
+	enum alert_type	 type;
+	char		*url;		/* where the POSTs go */
+	char		*auth;		/* Authorization header or NULL */
+	char		*ca;
+	int64_t		 timeout_ms;
+	int64_t		 repeat_ms;
 };
 
 /* The writer's prepared statements. */
@@ -138,6 +159,7 @@ enum alert_st {
 	AST_OUTBOX,
 	AST_UPDATE,
 	AST_DELETE,
+	AST_SUPERSEDE,
 	AST_N
 };
 
@@ -175,21 +197,26 @@ alert_job_free(struct alert_job *j)
 	free(j->probe);
 	free(j->agent);
 	free(j->cause);
+	free(j->target);
+	free(j->gen_url);
 	for (i = 0; i < j->nalerts; i++)
 		free(j->alerts[i]);
 	free(j->alerts);
+	free(j->types);
 	free(j);
 }
 
 static struct alert_msg *
 alert_msg_alloc(const char *alert, const char *key, const char *body,
-    int64_t created_ms, int attempts)
+    const char *probe, int64_t created_ms, int attempts)
 {
 	struct alert_msg	*m = xcalloc(1, sizeof(*m));
 
 	m->alert = xstrdup(alert);
 	m->key = xstrdup(key);
 	m->body = xstrdup(body);
+	m->probe = probe != NULL ? xstrdup(probe) : NULL;
+	m->firing = strchr(body, ALERT_ENDS_MARK) != NULL;
 	m->created_ms = created_ms;
 	m->attempts = attempts;
 	return m;
@@ -205,6 +232,7 @@ alert_list_free(struct alert_list *l)
 		free(m->alert);
 		free(m->key);
 		free(m->body);
+		free(m->probe);
 		free(m);
 	}
 	l->tail = &l->head;
@@ -216,19 +244,22 @@ alert_stmt(enum alert_st which)
 {
 	static const char *const sql[AST_N] = {
 		/* the last stored, by id: the wall clock may step back */
-		[AST_LAST] = "SELECT to_state FROM event WHERE id = "
+		[AST_LAST] = "SELECT to_state, t_ms FROM event WHERE id = "
 		    "(SELECT max(id) FROM event WHERE probe = ?1)",
 		[AST_EVENT] = "INSERT INTO event (probe, t_ms, from_state, "
 		    "to_state, cause, result_t_ms) VALUES (?1, ?2, ?3, ?4, "
 		    "?5, ?6)",
 		[AST_OUTBOX] = "INSERT OR IGNORE INTO outbox (alert, "
 		    "idem_key, created_ms, body, attempts, next_ms, "
-		    "last_error) VALUES (?1, ?2, ?3, ?4, 0, ?3, '')",
+		    "last_error, probe) VALUES (?1, ?2, ?3, ?4, 0, ?3, '', "
+		    "?5)",
 		[AST_UPDATE] = "UPDATE outbox SET attempts = ?3, "
 		    "next_ms = ?4, last_error = ?5 WHERE alert = ?1 AND "
 		    "idem_key = ?2",
 		[AST_DELETE] = "DELETE FROM outbox WHERE alert = ?1 AND "
 		    "idem_key = ?2",
+		[AST_SUPERSEDE] = "DELETE FROM outbox WHERE alert = ?1 AND "
+		    "probe = ?2",
 	};
 
 	if (aw_st[which] == NULL) {
@@ -287,6 +318,7 @@ alert_last_get(const char *probe)
 	sqlite3_stmt		*st;
 	uint32_t		 h = hash_fnv1a(probe) % ALERT_LAST_BUCKETS;
 	enum probe_state	 state = STATE_UNKNOWN;
+	int64_t			 since = 0;
 	int			 rc;
 
 	for (l = aw_last[h]; l != NULL; l = l->next) {
@@ -296,15 +328,18 @@ alert_last_get(const char *probe)
 	if ((st = alert_stmt(AST_LAST)) == NULL)
 		return NULL;
 	sqlite3_bind_text(st, 1, probe, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state = alert_state_parse((const char *)
 		    sqlite3_column_text(st, 0));
+		since = sqlite3_column_int64(st, 1);
+	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
 	l->probe = xstrdup(probe);
 	l->state = l->pending = state;
+	l->since = l->pending_since = since;
 	l->next = aw_last[h];
 	aw_last[h] = l;
 	return l;
@@ -343,10 +378,102 @@ alert_body(const struct alert_job *j, const char *key)
 	return buf_release(&b, NULL);
 }
 
+/* Unix ms as RFC 3339 in UTC, as Alertmanager's API wants its times. */
+static void
+alert_rfc3339(char *out, size_t len, int64_t ms)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(ms / 1000);
+	char		s[32];
+
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%s.%03dZ", s, (int)(ms % 1000));
+}
+
+static int
+alert_state_fires(enum probe_state s)
+{
+	return s == STATE_DOWN || s == STATE_DEGRADED;
+}
+
+/*
+ * One Alertmanager alert of the probe in state s.  Its labels are what
+ * Alertmanager tells alerts apart by, so they must stay the same for
+ * every send of it, restarts included: nothing that changes while the
+ * alert fires goes there (the error text is an annotation).  A firing
+ * alert's endsAt is the mark, replaced at each send (alert_render).
+ */
+static void
+alert_am_one(struct buf *b, const struct alert_job *j, enum probe_state s,
+    int64_t starts_ms, int64_t ends_ms, const char *error)
+{
+	char	t[40];
+
+	buf_printf(b, "{\"labels\":{\"alertname\":\"%s\",\"agent\":",
+	    s == STATE_DOWN ? "VantageProbeDown" : "VantageProbeDegraded");
+	buf_add_json_str(b, j->agent);
+	buf_adds(b, ",\"probe\":");
+	buf_add_json_str(b, j->probe);
+	buf_adds(b, ",\"target\":");
+	buf_add_json_str(b, j->target);
+	buf_printf(b, ",\"severity\":\"%s\"},\"annotations\":{"
+	    "\"summary\":", s == STATE_DOWN ? "critical" : "warning");
+	{
+		struct buf	sum;
+
+		buf_init(&sum);
+		buf_printf(&sum, "probe %s on %s is %s", j->probe, j->agent,
+		    probe_state_str(s));
+		buf_add_json_str(b, sum.data);
+		buf_free(&sum);
+	}
+	buf_adds(b, ",\"error\":");
+	buf_add_json_str(b, error);
+	alert_rfc3339(t, sizeof(t), starts_ms);
+	buf_printf(b, "},\"startsAt\":\"%s\",\"endsAt\":\"", t);
+	if (ends_ms < 0)
+		buf_addc(b, ALERT_ENDS_MARK);
+	else {
+		alert_rfc3339(t, sizeof(t), ends_ms);
+		buf_adds(b, t);
+	}
+	buf_adds(b, "\",\"generatorURL\":");
+	buf_add_json_str(b, j->gen_url);
+	buf_addc(b, '}');
+}
+
+/*
+ * The POST body of a change for Alertmanager: the alert of the state
+ * left, resolved at the change, and the alert of the state entered while
+ * it fires (down and degraded are two alerts: their severity differs).
+ */
+static char *
+alert_am_body(const struct alert_job *j, int64_t from_since)
+{
+	struct buf	b;
+	int		n = 0;
+
+	buf_init(&b);
+	buf_addc(&b, '[');
+	if (alert_state_fires(j->ev_from) && j->ev_from != j->to) {
+		alert_am_one(&b, j, j->ev_from, from_since > 0 &&
+		    from_since <= j->t_ms ? from_since : j->t_ms, j->t_ms, "");
+		n++;
+	}
+	if (alert_state_fires(j->to)) {
+		if (n > 0)
+			buf_addc(&b, ',');
+		alert_am_one(&b, j, j->to, j->t_ms, -1, j->cause);
+	}
+	buf_addc(&b, ']');
+	return buf_release(&b, NULL);
+}
+
 /* The event and its outbox rows; -1 leaves sqlite3_errmsg. */
 static int
 alert_change_write(const struct alert_job *j, const char *key,
-    const char *body)
+    const char *body, const char *am_body)
 {
 	sqlite3_stmt	*st;
 	int		 i;
@@ -363,12 +490,29 @@ alert_change_write(const struct alert_job *j, const char *key,
 	if (alert_step_done(st) == -1)
 		return -1;
 	for (i = 0; i < j->nalerts; i++) {
+		int am = j->types[i] == ALERT_ALERTMANAGER;
+
+		/* the probe's older alert for it: this one says it all */
+		if (am) {
+			if ((st = alert_stmt(AST_SUPERSEDE)) == NULL)
+				return -1;
+			sqlite3_bind_text(st, 1, j->alerts[i], -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, j->probe, -1, SQLITE_STATIC);
+			if (alert_step_done(st) == -1)
+				return -1;
+		}
 		if ((st = alert_stmt(AST_OUTBOX)) == NULL)
 			return -1;
 		sqlite3_bind_text(st, 1, j->alerts[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, j->t_ms);
-		sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, am ? am_body : body, -1,
+		    SQLITE_STATIC);
+		if (am)
+			sqlite3_bind_text(st, 5, j->probe, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 5);
 		if (alert_step_done(st) == -1)
 			return -1;
 	}
@@ -388,8 +532,9 @@ alert_change_run(struct alert_job *j, struct alert_list *sent, char *why,
 {
 	unsigned char	 raw[ALERT_KEY_BYTES];
 	char		 key[ALERT_KEY_BYTES * 2 + 1];
-	char		*body;
+	char		*body, *am_body;
 	enum probe_state before;
+	int64_t		 from_since;
 	int		 i;
 
 	j->outcome = ALERT_FAILED;
@@ -399,6 +544,7 @@ alert_change_run(struct alert_job *j, struct alert_list *sent, char *why,
 		return -1;
 	}
 	before = j->last->pending;
+	from_since = j->last->pending_since;
 	if (before != STATE_UNKNOWN) {
 		/* already stored (a restart's first state): no news */
 		if (j->to == before) {
@@ -416,29 +562,35 @@ alert_change_run(struct alert_job *j, struct alert_list *sent, char *why,
 	for (i = 0; i < ALERT_KEY_BYTES; i++)
 		snprintf(key + i * 2, 3, "%02x", raw[i]);
 	body = alert_body(j, key);
+	am_body = alert_am_body(j, from_since);
 	if (alert_exec("SAVEPOINT alert_change") == -1) {
 		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
 		free(body);
+		free(am_body);
 		return -1;
 	}
-	if (alert_change_write(j, key, body) == -1) {
+	if (alert_change_write(j, key, body, am_body) == -1) {
 		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
 		alert_exec("ROLLBACK TO alert_change");
 		alert_exec("RELEASE alert_change");
 		free(body);
+		free(am_body);
 		return -1;
 	}
 	alert_exec("RELEASE alert_change");
 	j->last->pending = j->to;
+	j->last->pending_since = j->t_ms;
 	j->outcome = ALERT_STORED;
 	for (i = 0; i < j->nalerts; i++) {
-		struct alert_msg *m = alert_msg_alloc(j->alerts[i], key, body,
-		    j->t_ms, 0);
+		int am = j->types[i] == ALERT_ALERTMANAGER;
+		struct alert_msg *m = alert_msg_alloc(j->alerts[i], key,
+		    am ? am_body : body, am ? j->probe : NULL, j->t_ms, 0);
 
 		*sent->tail = m;
 		sent->tail = &m->next;
 	}
 	free(body);
+	free(am_body);
 	return 0;
 }
 
@@ -551,8 +703,10 @@ alert_batch(struct alert_job *list, struct alert_job *end)
 
 	for (tries = 1;; tries++) {
 		for (j = list; j != end; j = j->next) {
-			if (j->last != NULL)
+			if (j->last != NULL) {
 				j->last->pending = j->last->state;
+				j->last->pending_since = j->last->since;
+			}
 		}
 		if (alert_batch_try(list, end, &sent, why, sizeof(why)) == 0)
 			break;
@@ -578,8 +732,10 @@ alert_batch(struct alert_job *list, struct alert_job *end)
 		nanosleep(&ts, NULL);
 	}
 	for (j = list; j != end; j = j->next) {
-		if (j->last != NULL)
+		if (j->last != NULL) {
 			j->last->state = j->last->pending;
+			j->last->since = j->last->pending_since;
+		}
 		if (j->op != ALERT_OP_CHANGE)
 			continue;
 		if (j->outcome == ALERT_STORED && j->ev_from != j->from)
@@ -700,6 +856,8 @@ alert_msg_free(struct alert_msg *m)
 	free(m->alert);
 	free(m->key);
 	free(m->body);
+	free(m->probe);
+	free(m->sent);
 	free(m);
 }
 
@@ -737,7 +895,22 @@ alert_finished(struct alert_msg *m, CURLcode cc)
 	m->easy = NULL;
 	curl_slist_free_all(m->hdrs);
 	m->hdrs = NULL;
+	free(m->sent);
+	m->sent = NULL;
 	m->attempts++;
+	if (cc == CURLE_OK && code >= 200 && code <= 299 && m->firing) {
+		const struct alert_target *t = alert_target_find(m->alert);
+		int64_t	repeat = t != NULL ? t->repeat_ms : 60000;
+
+		/* it fires until a newer change replaces the row */
+		log_info("alert %s: delivered %s (attempt %d, HTTP %ld), "
+		    "again in %" PRId64 "s while probe %s fires", m->alert,
+		    m->key, m->attempts, code, repeat / 1000, m->probe);
+		m->attempts = 0;
+		alert_queue(ALERT_OP_UPDATE, m, clock_wall_ms() + repeat, "");
+		alert_schedule(m, repeat);
+		return;
+	}
 	if (cc == CURLE_OK && code >= 200 && code <= 299) {
 		log_info("alert %s: delivered %s (attempt %d, HTTP %ld)",
 		    m->alert, m->key, m->attempts, code);
@@ -774,6 +947,32 @@ alert_done(CURL *easy, CURLcode cc, void *arg)
 		alert_finished(m, cc);
 }
 
+/*
+ * The body to POST: a firing alert's endsAt is a few repeats from now,
+ * so that Alertmanager resolves it by itself once the sends stop (the
+ * agent died, the alert was removed) and keeps it while they go on.
+ */
+static char *
+alert_render(const struct alert_msg *m, const struct alert_target *t)
+{
+	struct buf	 b;
+	const char	*p;
+	char		 ends[40];
+
+	if (!m->firing)
+		return xstrdup(m->body);
+	alert_rfc3339(ends, sizeof(ends), clock_wall_ms() + ALERT_AM_AHEAD *
+	    t->repeat_ms + t->timeout_ms);
+	buf_init(&b);
+	for (p = m->body; *p != '\0'; p++) {
+		if (*p == ALERT_ENDS_MARK)
+			buf_adds(&b, ends);
+		else
+			buf_addc(&b, *p);
+	}
+	return buf_release(&b, NULL);
+}
+
 static void
 alert_send(struct alert_msg *m)
 {
@@ -786,16 +985,22 @@ alert_send(struct alert_msg *m)
 	if ((m->easy = curl_easy_init()) == NULL)
 		fatalx("%s: curl_easy_init", __func__);
 	m->errbuf[0] = '\0';
+	free(m->sent);
+	m->sent = alert_render(m, t);
 	snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", m->key);
 	m->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	m->hdrs = curl_slist_append(m->hdrs, hdr);
 	m->hdrs = curl_slist_append(m->hdrs, "Expect:");
+	if (t->auth != NULL)
+		m->hdrs = curl_slist_append(m->hdrs, t->auth);
 	if (m->hdrs == NULL)
 		fatalx("%s: curl_slist_append", __func__);
 	curl_easy_setopt(m->easy, CURLOPT_URL, t->url);
+	if (t->ca != NULL)
+		curl_easy_setopt(m->easy, CURLOPT_CAINFO, t->ca);
 	curl_easy_setopt(m->easy, CURLOPT_PRIVATE, m);
 	curl_easy_setopt(m->easy, CURLOPT_HTTPHEADER, m->hdrs);
-	curl_easy_setopt(m->easy, CURLOPT_POSTFIELDS, m->body);
+	curl_easy_setopt(m->easy, CURLOPT_POSTFIELDS, m->sent);
 	curl_easy_setopt(m->easy, CURLOPT_USERAGENT, ALERT_USER_AGENT);
 	curl_easy_setopt(m->easy, CURLOPT_TIMEOUT_MS, (long)t->timeout_ms);
 	curl_easy_setopt(m->easy, CURLOPT_NOSIGNAL, 1L);
@@ -809,6 +1014,8 @@ alert_send(struct alert_msg *m)
 		m->easy = NULL;
 		curl_slist_free_all(m->hdrs);
 		m->hdrs = NULL;
+		free(m->sent);
+		m->sent = NULL;
 		alert_schedule(m, ALERT_BACKOFF_MIN_MS);
 	}
 }
@@ -828,6 +1035,25 @@ alert_drop(struct alert_msg *m)
 	    m->key);
 	alert_queue(ALERT_OP_DELETE, m, 0, NULL);
 	alert_msg_free(m);
+}
+
+/*
+ * The probe's older Alertmanager delivery goes, in flight or waiting:
+ * the writer deleted its row with the commit of the newer one.
+ */
+static void
+alert_supersede(const struct alert_msg *n)
+{
+	struct alert_msg	*m, *next;
+
+	for (m = alert_msgs; m != NULL; m = next) {
+		next = m->next;
+		if (m->probe == NULL || strcmp(m->probe, n->probe) != 0 ||
+		    strcmp(m->alert, n->alert) != 0)
+			continue;
+		alert_unlink(m);
+		alert_msg_free(m);
+	}
 }
 
 /* The writer committed changes: their POSTs may start now. */
@@ -851,9 +1077,28 @@ alert_committed(int fd, uint32_t events, void *arg)
 			alert_drop(m);
 			continue;
 		}
+		if (m->probe != NULL)
+			alert_supersede(m);
 		alert_msg_link(m);
 		alert_send(m);
 	}
+}
+
+/* The probe in the agent's API, for an operator reading the alert. */
+static char *
+alert_generator_url(const char *probe)
+{
+	const struct config	*c = vd != NULL ? vd->conf : NULL;
+	struct buf		 b;
+
+	buf_init(&b);
+	if (c != NULL && c->n_api_listen > 0) {
+		buf_printf(&b, "%s://%s/v1/probes/%s", c->tls_cert != NULL ?
+		    "https" : "http", c->api_listen[0], probe);
+	}
+	if (b.data == NULL)
+		return xstrdup("");
+	return buf_release(&b, NULL);
 }
 
 /*
@@ -881,12 +1126,68 @@ alert_on_state(const struct probe *p, enum probe_state from,
 	j->result_t_ms = why->t_ms;
 	/* an OK result tipping the change has no cause, whatever it said */
 	j->cause = xstrdup(why->status == PROBE_OK ? "" : why->error);
+	j->target = xstrdup(p->conf->target != NULL ? p->conf->target : "");
+	j->gen_url = alert_generator_url(p->conf->name);
 	j->alerts = xcalloc((size_t)alert_ntargets + 1, sizeof(*j->alerts));
-	for (i = 0; i < alert_ntargets; i++)
+	j->types = xcalloc((size_t)alert_ntargets + 1, sizeof(*j->types));
+	for (i = 0; i < alert_ntargets; i++) {
 		j->alerts[i] = xstrdup(alert_targets[i].name);
+		j->types[i] = alert_targets[i].type;
+	}
 	j->nalerts = alert_ntargets;
 	j->outcome = ALERT_FAILED;
 	alert_push(j);
+}
+
+static void
+alert_targets_free(void)
+{
+	int	i;
+
+	for (i = 0; i < alert_ntargets; i++) {
+		free(alert_targets[i].name);
+		free(alert_targets[i].url);
+		free(alert_targets[i].auth);
+		free(alert_targets[i].ca);
+	}
+	free(alert_targets);
+	alert_targets = NULL;
+	alert_ntargets = 0;
+}
+
+/*
+ * "Authorization: Bearer <first line of token_file>", or NULL with the
+ * reason logged: the alerts are sent without it, and Alertmanager (or
+ * the proxy before it) says 401, which the log shows as well.
+ */
+static char *
+alert_bearer(const struct alert_conf *a)
+{
+	char	 err[256], *text, *nl;
+	char	*hdr;
+
+	if (a->token_file == NULL)
+		return NULL;
+	if (auth_check_secret(a->token_file, err, sizeof(err)) == -1 ||
+	    (text = inifile_read(a->token_file, ALERT_TOKEN_MAX, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("alert %s: token_file %s: %s", a->name,
+		    a->token_file, err);
+		return NULL;
+	}
+	if ((nl = strpbrk(text, "\r\n")) != NULL)
+		*nl = '\0';
+	if (text[0] == '\0') {
+		log_warnx("alert %s: token_file %s is empty", a->name,
+		    a->token_file);
+		free(text);
+		return NULL;
+	}
+	if (asprintf(&hdr, "Authorization: Bearer %s", text) == -1)
+		fatalx("%s: asprintf", __func__);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return hdr;
 }
 
 static void
@@ -894,18 +1195,31 @@ alert_set_targets(struct config *conf)
 {
 	int	i;
 
-	for (i = 0; i < alert_ntargets; i++) {
-		free(alert_targets[i].name);
-		free(alert_targets[i].url);
-	}
-	free(alert_targets);
+	alert_targets_free();
 	alert_targets = xcalloc((size_t)conf->n_alerts + 1,
 	    sizeof(*alert_targets));
 	for (i = 0; i < conf->n_alerts; i++) {
-		alert_targets[i].name = xstrdup(conf->alerts[i]->name);
-		alert_targets[i].url = xstrdup(conf->alerts[i]->url);
-		alert_targets[i].timeout_ms = conf->alerts[i]->timeout_ms > 0 ?
-		    conf->alerts[i]->timeout_ms : 10000;
+		const struct alert_conf	*a = conf->alerts[i];
+		struct alert_target	*t = &alert_targets[i];
+
+		t->name = xstrdup(a->name);
+		t->type = a->type != NULL && strcmp(a->type,
+		    "alertmanager") == 0 ? ALERT_ALERTMANAGER : ALERT_WEBHOOK;
+		if (t->type == ALERT_ALERTMANAGER) {
+			size_t n = strlen(a->url);
+
+			/* the base URL, as Alertmanager's own --web.external-url */
+			while (n > 0 && a->url[n - 1] == '/')
+				n--;
+			if (asprintf(&t->url, "%.*s%s", (int)n, a->url,
+			    ALERT_AM_PATH) == -1)
+				fatalx("%s: asprintf", __func__);
+			t->auth = alert_bearer(a);
+			t->ca = a->ca != NULL ? xstrdup(a->ca) : NULL;
+		} else
+			t->url = xstrdup(a->url);
+		t->timeout_ms = a->timeout_ms > 0 ? a->timeout_ms : 10000;
+		t->repeat_ms = a->repeat_ms > 0 ? a->repeat_ms : 60000;
 	}
 	alert_ntargets = conf->n_alerts;
 }
@@ -922,7 +1236,8 @@ alert_load(char *err, size_t errlen)
 	int		 src, n = 0;
 
 	if (sqlite3_prepare_v2(aw_db, "SELECT alert, idem_key, created_ms, "
-	    "body, attempts, next_ms FROM outbox ORDER BY created_ms", -1, &st,
+	    "body, attempts, next_ms, probe FROM outbox ORDER BY created_ms",
+	    -1, &st,
 	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "outbox: %s", sqlite3_errmsg(aw_db));
 		return -1;
@@ -936,8 +1251,10 @@ alert_load(char *err, size_t errlen)
 
 		if (alert == NULL || key == NULL || body == NULL)
 			continue;
-		m = alert_msg_alloc(alert, key, body,
-		    sqlite3_column_int64(st, 2), sqlite3_column_int(st, 4));
+		/* firing Alertmanager rows too: re-sent at their next_ms */
+		m = alert_msg_alloc(alert, key, body, (const char *)
+		    sqlite3_column_text(st, 6), sqlite3_column_int64(st, 2),
+		    sqlite3_column_int(st, 4));
 		if (alert_target_find(alert) == NULL) {
 			alert_drop(m);
 			continue;
@@ -1086,11 +1403,5 @@ alert_stop(void)
 	aw_db = NULL;
 	curlm_free(alert_cm);
 	alert_cm = NULL;
-	for (i = 0; i < alert_ntargets; i++) {
-		free(alert_targets[i].name);
-		free(alert_targets[i].url);
-	}
-	free(alert_targets);
-	alert_targets = NULL;
-	alert_ntargets = 0;
+	alert_targets_free();
 }

@@ -116,6 +116,9 @@ static const struct conf_key conf_keys[] = {
 	AL("type", CONF_STR, type),
 	AL("url", CONF_STR, url),
 	AL("timeout", CONF_DUR_POS, timeout_ms),
+	AL("token_file", CONF_PATH, token_file),
+	AL("ca", CONF_PATH, ca),
+	AL("repeat", CONF_DUR_POS, repeat_ms),
 };
 #define N_KEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -445,6 +448,7 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 		a->line = cp->in.section_line;
 		a->file = xstrdup(cp->file);
 		a->timeout_ms = 10000;
+		a->repeat_ms = 60000;
 		c->alerts = xreallocarray(c->alerts, c->n_alerts + 1,
 		    sizeof(*c->alerts));
 		c->alerts[c->n_alerts++] = a;
@@ -1238,9 +1242,10 @@ conf_finish(struct conf_parse *cp)
 		struct alert_conf *a = c->alerts[i];
 
 		cp->file = a->file;
-		if (a->type == NULL || strcmp(a->type, "webhook") != 0)
+		if (a->type == NULL || (strcmp(a->type, "webhook") != 0 &&
+		    strcmp(a->type, "alertmanager") != 0))
 			conf_error(cp, a->line, "alert '%s': type must be "
-			    "webhook", a->name);
+			    "webhook or alertmanager", a->name);
 		else if (a->url == NULL || (strncmp(a->url, "http://", 7) != 0
 		    && strncmp(a->url, "https://", 8) != 0))
 			conf_error(cp, a->line, "alert '%s': url must be an "
@@ -1573,6 +1578,8 @@ config_free(struct config *c)
 		free(c->alerts[i]->name);
 		free(c->alerts[i]->type);
 		free(c->alerts[i]->url);
+		free(c->alerts[i]->token_file);
+		free(c->alerts[i]->ca);
 		free(c->alerts[i]->file);
 		free(c->alerts[i]);
 	}

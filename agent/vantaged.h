@@ -119,9 +119,12 @@ struct pool_conf {
 
 struct alert_conf {
 	char		*name;
-	char		*type;			/* "webhook" */
+	char		*type;			/* "webhook", "alertmanager" */
 	char		*url;
 	int64_t		 timeout_ms;
+	char		*token_file;		/* alertmanager: Bearer */
+	char		*ca;			/* alertmanager: https CA */
+	int64_t		 repeat_ms;		/* alertmanager: re-send */
 	char		*file;
 	int		 line;
 };
