@@ -89,7 +89,31 @@ struct alert_msg {
 enum alert_op {
 	ALERT_OP_CHANGE,	/* a state change: event + outbox rows */
 	ALERT_OP_UPDATE,	/* an outbox row after a failed attempt */
-	ALERT_OP_DELETE		/* an outbox row after a 2xx */
+	ALERT_OP_DELETE,	/* an outbox row after a 2xx */
+	ALERT_OP_ACK_SET,	/* an ack row, stored or replaced */
+	ALERT_OP_ACK_DEL	/* an ack row removed or expired */
+};
+
+/* An API thread waiting for its job's commit. */
+struct alert_wait {
+	int	done;
+	int	ok;
+};
+
+/* A probe's acknowledgement; under ack_mtx. */
+struct alert_ack {
+	char	*by;
+	char	*reason;
+	int64_t	 created_ms;
+	int64_t	 until_ms;
+};
+
+/* What API threads may know of a probe; under ack_mtx. */
+struct alert_seen {
+	struct alert_seen	*next;		/* hash chain */
+	char			*probe;
+	enum probe_state	 state;		/* as the loop saw it last */
+	struct alert_ack	*ack;		/* NULL: none */
 };
 
 /* What the writer made of a change. */
@@ -134,6 +158,10 @@ struct alert_job {
 	struct alert_last	*last;
 	enum probe_state	 ev_from;	/* from as stored */
 	enum alert_outcome	 outcome;
+	/* ACK_SET, ACK_DEL: probe, agent (who), cause (reason), t_ms
+	 * (created), next_ms (until) */
+	struct alert_wait	*wait;		/* NULL: nobody waits */
+	int			 failed;
 };
 
 /* Committed alerts on their way from the writer to the loop. */
@@ -160,6 +188,9 @@ enum alert_st {
 	AST_UPDATE,
 	AST_DELETE,
 	AST_SUPERSEDE,
+	AST_ACK_SET,
+	AST_ACK_DEL,
+	AST_ACK_CLEAR,
 	AST_N
 };
 
@@ -178,11 +209,20 @@ static sqlite3			*aw_db;
 static sqlite3_stmt		*aw_st[AST_N];
 static struct alert_last	*aw_last[ALERT_LAST_BUCKETS];
 
+static pthread_cond_t		 aw_done = PTHREAD_COND_INITIALIZER;
+
+static pthread_mutex_t		 ack_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t		 ack_api_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct alert_seen	*ack_seen[ALERT_LAST_BUCKETS];
+static _Atomic uint64_t		 ack_gen;
+
 static pthread_mutex_t		 aq_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct alert_list	 aq = { NULL, &aq.head };
 static int			 aq_fd = -1;	/* eventfd: wakes the loop */
 
 static void	alert_send(struct alert_msg *);
+static int	alert_ack_load(char *, size_t);
+static void	alert_seen_free(void);
 
 /* ---- the writer thread ---- */
 
@@ -260,6 +300,12 @@ alert_stmt(enum alert_st which)
 		    "idem_key = ?2",
 		[AST_SUPERSEDE] = "DELETE FROM outbox WHERE alert = ?1 AND "
 		    "probe = ?2",
+		[AST_ACK_SET] = "INSERT OR REPLACE INTO ack (probe, acked_by, "
+		    "reason, created_ms, until_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+		[AST_ACK_DEL] = "DELETE FROM ack WHERE probe = ?1 AND "
+		    "created_ms = ?2",
+		[AST_ACK_CLEAR] = "DELETE FROM ack WHERE probe = ?1 AND "
+		    "created_ms <= ?2",
 	};
 
 	if (aw_st[which] == NULL) {
@@ -489,6 +535,13 @@ alert_change_write(const struct alert_job *j, const char *key,
 	sqlite3_bind_int64(st, 6, j->result_t_ms);
 	if (alert_step_done(st) == -1)
 		return -1;
+	/* an ack holds until the state changes */
+	if ((st = alert_stmt(AST_ACK_CLEAR)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, j->probe, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, j->t_ms);
+	if (alert_step_done(st) == -1)
+		return -1;
 	for (i = 0; i < j->nalerts; i++) {
 		int am = j->types[i] == ALERT_ALERTMANAGER;
 
@@ -619,6 +672,32 @@ alert_outbox_run(const struct alert_job *j, char *why, size_t whylen)
 	return 0;
 }
 
+/* An ack row stored or removed; -1 with the reason in why. */
+static int
+alert_ack_run(const struct alert_job *j, char *why, size_t whylen)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = alert_stmt(j->op == ALERT_OP_ACK_SET ? AST_ACK_SET :
+	    AST_ACK_DEL)) == NULL) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, j->probe, -1, SQLITE_STATIC);
+	if (j->op == ALERT_OP_ACK_SET) {
+		sqlite3_bind_text(st, 2, j->agent, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, j->cause, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, j->t_ms);
+		sqlite3_bind_int64(st, 5, j->next_ms);
+	} else
+		sqlite3_bind_int64(st, 2, j->t_ms);
+	if (alert_step_done(st) == -1) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(aw_db));
+		return -1;
+	}
+	return 0;
+}
+
 /* One transaction for jobs up to end; -1 with the reason in why. */
 static int
 alert_batch_try(struct alert_job *list, struct alert_job *end,
@@ -640,7 +719,12 @@ alert_batch_try(struct alert_job *list, struct alert_job *end,
 		case ALERT_OP_DELETE:
 			rc = alert_outbox_run(j, why, whylen);
 			break;
+		case ALERT_OP_ACK_SET:
+		case ALERT_OP_ACK_DEL:
+			rc = alert_ack_run(j, why, whylen);
+			break;
 		}
+		j->failed = rc != 0;
 		if (rc == 0)
 			continue;
 		/*
@@ -654,6 +738,9 @@ alert_batch_try(struct alert_job *list, struct alert_job *end,
 			log_warnx("probe %s: %s -> %s not stored, no alert: %s",
 			    j->probe, probe_state_str(j->ev_from),
 			    probe_state_str(j->to), why);
+		else if (j->op == ALERT_OP_ACK_SET || j->op == ALERT_OP_ACK_DEL)
+			log_warnx("probe %s: ack not stored: %s", j->probe,
+			    why);
 		else
 			log_warnx("alert %s: outbox write failed (%s): %s",
 			    j->alert, j->key, why);
@@ -684,6 +771,75 @@ alert_handoff(struct alert_list *sent)
 	sent->tail = &sent->head;
 	if (write(aq_fd, &one, sizeof(one)) != sizeof(one))
 		log_warn("alert: cannot wake the loop");
+}
+
+static struct alert_seen *
+alert_seen_find(const char *probe, int add)
+{
+	struct alert_seen	*s;
+	uint32_t		 h = hash_fnv1a(probe) % ALERT_LAST_BUCKETS;
+
+	for (s = ack_seen[h]; s != NULL; s = s->next) {
+		if (strcmp(s->probe, probe) == 0)
+			return s;
+	}
+	if (!add)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->probe = xstrdup(probe);
+	s->next = ack_seen[h];
+	ack_seen[h] = s;
+	return s;
+}
+
+static void
+alert_ack_free(struct alert_ack *a)
+{
+	if (a == NULL)
+		return;
+	free(a->by);
+	free(a->reason);
+	free(a);
+}
+
+/* A stored change ends the probe's ack made before it. */
+static void
+alert_ack_forget(const char *probe, int64_t t_ms)
+{
+	struct alert_seen	*s;
+
+	pthread_mutex_lock(&ack_mtx);
+	if ((s = alert_seen_find(probe, 0)) != NULL && s->ack != NULL &&
+	    s->ack->created_ms <= t_ms) {
+		log_info("probe %s: acknowledgement by %s ends with the state "
+		    "change", probe, s->ack->by);
+		alert_ack_free(s->ack);
+		s->ack = NULL;
+		ack_gen++;
+		api_wake();
+	}
+	pthread_mutex_unlock(&ack_mtx);
+}
+
+/* Jobs an API thread waits for: their commit is done (or failed). */
+static void
+alert_waiters(struct alert_job *list, struct alert_job *end)
+{
+	struct alert_job	*j;
+	int			 any = 0;
+
+	pthread_mutex_lock(&aw_mtx);
+	for (j = list; j != end; j = j->next) {
+		if (j->wait == NULL)
+			continue;
+		j->wait->ok = !j->failed;
+		j->wait->done = 1;
+		j->wait = NULL;
+		any = 1;
+	}
+	if (any)
+		pthread_cond_broadcast(&aw_done);
+	pthread_mutex_unlock(&aw_mtx);
 }
 
 /*
@@ -725,6 +881,9 @@ alert_batch(struct alert_job *list, struct alert_job *end)
 			}
 			log_warnx("alert: gave up a transaction after %d "
 			    "tries: %s", tries, why);
+			for (j = list; j != end; j = j->next)
+				j->failed = 1;
+			alert_waiters(list, end);
 			return;
 		}
 		ts.tv_sec = 0;
@@ -748,7 +907,10 @@ alert_batch(struct alert_job *list, struct alert_job *end)
 		else if (j->outcome == ALERT_NEW_UP)
 			log_debug("probe %s: up with no stored state, no alert",
 			    j->probe);
+		if (j->outcome == ALERT_STORED)
+			alert_ack_forget(j->probe, j->t_ms);
 	}
+	alert_waiters(list, end);
 	alert_handoff(&sent);
 }
 
@@ -973,15 +1135,39 @@ alert_render(const struct alert_msg *m, const struct alert_target *t)
 	return buf_release(&b, NULL);
 }
 
+/* How long the probe's ack holds yet, in ms; 0: none. */
+static int64_t
+alert_acked(const char *probe)
+{
+	struct alert_seen	*s;
+	int64_t			 left = 0;
+
+	pthread_mutex_lock(&ack_mtx);
+	if ((s = alert_seen_find(probe, 0)) != NULL && s->ack != NULL)
+		left = s->ack->until_ms - clock_wall_ms();
+	pthread_mutex_unlock(&ack_mtx);
+	return left > 0 ? left : 0;
+}
+
 static void
 alert_send(struct alert_msg *m)
 {
 	const struct alert_target	*t;
 	char				 hdr[128];
 	char				 err[128];
+	int64_t				 acked;
 
 	if ((t = alert_target_find(m->alert)) == NULL)
 		return;		/* dropped by a reload meanwhile */
+	/* acknowledged: not sent again until the ack ends or the state
+	 * changes (a change replaces this delivery with its own) */
+	if (m->firing && m->probe != NULL &&
+	    (acked = alert_acked(m->probe)) > 0) {
+		log_debug("alert %s: probe %s acknowledged, %s not sent",
+		    m->alert, m->probe, m->key);
+		alert_schedule(m, acked < t->repeat_ms ? acked : t->repeat_ms);
+		return;
+	}
 	if ((m->easy = curl_easy_init()) == NULL)
 		fatalx("%s: curl_easy_init", __func__);
 	m->errbuf[0] = '\0';
@@ -1115,6 +1301,9 @@ alert_on_state(const struct probe *p, enum probe_state from,
 
 	if (to == STATE_UNKNOWN)
 		return;
+	pthread_mutex_lock(&ack_mtx);
+	alert_seen_find(p->conf->name, 1)->state = to;
+	pthread_mutex_unlock(&ack_mtx);
 	j = xcalloc(1, sizeof(*j));
 	j->op = ALERT_OP_CHANGE;
 	j->probe = xstrdup(p->conf->name);
@@ -1297,7 +1486,7 @@ alert_start(struct config *conf, char *err, size_t errlen)
 		goto fail;
 	}
 	/* the deletes it queues wait for the writer */
-	if (alert_load(err, errlen) == -1)
+	if (alert_load(err, errlen) == -1 || alert_ack_load(err, errlen) == -1)
 		goto fail;
 	aw_run = 1;
 	if (pthread_create(&aw_thr, NULL, alert_writer, NULL) != 0) {
@@ -1340,10 +1529,262 @@ alert_promote(void)
 	}
 }
 
+/* Acks whose time is up go, from memory and the store. */
+static void
+alert_ack_expire(void)
+{
+	static int64_t		 last;
+	struct alert_seen	*s;
+	struct alert_job	*j;
+	int64_t			 now = clock_wall_ms();
+	int			 i;
+
+	if (now - last < 1000 && now >= last)
+		return;
+	last = now;
+	pthread_mutex_lock(&ack_mtx);
+	for (i = 0; i < ALERT_LAST_BUCKETS; i++) {
+		for (s = ack_seen[i]; s != NULL; s = s->next) {
+			if (s->ack == NULL || s->ack->until_ms > now)
+				continue;
+			log_info("probe %s: acknowledgement by %s expired",
+			    s->probe, s->ack->by);
+			j = xcalloc(1, sizeof(*j));
+			j->op = ALERT_OP_ACK_DEL;
+			j->probe = xstrdup(s->probe);
+			j->t_ms = s->ack->created_ms;
+			alert_push(j);
+			alert_ack_free(s->ack);
+			s->ack = NULL;
+			ack_gen++;
+			api_wake();
+		}
+	}
+	pthread_mutex_unlock(&ack_mtx);
+}
+
 void
 alert_tick(void)
 {
 	alert_promote();
+	if (aw_started)
+		alert_ack_expire();
+}
+
+/* Queues j for the writer and waits for its commit: 0, or -1. */
+static int
+alert_push_wait(struct alert_job *j)
+{
+	struct alert_wait	w = { 0, 0 };
+
+	j->wait = &w;
+	pthread_mutex_lock(&aw_mtx);
+	if (!aw_run) {
+		pthread_mutex_unlock(&aw_mtx);
+		alert_job_free(j);
+		return -1;
+	}
+	*aw_tail = j;
+	aw_tail = &j->next;
+	pthread_cond_signal(&aw_cond);
+	while (!w.done)
+		pthread_cond_wait(&aw_done, &aw_mtx);
+	pthread_mutex_unlock(&aw_mtx);
+	return w.ok ? 0 : -1;
+}
+
+int
+alert_ack_set(const char *probe, const char *by, const char *reason,
+    int64_t ttl_ms, int64_t *until, char *err, size_t errlen)
+{
+	struct alert_seen	*s;
+	struct alert_job	*j;
+	struct alert_ack	*a;
+	enum probe_state	 state = STATE_UNKNOWN;
+	int64_t			 now, prev = 0;
+	int			 found, rc = 0;
+
+	pthread_mutex_lock(&ack_api_mtx);
+	pthread_mutex_lock(&ack_mtx);
+	if ((found = (s = alert_seen_find(probe, 0)) != NULL)) {
+		state = s->state;
+		prev = s->ack != NULL ? s->ack->created_ms : 0;
+	}
+	pthread_mutex_unlock(&ack_mtx);
+	if (!found) {
+		snprintf(err, errlen, "no such probe");
+		rc = 404;
+		goto out;
+	}
+	if (!alert_state_fires(state)) {
+		snprintf(err, errlen, "probe %s is %s: nothing to acknowledge",
+		    probe, probe_state_str(state));
+		rc = 409;
+		goto out;
+	}
+	/* created_ms tells acks apart: a newer one is always later */
+	now = clock_wall_ms();
+	if (now <= prev)
+		now = prev + 1;
+	j = xcalloc(1, sizeof(*j));
+	j->op = ALERT_OP_ACK_SET;
+	j->probe = xstrdup(probe);
+	j->agent = xstrdup(by);
+	j->cause = xstrdup(reason);
+	j->t_ms = now;
+	j->next_ms = *until = now + ttl_ms;
+	if (alert_push_wait(j) == -1) {
+		snprintf(err, errlen, "the acknowledgement could not be "
+		    "stored (see the agent's log)");
+		rc = 503;
+		goto out;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->by = xstrdup(by);
+	a->reason = xstrdup(reason);
+	a->created_ms = now;
+	a->until_ms = *until;
+	pthread_mutex_lock(&ack_mtx);
+	s = alert_seen_find(probe, 1);
+	alert_ack_free(s->ack);
+	s->ack = a;
+	ack_gen++;
+	pthread_mutex_unlock(&ack_mtx);
+	api_wake();
+	log_info("probe %s: acknowledged by %s for %" PRId64 "s: %s", probe,
+	    by, ttl_ms / 1000, reason);
+out:
+	pthread_mutex_unlock(&ack_api_mtx);
+	return rc;
+}
+
+int
+alert_ack_del(const char *probe, char *err, size_t errlen)
+{
+	struct alert_seen	*s;
+	struct alert_job	*j;
+	int64_t			 created = -1;
+	int			 rc = 0;
+
+	pthread_mutex_lock(&ack_api_mtx);
+	pthread_mutex_lock(&ack_mtx);
+	if ((s = alert_seen_find(probe, 0)) != NULL && s->ack != NULL)
+		created = s->ack->created_ms;
+	pthread_mutex_unlock(&ack_mtx);
+	if (created == -1) {
+		snprintf(err, errlen, "probe %s is not acknowledged", probe);
+		rc = 404;
+		goto out;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->op = ALERT_OP_ACK_DEL;
+	j->probe = xstrdup(probe);
+	j->t_ms = created;
+	if (alert_push_wait(j) == -1) {
+		snprintf(err, errlen, "the acknowledgement could not be "
+		    "removed (see the agent's log)");
+		rc = 503;
+		goto out;
+	}
+	pthread_mutex_lock(&ack_mtx);
+	if ((s = alert_seen_find(probe, 0)) != NULL && s->ack != NULL &&
+	    s->ack->created_ms == created) {
+		alert_ack_free(s->ack);
+		s->ack = NULL;
+		ack_gen++;
+	}
+	pthread_mutex_unlock(&ack_mtx);
+	api_wake();
+	log_info("probe %s: acknowledgement removed", probe);
+out:
+	pthread_mutex_unlock(&ack_api_mtx);
+	return rc;
+}
+
+void
+alert_ack_json(struct buf *b, const char *probe)
+{
+	struct alert_seen	*s;
+
+	pthread_mutex_lock(&ack_mtx);
+	if ((s = alert_seen_find(probe, 0)) != NULL && s->ack != NULL) {
+		buf_adds(b, ",\"ack\":{\"by\":");
+		buf_add_json_str(b, s->ack->by);
+		buf_adds(b, ",\"reason\":");
+		buf_add_json_str(b, s->ack->reason);
+		buf_printf(b, ",\"until_ms\":%" PRId64 "}", s->ack->until_ms);
+	}
+	pthread_mutex_unlock(&ack_mtx);
+}
+
+uint64_t
+alert_ack_gen(void)
+{
+	return ack_gen;
+}
+
+/* The acks stored before the start; runs before the writer does. */
+static int
+alert_ack_load(char *err, size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc, n = 0;
+
+	if (sqlite3_prepare_v2(aw_db, "SELECT probe, acked_by, reason, "
+	    "created_ms, until_ms FROM ack", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "ack: %s", sqlite3_errmsg(aw_db));
+		return -1;
+	}
+	pthread_mutex_lock(&ack_mtx);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char	 *probe = (const char *)sqlite3_column_text(st, 0);
+		const char	 *by = (const char *)sqlite3_column_text(st, 1);
+		const char	 *why = (const char *)sqlite3_column_text(st, 2);
+		struct alert_seen *s;
+		struct alert_ack *a;
+
+		if (probe == NULL || by == NULL || why == NULL)
+			continue;
+		a = xcalloc(1, sizeof(*a));
+		a->by = xstrdup(by);
+		a->reason = xstrdup(why);
+		a->created_ms = sqlite3_column_int64(st, 3);
+		a->until_ms = sqlite3_column_int64(st, 4);
+		s = alert_seen_find(probe, 1);
+		alert_ack_free(s->ack);
+		s->ack = a;
+		n++;
+	}
+	ack_gen++;
+	pthread_mutex_unlock(&ack_mtx);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "ack: %s", sqlite3_errmsg(aw_db));
+		return -1;
+	}
+	if (n > 0)
+		log_info("alert: %d acknowledged probe%s from before the start",
+		    n, n == 1 ? "" : "s");
+	return 0;
+}
+
+static void
+alert_seen_free(void)
+{
+	struct alert_seen	*s;
+	int			 i;
+
+	pthread_mutex_lock(&ack_mtx);
+	for (i = 0; i < ALERT_LAST_BUCKETS; i++) {
+		while ((s = ack_seen[i]) != NULL) {
+			ack_seen[i] = s->next;
+			alert_ack_free(s->ack);
+			free(s->probe);
+			free(s);
+		}
+	}
+	ack_gen++;
+	pthread_mutex_unlock(&ack_mtx);
 }
 
 int
@@ -1398,6 +1839,7 @@ alert_stop(void)
 		aw_st[i] = NULL;
 	}
 	alert_last_free();
+	alert_seen_free();
 	if (aw_db != NULL)
 		sqlite3_close(aw_db);
 	aw_db = NULL;

@@ -14,7 +14,20 @@ AM=/usr/bin/prometheus-alertmanager
 api=$(free_port)
 amp=$(free_port)
 hook=$(free_port)
-open=$(free_port)
+# the probe's target is down for long: outside the ephemeral ports, where
+# the agent's own connect could meet itself (a TCP simultaneous open)
+low_port() {
+	python3 -c '
+import random, socket
+while True:
+    p = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass'
+}
+open=$(low_port)
 
 # Alertmanager's own receiver: what it notifies is logged, and answered
 cat >"$T/hook.py" <<'EOP'
@@ -94,6 +107,7 @@ repeat = 1s
 timeout = 1s
 EOC
 OP=$(new_token ops operator)
+VIEW=$(new_token watcher viewer)
 start_agent agent "$T/a.conf"
 wait_for 5 grep -q "probe db: unknown -> up" "$T/agent.log" || fail "probe not up"
 assert_eq 0 "$(alerts n)" "alerts while the probe is up"
@@ -126,7 +140,54 @@ assert_eq "$first" "$(alerts one)" "the one alert after the restart"
 sleep 1.2
 assert_eq "$first" "$(alerts one)" "the one alert after its re-sends"
 
-#ACK#
+# an acknowledgement: operators only, audited, shown in /v1/status
+U="http://127.0.0.1:$api"
+ackit() {
+	curl -s -o "$T/ack.out" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $2" \
+	    -H 'Content-Type: application/json' ${3:+--data "$3"} "$U/v1/probes/$4/ack"
+}
+status_ack() {
+	curl -s -H "Authorization: Bearer $VIEW" "$U/v1/status" | python3 -c '
+import json, sys
+p, = [p for p in json.load(sys.stdin)["probes"] if p["name"] == "db"]
+a = p.get("ack")
+print(json.dumps([a["by"], a["reason"], a["until_ms"] > 0]) if a else "none")'
+}
+assert_eq 403 "$(ackit POST "$VIEW" '{"reason":"x"}' db)" "a viewer's ack"
+assert_eq 400 "$(ackit POST "$OP" '{"reason":"","ttl_s":60}' db)" "an empty reason"
+assert_eq 404 "$(ackit POST "$OP" '{"reason":"x"}' nosuch)" "an unknown probe's ack"
+assert_eq 200 "$(ackit POST "$OP" '{"reason":"db migration, INC-42","ttl_s":600}' db)" \
+    "the operator's ack: $(cat "$T/ack.out")"
+assert_eq '["ops", "db migration, INC-42", true]' "$(status_ack)" "the ack in /v1/status"
+assert_eq "ack|db|ok" "$(sql "$T/data/vantage.db" "SELECT action, target, result FROM audit WHERE action = 'ack' AND result = 'ok'")" \
+    "the ack's audit row"
+sent() { grep -c "while probe db fires" "$T/agent.log"; }
+sleep 0.3	# a send that was in flight
+n=$(sent)
+ends=$(alerts ends)
+sleep 2.5
+assert_eq "$n" "$(sent)" "re-sends while acknowledged"
+assert_eq "$ends" "$(alerts ends)" "the alert's endsAt while acknowledged"
+
+# the ack holds across a restart
+stop_agent agent
+start_agent agent "$T/a.conf"
+grep -q "alert: 1 acknowledged probe from before the start" "$T/agent.log" ||
+    fail "the ack was not loaded at the start"
+wait_for 5 grep -q "probe db: unknown -> down" "$T/agent.log" ||
+    fail "probe not down after the restart"
+assert_eq '["ops", "db migration, INC-42", true]' "$(status_ack)" "the ack after the restart"
+sleep 1.5
+assert_eq 0 "$(sent)" "re-sends after the restart while acknowledged"
+
+# removed: sent again, the same one alert
+assert_eq 200 "$(ackit DELETE "$OP" "" db)" "the ack's removal: $(cat "$T/ack.out")"
+assert_eq 404 "$(ackit DELETE "$OP" "" db)" "removing it twice"
+assert_eq none "$(status_ack)" "the ack in /v1/status after its removal"
+wait_for 5 grep -q "while probe db fires" "$T/agent.log" ||
+    fail "no re-send after the ack's removal"
+wait_for 5 one || fail "no active alert after the ack's removal"
+assert_eq "$first" "$(alerts one)" "the one alert after the ack's removal"
 
 # the probe recovers: resolved, no longer active
 tcp_listener target "$open"
