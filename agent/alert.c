@@ -1159,6 +1159,15 @@ alert_send(struct alert_msg *m)
 
 	if ((t = alert_target_find(m->alert)) == NULL)
 		return;		/* dropped by a reload meanwhile */
+	/* a reload changed its type: the body is for the other kind */
+	if ((m->probe != NULL) != (t->type == ALERT_ALERTMANAGER)) {
+		log_warnx("alert %s: type changed, dropping %s", m->alert,
+		    m->key);
+		alert_queue(ALERT_OP_DELETE, m, 0, NULL);
+		alert_unlink(m);
+		alert_msg_free(m);
+		return;
+	}
 	/* acknowledged: not sent again until the ack ends or the state
 	 * changes (a change replaces this delivery with its own) */
 	if (m->firing && m->probe != NULL &&

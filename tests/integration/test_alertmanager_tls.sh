@@ -1,0 +1,112 @@
+#!/bin/bash
+# [alert] type = alertmanager over https with ca and token_file, against a
+# stand-in that checks what Alertmanager's API v2 would get: the path, the
+# Bearer token, a JSON array of alerts with labels, annotations, startsAt,
+# endsAt (ahead while firing) and generatorURL, then the resolution.  A
+# token file others may read is refused, by its path, in the log.
+. "$(dirname "$0")/lib.sh"
+[ -x /usr/bin/python3 ] && PATH=/usr/bin:$PATH
+command -v openssl >/dev/null || skip "openssl is not installed"
+
+api=$(free_port)
+amp=$(free_port)
+# outside the ephemeral ports, where a connect could meet itself
+open=$(python3 -c '
+import random, socket
+while True:
+    p = random.randint(20000, 32000)
+    try:
+        socket.socket().bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass')
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -days 2 -subj /CN=am.test -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$T/am.key" -out "$T/am.crt" 2>/dev/null || fail "openssl req"
+
+cat >"$T/am.py" <<'EOP'
+import http.server, json, ssl, sys
+port, crt, key, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        rec = {"path": self.path, "auth": self.headers.get("Authorization"),
+               "type": self.headers.get("Content-Type"),
+               "body": json.loads(body)}
+        with open(out, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", port), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(crt, key)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+EOP
+bg am python3 "$T/am.py" "$amp" "$T/am.crt" "$T/am.key" "$T/posts"
+wait_for 5 python3 -c "import socket; socket.create_connection(('127.0.0.1', $amp))" ||
+    fail "the stand-in did not start"
+tcp_listener target "$open"
+
+printf 's3cret-token\n' >"$T/am.token"
+chmod 600 "$T/am.token"
+AGENT_NAME=edge-2 agent_conf "$T/a.conf" "$T/data" "$api"
+cat >>"$T/a.conf" <<EOC
+[probe "db"]
+type = tcp
+target = 127.0.0.1:$open
+interval = 100ms
+timeout = 100ms
+fall = 1
+rise = 1
+[alert "am"]
+type = alertmanager
+url = https://127.0.0.1:$amp
+ca = $T/am.crt
+token_file = $T/am.token
+repeat = 1s
+timeout = 1s
+EOC
+start_agent agent "$T/a.conf"
+wait_for 5 grep -q "probe db: unknown -> up" "$T/agent.log" || fail "probe not up"
+kill "$PID_target"
+wait "$PID_target" 2>/dev/null
+posts() { [ -f "$T/posts" ] && wc -l <"$T/posts" || echo 0; }
+two() { [ "$(posts)" -ge 2 ]; }
+wait_for 5 two || fail "expected a send and a re-send, got $(posts): $(grep alert "$T/agent.log")"
+
+check='
+import json, sys, datetime
+recs = [json.loads(l) for l in open(sys.argv[1])]
+now = datetime.datetime.now(datetime.timezone.utc)
+def t(s): return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+r = recs[int(sys.argv[2])]
+a, = r["body"]
+ends = (t(a["endsAt"]) - now).total_seconds()
+print(r["path"], r["auth"], r["type"], a["labels"]["alertname"],
+      a["labels"]["agent"], a["labels"]["probe"], a["labels"]["severity"],
+      sorted(a["annotations"]), a["generatorURL"],
+      "ahead" if ends > 1 else "past" if ends < 0 else "near",
+      t(a["startsAt"]) <= now)'
+assert_eq "/api/v2/alerts Bearer s3cret-token application/json VantageProbeDown edge-2 db critical ['error', 'summary'] http://127.0.0.1:$api/v1/probes/db ahead True" \
+    "$(python3 -c "$check" "$T/posts" 0)" "the firing alert"
+assert_eq "$(python3 -c "$check" "$T/posts" 0 | sed 's/ ahead / X /')" \
+    "$(python3 -c "$check" "$T/posts" 1 | sed 's/ ahead / X /')" "its re-send"
+
+tcp_listener target "$open"
+wait_for 5 grep -q "probe db: down -> up" "$T/agent.log" || fail "probe not back up"
+resolved() { tail -n 1 "$T/posts" | grep -q '"VantageProbeDown"' &&
+    [ "$(python3 -c "$check" "$T/posts" -1 | awk '{print $(NF-1)}')" = past ]; }
+wait_for 5 resolved || fail "no resolution: $(tail -n 1 "$T/posts")"
+stop_agent agent
+
+# a token file others may read: refused, named, nothing leaked
+chmod 644 "$T/am.token"
+start_agent agent "$T/a.conf"
+wait_for 5 grep -q "alert am: token_file $T/am.token: .*" "$T/agent.log" ||
+    fail "a readable token_file was not refused: $(grep token "$T/agent.log")"
+grep -q s3cret "$T/agent.log" && fail "the token is in the log"
+stop_agent agent
