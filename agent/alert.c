@@ -191,6 +191,7 @@ enum alert_st {
 	AST_ACK_SET,
 	AST_ACK_DEL,
 	AST_ACK_CLEAR,
+	AST_HAS,
 	AST_N
 };
 
@@ -306,6 +307,8 @@ alert_stmt(enum alert_st which)
 		    "created_ms = ?2",
 		[AST_ACK_CLEAR] = "DELETE FROM ack WHERE probe = ?1 AND "
 		    "created_ms <= ?2",
+		[AST_HAS] = "SELECT 1 FROM outbox WHERE alert = ?1 AND "
+		    "probe = ?2",
 	};
 
 	if (aw_st[which] == NULL) {
@@ -572,6 +575,77 @@ alert_change_write(const struct alert_job *j, const char *key,
 	return 0;
 }
 
+static void
+alert_new_key(char *key)
+{
+	unsigned char	raw[ALERT_KEY_BYTES];
+	int		i;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		fatalx("%s: RAND_bytes", __func__);
+	for (i = 0; i < ALERT_KEY_BYTES; i++)
+		snprintf(key + i * 2, 3, "%02x", raw[i]);
+}
+
+/*
+ * A restart found the probe firing as stored: an Alertmanager with no
+ * row of the probe (its [alert] section is new, or was not there at the
+ * change) gets the alert now, as firing since the stored change.  One
+ * that has a row is sent it already.  -1 leaves sqlite3_errmsg.
+ */
+static int
+alert_refire(const struct alert_job *j, struct alert_list *sent)
+{
+	struct alert_job	 k = *j;
+	sqlite3_stmt		*st;
+	char			 key[ALERT_KEY_BYTES * 2 + 1];
+	char			*body;
+	int			 i, rc;
+
+	k.ev_from = STATE_UNKNOWN;
+	k.t_ms = j->last->pending_since > 0 ? j->last->pending_since : j->t_ms;
+	for (i = 0; i < j->nalerts; i++) {
+		if (j->types[i] != ALERT_ALERTMANAGER)
+			continue;
+		if ((st = alert_stmt(AST_HAS)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, j->alerts[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, j->probe, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_ROW)
+			continue;
+		if (rc != SQLITE_DONE)
+			return -1;
+		alert_new_key(key);
+		body = alert_am_body(&k, 0);
+		if ((st = alert_stmt(AST_OUTBOX)) == NULL) {
+			free(body);
+			return -1;
+		}
+		sqlite3_bind_text(st, 1, j->alerts[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, j->t_ms);
+		sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, j->probe, -1, SQLITE_STATIC);
+		if (alert_step_done(st) == -1) {
+			free(body);
+			return -1;
+		}
+		log_info("alert %s: probe %s %s as stored, sending its alert",
+		    j->alerts[i], j->probe, probe_state_str(j->to));
+		{
+			struct alert_msg *m = alert_msg_alloc(j->alerts[i], key,
+			    body, j->probe, j->t_ms, 0);
+
+			*sent->tail = m;
+			sent->tail = &m->next;
+		}
+		free(body);
+	}
+	return 0;
+}
+
 /*
  * A state change inside the batch's transaction: decided against the
  * last stored state (pending: earlier changes of this batch count), then
@@ -583,7 +657,6 @@ static int
 alert_change_run(struct alert_job *j, struct alert_list *sent, char *why,
     size_t whylen)
 {
-	unsigned char	 raw[ALERT_KEY_BYTES];
 	char		 key[ALERT_KEY_BYTES * 2 + 1];
 	char		*body, *am_body;
 	enum probe_state before;
@@ -602,6 +675,12 @@ alert_change_run(struct alert_job *j, struct alert_list *sent, char *why,
 		/* already stored (a restart's first state): no news */
 		if (j->to == before) {
 			j->outcome = ALERT_AS_STORED;
+			if (alert_state_fires(before) &&
+			    alert_refire(j, sent) == -1) {
+				snprintf(why, whylen, "%s",
+				    sqlite3_errmsg(aw_db));
+				return -1;
+			}
 			return 0;
 		}
 		j->ev_from = before;
@@ -610,10 +689,7 @@ alert_change_run(struct alert_job *j, struct alert_list *sent, char *why,
 		j->outcome = ALERT_NEW_UP;
 		return 0;
 	}
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		fatalx("%s: RAND_bytes", __func__);
-	for (i = 0; i < ALERT_KEY_BYTES; i++)
-		snprintf(key + i * 2, 3, "%02x", raw[i]);
+	alert_new_key(key);
 	body = alert_body(j, key);
 	am_body = alert_am_body(j, from_since);
 	if (alert_exec("SAVEPOINT alert_change") == -1) {

@@ -2,8 +2,10 @@
 # [alert] type = alertmanager over https with ca and token_file, against a
 # stand-in that checks what Alertmanager's API v2 would get: the path, the
 # Bearer token, a JSON array of alerts with labels, annotations, startsAt,
-# endsAt (ahead while firing) and generatorURL, then the resolution.  A
-# token file others may read is refused, by its path, in the log.
+# endsAt (ahead while firing) and generatorURL, then the resolution.  The
+# section is added while the probe is down: the start that brings it
+# sends the alert of the probe found down as stored.  A token file others
+# may read is refused, by its path, in the log.
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/python3 ] && PATH=/usr/bin:$PATH
 command -v openssl >/dev/null || skip "openssl is not installed"
@@ -62,6 +64,16 @@ interval = 100ms
 timeout = 100ms
 fall = 1
 rise = 1
+EOC
+# down with no [alert] yet; the section comes with the restart, and the
+# probe found down as stored is sent to it then
+start_agent agent "$T/a.conf"
+wait_for 5 grep -q "probe db: unknown -> up" "$T/agent.log" || fail "probe not up"
+kill "$PID_target"
+wait "$PID_target" 2>/dev/null
+wait_for 5 grep -q "probe db: up -> down" "$T/agent.log" || fail "probe not down"
+stop_agent agent
+cat >>"$T/a.conf" <<EOC
 [alert "am"]
 type = alertmanager
 url = https://127.0.0.1:$amp
@@ -71,9 +83,8 @@ repeat = 1s
 timeout = 1s
 EOC
 start_agent agent "$T/a.conf"
-wait_for 5 grep -q "probe db: unknown -> up" "$T/agent.log" || fail "probe not up"
-kill "$PID_target"
-wait "$PID_target" 2>/dev/null
+wait_for 5 grep -q "alert am: probe db down as stored, sending its alert" "$T/agent.log" ||
+    fail "the probe down as stored was not sent to the new [alert]"
 posts() { [ -f "$T/posts" ] && wc -l <"$T/posts" || echo 0; }
 two() { [ "$(posts)" -ge 2 ]; }
 wait_for 5 two || fail "expected a send and a re-send, got $(posts): $(grep alert "$T/agent.log")"
