@@ -19,6 +19,24 @@
  * probe with no stored event that first comes up is no news; one that
  * first comes down or degraded is stored and alerted as from unknown.
  *
+ * An [alert] of type alertmanager gets the same outbox rows, with a body
+ * for Alertmanager's API v2 and the probe named (schema/009_ack.sql):
+ * the probe's newer change deletes its older row in the same
+ * transaction, so there is one row per probe and section, the latest
+ * word.  A row whose alert fires is not deleted after its 2xx but sent
+ * again every repeat, endsAt set a few repeats ahead at each send (the
+ * body keeps a mark there), so Alertmanager keeps the alert while the
+ * agent lives and resolves it by itself when the sends stop.  The rows
+ * still there at start are sent again like any other; a start that finds
+ * a probe firing as stored gives a section without a row of it one.
+ *
+ * An acknowledgement (POST /v1/probes/NAME/ack, api_ack.c) holds the
+ * re-sends of the probe's firing rows until it expires or the probe's
+ * next stored change, which deletes it in the change's transaction.  It
+ * is kept in memory (ack_mtx; the API threads and the loop read it) and
+ * in the ack table, written by the writer thread like everything else:
+ * the API thread waits for that commit before it answers.
+ *
  * Each POST carries an Idempotency-Key that stays the same across every
  * retry and restart, so a receiver that remembers keys sees each change
  * exactly once.  Until a 2xx the POST is retried with exponential backoff
@@ -30,8 +48,8 @@
  * (curlm.c, with a multi of our own).  Once the agent runs, all SQL here
  * is the writer's, in order, one transaction per batch of jobs, so the
  * loop never waits for the disk; committed alerts come back to the loop
- * through an eventfd.  Only the outbox load at start reads on the main
- * thread, before the loop and the writer run.
+ * through an eventfd.  Only the outbox and ack loads at start read on
+ * the main thread, before the loop and the writer run.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -457,7 +475,8 @@ static void
 alert_am_one(struct buf *b, const struct alert_job *j, enum probe_state s,
     int64_t starts_ms, int64_t ends_ms, const char *error)
 {
-	char	t[40];
+	struct buf	sum;
+	char		t[40];
 
 	buf_printf(b, "{\"labels\":{\"alertname\":\"%s\",\"agent\":",
 	    s == STATE_DOWN ? "VantageProbeDown" : "VantageProbeDegraded");
@@ -468,15 +487,11 @@ alert_am_one(struct buf *b, const struct alert_job *j, enum probe_state s,
 	buf_add_json_str(b, j->target);
 	buf_printf(b, ",\"severity\":\"%s\"},\"annotations\":{"
 	    "\"summary\":", s == STATE_DOWN ? "critical" : "warning");
-	{
-		struct buf	sum;
-
-		buf_init(&sum);
-		buf_printf(&sum, "probe %s on %s is %s", j->probe, j->agent,
-		    probe_state_str(s));
-		buf_add_json_str(b, sum.data);
-		buf_free(&sum);
-	}
+	buf_init(&sum);
+	buf_printf(&sum, "probe %s on %s is %s", j->probe, j->agent,
+	    probe_state_str(s));
+	buf_add_json_str(b, sum.data);
+	buf_free(&sum);
 	buf_adds(b, ",\"error\":");
 	buf_add_json_str(b, error);
 	alert_rfc3339(t, sizeof(t), starts_ms);
@@ -597,6 +612,7 @@ static int
 alert_refire(const struct alert_job *j, struct alert_list *sent)
 {
 	struct alert_job	 k = *j;
+	struct alert_msg	*m;
 	sqlite3_stmt		*st;
 	char			 key[ALERT_KEY_BYTES * 2 + 1];
 	char			*body;
@@ -634,13 +650,10 @@ alert_refire(const struct alert_job *j, struct alert_list *sent)
 		}
 		log_info("alert %s: probe %s %s as stored, sending its alert",
 		    j->alerts[i], j->probe, probe_state_str(j->to));
-		{
-			struct alert_msg *m = alert_msg_alloc(j->alerts[i], key,
-			    body, j->probe, j->t_ms, 0);
-
-			*sent->tail = m;
-			sent->tail = &m->next;
-		}
+		m = alert_msg_alloc(j->alerts[i], key, body, j->probe, j->t_ms,
+		    0);
+		*sent->tail = m;
+		sent->tail = &m->next;
 		free(body);
 	}
 	return 0;
