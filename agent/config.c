@@ -448,7 +448,6 @@ conf_begin_section(struct conf_parse *cp, const char *section)
 		a->line = cp->in.section_line;
 		a->file = xstrdup(cp->file);
 		a->timeout_ms = 10000;
-		a->repeat_ms = 60000;
 		c->alerts = xreallocarray(c->alerts, c->n_alerts + 1,
 		    sizeof(*c->alerts));
 		c->alerts[c->n_alerts++] = a;
@@ -1215,7 +1214,7 @@ static void
 conf_finish(struct conf_parse *cp)
 {
 	struct config	*c = cp->conf;
-	char		 host[256];
+	char		 host[256], err[256];
 	int		 i, j, port;
 
 	const char	*top = cp->file;
@@ -1250,6 +1249,14 @@ conf_finish(struct conf_parse *cp)
 		    && strncmp(a->url, "https://", 8) != 0))
 			conf_error(cp, a->line, "alert '%s': url must be an "
 			    "http:// or https:// URL", a->name);
+		else if (strcmp(a->type, "webhook") == 0 && (a->token_file !=
+		    NULL || a->ca != NULL || a->repeat_ms != 0))
+			conf_error(cp, a->line, "alert '%s': token_file, ca and "
+			    "repeat are for type = alertmanager", a->name);
+		else if (a->token_file != NULL && auth_check_secret(
+		    a->token_file, err, sizeof(err)) == -1)
+			conf_error(cp, a->line, "alert '%s': token_file: %s",
+			    a->name, err);
 	}
 	cp->file = top;
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
