@@ -57,7 +57,7 @@ api_ack_code(int status)
 	case 404:
 		return "not_found";
 	case 409:
-		return "conflict";
+		return "not_firing";
 	default:
 		return "unavailable";
 	}

@@ -194,6 +194,8 @@ tcp_listener target "$open"
 wait_for 5 grep -q "probe db: down -> up" "$T/agent.log" || fail "probe not back up"
 none() { [ "$(alerts n)" = 0 ]; }
 wait_for 5 none || fail "the alert is still active after the recovery"
+assert_eq 409 "$(ackit POST "$OP" '{"reason":"x"}' db)" "an up probe's ack"
+assert_match '"code":"not_firing"' "$(cat "$T/ack.out")" "its error"
 resolved() { grep -q '"status":"resolved"' "$T/notified"; }
 wait_for 5 resolved || fail "Alertmanager did not notify the resolution"
 wait_for 5 grep -q "alert am: delivered" "$T/agent.log"
