@@ -1311,12 +1311,16 @@ alert_msg_link(struct alert_msg *m)
 	alert_msgs = m;
 }
 
-/* A webhook removed by a reload takes its deliveries with it. */
+/* A webhook (or probe) removed by a reload takes its deliveries along. */
 static void
 alert_drop(struct alert_msg *m)
 {
-	log_info("alert %s: no longer configured, dropping %s", m->alert,
-	    m->key);
+	if (alert_target_find(m->alert) != NULL && m->probe != NULL)
+		log_info("alert %s: probe %s no longer configured, dropping "
+		    "%s", m->alert, m->probe, m->key);
+	else
+		log_info("alert %s: no longer configured, dropping %s",
+		    m->alert, m->key);
 	alert_queue(ALERT_OP_DELETE, m, 0, NULL);
 	alert_msg_free(m);
 }
@@ -1512,11 +1516,22 @@ alert_set_targets(struct config *conf)
 }
 
 /*
+ * A firing alert of a probe no longer configured would be re-sent for
+ * ever: it goes, and Alertmanager resolves it once its endsAt passes.
+ */
+static int
+alert_probe_kept(const struct config *conf, const struct alert_msg *m)
+{
+	return !m->firing || m->probe == NULL ||
+	    config_find_probe(conf, m->probe) != NULL;
+}
+
+/*
  * Pending rows from before the start, each sent when its backoff ends;
  * rows of removed webhooks go.  Runs before the writer and the loop do.
  */
 static int
-alert_load(char *err, size_t errlen)
+alert_load(const struct config *conf, char *err, size_t errlen)
 {
 	sqlite3_stmt	*st = NULL;
 	int64_t		 now = clock_wall_ms();
@@ -1542,7 +1557,8 @@ alert_load(char *err, size_t errlen)
 		m = alert_msg_alloc(alert, key, body, (const char *)
 		    sqlite3_column_text(st, 6), sqlite3_column_int64(st, 2),
 		    sqlite3_column_int(st, 4));
-		if (alert_target_find(alert) == NULL) {
+		if (alert_target_find(alert) == NULL ||
+		    !alert_probe_kept(conf, m)) {
 			alert_drop(m);
 			continue;
 		}
@@ -1584,7 +1600,8 @@ alert_start(struct config *conf, char *err, size_t errlen)
 		goto fail;
 	}
 	/* the deletes it queues wait for the writer */
-	if (alert_load(err, errlen) == -1 || alert_ack_load(err, errlen) == -1)
+	if (alert_load(conf, err, errlen) == -1 ||
+	    alert_ack_load(err, errlen) == -1)
 		goto fail;
 	aw_run = 1;
 	if (pthread_create(&aw_thr, NULL, alert_writer, NULL) != 0) {
@@ -1620,7 +1637,8 @@ alert_promote(void)
 	alert_set_targets(conf);
 	for (m = alert_msgs; m != NULL; m = next) {
 		next = m->next;
-		if (alert_target_find(m->alert) != NULL)
+		if (alert_target_find(m->alert) != NULL &&
+		    alert_probe_kept(conf, m))
 			continue;
 		alert_unlink(m);
 		alert_drop(m);

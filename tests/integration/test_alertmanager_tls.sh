@@ -5,7 +5,8 @@
 # endsAt (ahead while firing) and generatorURL, then the resolution.  The
 # section is added while the probe is down: the start that brings it
 # sends the alert of the probe found down as stored.  A token file others
-# may read is refused, by its path.
+# may read is refused, by its path.  A firing probe removed by a reload
+# is no longer sent.
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/python3 ] && PATH=/usr/bin:$PATH
 command -v openssl >/dev/null || skip "openssl is not installed"
@@ -113,6 +114,28 @@ resolved() { tail -n 1 "$T/posts" | grep -q '"VantageProbeDown"' &&
     [ "$(python3 -c "$check" "$T/posts" -1 | awk '{print $(NF-1)}')" = past ]; }
 wait_for 5 resolved || fail "no resolution: $(tail -n 1 "$T/posts")"
 stop_agent agent
+
+# a firing probe removed by a reload: its alert is no longer re-sent
+kill "$PID_target"
+wait "$PID_target" 2>/dev/null
+start_agent agent "$T/a.conf"
+wait_for 5 grep -q "again in 1s while probe db fires" "$T/agent.log" ||
+    fail "the probe's alert does not fire"
+python3 - "$T/a.conf" <<'EOP'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+open(p, "w").write(re.sub(r'\[probe "db"\][^[]*', "", s))
+EOP
+kill -HUP "$PID_agent"
+wait_for 5 grep -q "alert am: probe db no longer configured, dropping" "$T/agent.log" ||
+    fail "the removed probe's alert was not dropped"
+n=$(posts)
+sleep 1.5
+assert_eq "$n" "$(posts)" "sends after the probe's removal"
+stop_agent agent
+assert_eq 0 "$(sql "$T/data/vantage.db" "SELECT count(*) FROM outbox")" \
+    "outbox rows after the probe's removal"
 
 # a token file others may read: refused by -n and at the start, by its
 # path, the token not shown; the alertmanager keys on a webhook: refused
