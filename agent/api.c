@@ -77,6 +77,7 @@ static const struct api_handler *const api_tables[] = {
 	api_audit_handlers,
 	api_events_handlers,
 	api_metrics_handlers,
+	api_ack_handlers,
 	NULL
 };
 

@@ -129,6 +129,7 @@ struct stats_rec {
 	int64_t			 frag_since;
 	int64_t			 frag_p95;
 	int32_t			 frag_slot;
+	uint64_t		 frag_ack;	/* alert_ack_gen() */
 };
 
 static struct api_snap	 *status_snap;
@@ -138,6 +139,7 @@ static struct probe	**recs_for;	/* the array recs was built for */
 static uint64_t		  seen_set_gen = (uint64_t)-1;
 static uint64_t		  seen_state_gen = (uint64_t)-1;
 static int32_t		  seen_slot;
+static uint64_t		  seen_ack_gen;
 static uint64_t		  data_gen;	/* bumped when the probes part changes */
 static uint64_t		  built_route_gen;
 static int64_t		  built_us;
@@ -441,6 +443,7 @@ status_probe_json(struct buf *b, const struct probe *p, struct stats_rec *r,
 		buf_adds(b, "null");
 	buf_adds(b, ",\"stats_1h\":");
 	stats_json(b, r, now_ms);
+	alert_ack_json(b, p->conf->name);
 	buf_addc(b, '}');
 }
 
@@ -451,6 +454,7 @@ status_build(struct probe **ps, int n)
 	struct api_snap	*snap;
 	size_t		 split, k;
 	int64_t		 now_ms = clock_wall_ms();
+	uint64_t	 ack_gen = alert_ack_gen();
 	int		 i;
 
 	buf_init(&b);
@@ -467,7 +471,8 @@ status_build(struct probe **ps, int n)
 		if (r->frag_valid && r->frag_runs == p->stats.runs &&
 		    r->frag_conf == p->conf && r->frag_state == p->state &&
 		    r->frag_since == p->state_since_ms &&
-		    r->frag_slot == now_slot && r->frag_p95 == r->p95_us) {
+		    r->frag_slot == now_slot && r->frag_p95 == r->p95_us &&
+		    r->frag_ack == ack_gen) {
 			buf_add(&b, r->frag, r->frag_len);
 			continue;
 		}
@@ -485,6 +490,7 @@ status_build(struct probe **ps, int n)
 		r->frag_since = p->state_since_ms;
 		r->frag_slot = now_slot;
 		r->frag_p95 = r->p95_us;
+		r->frag_ack = ack_gen;
 	}
 	buf_addc(&b, ']');
 	split = b.len;
@@ -513,6 +519,7 @@ api_status_tick(void)
 	uint64_t	  set_gen = probe_engine_set_gen();
 	int64_t		  now = clock_mono_us();
 	int32_t		  slot = (int32_t)(clock_wall_ms() / STATS_SLOT_MS);
+	uint64_t	  ack_gen = alert_ack_gen();
 
 	ps = probe_engine_probes(&n);
 	if (set_gen != seen_set_gen || ps != recs_for || n != n_recs) {
@@ -530,8 +537,10 @@ api_status_tick(void)
 			stats_fold(d[k], recs[i]);
 	}
 	probe_engine_dirty_clear();
-	if (nd > 0 || sgen != seen_state_gen || slot != seen_slot)
+	if (nd > 0 || sgen != seen_state_gen || slot != seen_slot ||
+	    ack_gen != seen_ack_gen)
 		data_gen++;
+	seen_ack_gen = ack_gen;
 	seen_state_gen = sgen;
 	seen_slot = slot;
 	status_data_gen = data_gen;

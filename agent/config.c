@@ -116,6 +116,9 @@ static const struct conf_key conf_keys[] = {
 	AL("type", CONF_STR, type),
 	AL("url", CONF_STR, url),
 	AL("timeout", CONF_DUR_POS, timeout_ms),
+	AL("token_file", CONF_PATH, token_file),
+	AL("ca", CONF_PATH, ca),
+	AL("repeat", CONF_DUR_POS, repeat_ms),
 };
 #define N_KEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -1211,7 +1214,7 @@ static void
 conf_finish(struct conf_parse *cp)
 {
 	struct config	*c = cp->conf;
-	char		 host[256];
+	char		 host[256], err[256];
 	int		 i, j, port;
 
 	const char	*top = cp->file;
@@ -1238,13 +1241,22 @@ conf_finish(struct conf_parse *cp)
 		struct alert_conf *a = c->alerts[i];
 
 		cp->file = a->file;
-		if (a->type == NULL || strcmp(a->type, "webhook") != 0)
+		if (a->type == NULL || (strcmp(a->type, "webhook") != 0 &&
+		    strcmp(a->type, "alertmanager") != 0))
 			conf_error(cp, a->line, "alert '%s': type must be "
-			    "webhook", a->name);
+			    "webhook or alertmanager", a->name);
 		else if (a->url == NULL || (strncmp(a->url, "http://", 7) != 0
 		    && strncmp(a->url, "https://", 8) != 0))
 			conf_error(cp, a->line, "alert '%s': url must be an "
 			    "http:// or https:// URL", a->name);
+		else if (strcmp(a->type, "webhook") == 0 && (a->token_file !=
+		    NULL || a->ca != NULL || a->repeat_ms != 0))
+			conf_error(cp, a->line, "alert '%s': token_file, ca and "
+			    "repeat are for type = alertmanager", a->name);
+		else if (a->token_file != NULL && auth_check_secret(
+		    a->token_file, err, sizeof(err)) == -1)
+			conf_error(cp, a->line, "alert '%s': token_file: %s",
+			    a->name, err);
 	}
 	cp->file = top;
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
@@ -1573,6 +1585,8 @@ config_free(struct config *c)
 		free(c->alerts[i]->name);
 		free(c->alerts[i]->type);
 		free(c->alerts[i]->url);
+		free(c->alerts[i]->token_file);
+		free(c->alerts[i]->ca);
 		free(c->alerts[i]->file);
 		free(c->alerts[i]);
 	}

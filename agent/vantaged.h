@@ -119,9 +119,12 @@ struct pool_conf {
 
 struct alert_conf {
 	char		*name;
-	char		*type;			/* "webhook" */
+	char		*type;			/* "webhook", "alertmanager" */
 	char		*url;
 	int64_t		 timeout_ms;
+	char		*token_file;		/* alertmanager: Bearer */
+	char		*ca;			/* alertmanager: https CA */
+	int64_t		 repeat_ms;		/* alertmanager: re-send */
 	char		*file;
 	int		 line;
 };
@@ -798,6 +801,7 @@ extern const struct api_handler api_routes_handlers[];	/* api_routes.c */
 extern const struct api_handler api_audit_handlers[];	/* api_audit.c */
 extern const struct api_handler api_metrics_handlers[];	/* api_metrics.c */
 extern const struct api_handler api_events_handlers[];	/* api_events.c */
+extern const struct api_handler api_ack_handlers[];	/* api_ack.c */
 
 /* api_query.c: query strings (untrusted input; fuzzed). */
 
@@ -1340,6 +1344,18 @@ int		 alert_start(struct config *, char *err, size_t);
 int		 alert_reconfigure(struct config *, char *err, size_t);
 void		 alert_tick(void);
 void		 alert_stop(void);
+/*
+ * Acknowledgements (any thread; they wait for the store): 0, or an HTTP
+ * status (404, 409, 503) with the reason in err.
+ */
+int		 alert_ack_set(const char *probe, const char *by,
+		    const char *reason, int64_t ttl_ms, int64_t *until,
+		    char *err, size_t);
+int		 alert_ack_del(const char *probe, char *err, size_t);
+/* Appends ,"ack":{...} when the probe is acknowledged. */
+void		 alert_ack_json(struct buf *, const char *probe);
+/* Bumped by every ack change (the status snapshot's cache). */
+uint64_t	 alert_ack_gen(void);
 
 /* ---------------------------------------------------------------- */
 /* vantaged.c: process lifecycle. */

@@ -65,6 +65,13 @@ const struct api_handler api_metrics_handlers[] = {
 	  .fn = stub_handler },
 	{ .method = NULL }
 };
+const struct api_handler api_ack_handlers[] = {
+	{ .method = "POST", .pattern = "/v1/probes/*/ack",
+	  .role = ROLE_OPERATOR, .mutating = 1, .fn = stub_handler },
+	{ .method = "DELETE", .pattern = "/v1/probes/*/ack",
+	  .role = ROLE_OPERATOR, .mutating = 1, .fn = stub_handler },
+	{ .method = NULL }
+};
 
 int
 audit_append(const struct audit_entry *e, int64_t *id, char *err, size_t len)
