@@ -20,7 +20,7 @@
  * first comes down or degraded is stored and alerted as from unknown.
  *
  * An [alert] of type alertmanager gets the same outbox rows, with a body
- * for Alertmanager's API v2 and the probe named (schema/009_ack.sql):
+ * for Alertmanager's API v2 and the probe named (schema/008_ack.sql):
  * the probe's newer change deletes its older row in the same
  * transaction, so there is one row per probe and section, the latest
  * word.  A row whose alert fires is not deleted after its 2xx but sent
