@@ -72,9 +72,17 @@ $(A)/%.o: %.c $(wildcard shared/*.h agent/*.h console/*.h)
 	@$(CC) $(ALLCFLAGS) $(SANFLAGS) -c -o $@ $<
 
 # schema/NNN_name.sql files become schema_migrations[] in build/schema.c.
-$(B)/schema.c: $(SCHEMA_SQL) tests/embed-schema.sh
+# The list of files is a dependency too: a renamed or removed migration
+# keeps its old mtime, and must still rebuild the table.
+$(B)/schema.list: FORCE
+	@mkdir -p $(B)
+	@echo "$(SCHEMA_SQL)" | cmp -s - $@ || echo "$(SCHEMA_SQL)" > $@
+
+$(B)/schema.c: $(SCHEMA_SQL) $(B)/schema.list tests/embed-schema.sh
 	@mkdir -p $(B)
 	@sh tests/embed-schema.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+
+FORCE:
 
 $(B)/schema.o: $(B)/schema.c
 	@$(CC) $(ALLCFLAGS) -c -o $@ $<
