@@ -1047,11 +1047,20 @@ store_get_stats(struct store *s, struct store_stats *out)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * A changed retention (a reload) applies now: the writer starts a
+ * maintenance pass at once rather than at its next tick.  The caller
+ * (the loop thread) only sets it and wakes the writer.
+ */
 void
 store_set_retention(struct store *s, int64_t retention_ms)
 {
 	pthread_mutex_lock(&s->mu);
-	s->retention_ms = retention_ms;
+	if (s->retention_ms != retention_ms) {
+		s->retention_ms = retention_ms;
+		s->next_maint_us = 0;
+		pthread_cond_signal(&s->cv_writer);
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 
