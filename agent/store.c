@@ -90,6 +90,19 @@ static const char *const store_sql[ST_COUNT] = {
 	    "VALUES (?, ?)",
 	[ST_ROLL_1M] = STORE_ROLL_SQL("rollup_1m"),
 	[ST_ROLL_1H] = STORE_ROLL_SQL("rollup_1h"),
+	[ST_FIRST_1M] = "SELECT t_ms FROM rollup_1m WHERE probe_id = ? AND "
+	    "t_ms >= ? ORDER BY t_ms LIMIT 1",
+	/* hours from minutes: counts, min and max exact, the average
+	 * weighted by the latencies behind each minute's, p95 the highest
+	 * minute's (no hour has more than 5% of its runs above it) */
+	[ST_ROLL_1H_1M] = "INSERT OR REPLACE INTO rollup_1h (probe_id, t_ms, "
+	    "n, ok, degraded, min_us, avg_us, max_us, p95_us) "
+	    "SELECT probe_id, t_ms - t_ms % 3600000, sum(n), sum(ok), "
+	    "sum(degraded), min(min_us), (sum(avg_us * (ok + degraded)) + "
+	    "sum(iif(avg_us IS NULL, 0, ok + degraded)) / 2) / "
+	    "nullif(sum(iif(avg_us IS NULL, 0, ok + degraded)), 0), "
+	    "max(max_us), max(p95_us) FROM rollup_1m WHERE probe_id = ?1 AND "
+	    "t_ms >= ?2 AND t_ms < ?3 GROUP BY t_ms - t_ms % 3600000",
 	[ST_TRIM_RESULT] = STORE_TRIM_SQL("result"),
 	[ST_TRIM_1M] = STORE_TRIM_SQL("rollup_1m"),
 	[ST_TRIM_1H] = STORE_TRIM_SQL("rollup_1h"),
@@ -379,6 +392,7 @@ store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->retention_ms = retention_ms;
+	s->rollup_retention_ms = STORE_ROLLUP_DEFAULT_MS;
 	s->queue_max = STORE_QUEUE_DEFAULT;
 	s->batch = xreallocarray(NULL, STORE_BATCH_ROWS, sizeof(*s->batch));
 	s->batch_err = xreallocarray(NULL, STORE_BATCH_ROWS,
@@ -414,7 +428,9 @@ store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 	if (store_user_version(s->db, path, &cur, err, errlen) == -1 ||
 	    store_check_version(path, cur, err, errlen) == -1)
 		goto fail;
-	if (store_pragmas(s->db, path, err, errlen) == -1)
+	if (store_auto_vacuum(s->db, path, &s->incremental, err,
+	    errlen) == -1 ||
+	    store_pragmas(s->db, path, err, errlen) == -1)
 		goto fail;
 	if (store_migrate(s->db, path, err, errlen) == -1)
 		goto fail;
@@ -1058,6 +1074,20 @@ store_set_retention(struct store *s, int64_t retention_ms)
 	pthread_mutex_lock(&s->mu);
 	if (s->retention_ms != retention_ms) {
 		s->retention_ms = retention_ms;
+		s->next_maint_us = 0;
+		pthread_cond_signal(&s->cv_writer);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_set_rollup_retention(struct store *s, int64_t ms)
+{
+	if (ms <= 0)
+		ms = STORE_ROLLUP_DEFAULT_MS;
+	pthread_mutex_lock(&s->mu);
+	if (s->rollup_retention_ms != ms) {
+		s->rollup_retention_ms = ms;
 		s->next_maint_us = 0;
 		pthread_cond_signal(&s->cv_writer);
 	}

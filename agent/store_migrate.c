@@ -139,3 +139,33 @@ fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
+
+/*
+ * Freed pages go back to the file system only with auto_vacuum, which
+ * SQLite sets on a file before its first table, or with a VACUUM that
+ * rewrites the whole file: that needs as much free room again and holds
+ * the write lock for as long as it takes (minutes for gigabytes), so an
+ * older file is left as it is and only reuses its free pages.
+ */
+int
+store_auto_vacuum(sqlite3 *db, const char *path, int *on, char *err,
+    size_t errlen)
+{
+	char	buf[32];
+
+	if (store_query_text(db, path, "PRAGMA page_count", buf, sizeof(buf),
+	    err, errlen) == -1)
+		return -1;
+	if (atoi(buf) == 0 && store_exec(db, path,
+	    "PRAGMA auto_vacuum = INCREMENTAL", err, errlen) == -1)
+		return -1;
+	if (store_query_text(db, path, "PRAGMA auto_vacuum", buf, sizeof(buf),
+	    err, errlen) == -1)
+		return -1;
+	*on = atoi(buf) == 2;
+	if (!*on)
+		log_info("database %s: made without auto_vacuum, so it reuses "
+		    "the room retention frees but does not shrink; see "
+		    "vantaged(8)", path);
+	return 0;
+}

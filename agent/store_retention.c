@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <sqlite3.h>
 
@@ -13,7 +14,9 @@
 #include "vantaged.h"
 
 #define STORE_TRIM_ROWS		5000	/* rows per retention DELETE */
-#define STORE_ROLLUP_KEEP	10	/* rollups outlive raw rows 10 times */
+#define STORE_MINUTES_PART	10	/* minutes kept a tenth of rollup_ms */
+#define STORE_FREE_KEEP		256	/* free pages kept for reuse, at least */
+#define STORE_VACUUM_PAGES	256	/* pages per incremental_vacuum */
 
 /* Deletes rows of table older than cut, a few thousand per statement. */
 static int
@@ -69,16 +72,82 @@ store_trim_events(struct store *s, int64_t cut)
 	} while (n >= STORE_TRIM_ROWS);
 }
 
-/* Rollups first, then retention, which never deletes unrolled rows. */
+/* Runs a one-row integer pragma on the writer's connection. */
+static int
+store_pragma_int(struct store *s, const char *sql, int64_t *v)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Gives free pages beyond a reserve back to the file system, a chunk per
+ * transaction with the writer's turn between chunks.  The reserve, a
+ * sixteenth of the file (at least STORE_FREE_KEEP pages), is about what
+ * the next passes' results take again, so a steady load keeps the file
+ * at one size instead of shrinking and growing it at every pass.  A
+ * database made without auto_vacuum = INCREMENTAL (before vantaged set
+ * it on new files) reuses its free pages but never shrinks.
+ */
+static void
+store_vacuum(struct store *s)
+{
+	char	sql[64];
+	int64_t	nfree, pages, keep;
+	int	rc;
+
+	if (!s->incremental)
+		return;
+	for (;;) {
+		if ((rc = store_pragma_int(s, "PRAGMA freelist_count",
+		    &nfree)) != SQLITE_OK ||
+		    (rc = store_pragma_int(s, "PRAGMA page_count", &pages)) !=
+		    SQLITE_OK)
+			goto fail;
+		keep = pages / 16 > STORE_FREE_KEEP ? pages / 16 :
+		    STORE_FREE_KEEP;
+		if (nfree <= keep)
+			return;
+		snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%lld)",
+		    (long long)store_min(nfree - keep, STORE_VACUUM_PAGES));
+		if ((rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL)) !=
+		    SQLITE_OK)
+			goto fail;
+		if (s->yield(s))
+			return;
+	}
+fail:
+	store_maint_fail(s, "incremental_vacuum", rc);
+}
+
+/*
+ * Rollups first, then retention, which never deletes rows a rollup still
+ * needs: raw rows go once their minute is rolled up (and their hour, when
+ * hours are made from raw rows), minute rollups once their hour is, when
+ * hours are made from them.  Rollups and events are kept by their own
+ * retention: hours and events rollup_ms, minutes a tenth of it.
+ */
 void
 store_maint_run(struct store *s)
 {
-	int64_t	now = clock_wall_ms(), retention, cut, late;
-	int	i;
+	int64_t	now = clock_wall_ms(), retention, keep, cut, late;
+	int	i, raw_hours;
 
 	pthread_mutex_lock(&s->mu);
 	retention = s->retention_ms;
+	keep = s->rollup_retention_ms;
 	pthread_mutex_unlock(&s->mu);
+	raw_hours = store_hours_from_raw(retention);
 
 	/* Late rows committed while this pass yields count for the next. */
 	late = s->late_min;
@@ -89,16 +158,23 @@ store_maint_run(struct store *s)
 			return;
 		}
 	}
-	if (retention <= 0)
-		return;
-	cut = store_min(now - retention, store_min(s->wm[0], s->wm[1]));
-	if (cut != INT64_MIN && store_trim(s, ST_TRIM_RESULT, cut) != 0)
-		return;
-	if (retention > INT64_MAX / STORE_ROLLUP_KEEP)
-		return;
-	cut = now - retention * STORE_ROLLUP_KEEP;
-	if (store_trim(s, ST_TRIM_1M, cut) != 0 ||
-	    store_trim(s, ST_TRIM_1H, cut) != 0)
-		return;
-	store_trim_events(s, cut);
+	if (retention > 0 && retention < now) {
+		cut = store_min(now - retention, s->wm[0]);
+		if (raw_hours)
+			cut = store_min(cut, s->wm[1]);
+		if (cut != INT64_MIN && store_trim(s, ST_TRIM_RESULT, cut) != 0)
+			return;
+	}
+	if (keep > 0 && keep < now) {
+		cut = now - keep / STORE_MINUTES_PART;
+		if (!raw_hours)
+			cut = store_min(cut, s->wm[1]);
+		if (cut != INT64_MIN && store_trim(s, ST_TRIM_1M, cut) != 0)
+			return;
+		cut = now - keep;
+		if (store_trim(s, ST_TRIM_1H, cut) != 0)
+			return;
+		store_trim_events(s, cut);
+	}
+	store_vacuum(s);
 }

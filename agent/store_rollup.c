@@ -16,6 +16,12 @@
 #include "vantaged.h"
 
 #define STORE_GRACE_MS		60000	/* a bucket rolls up this long after */
+/*
+ * Raw rows kept at least this long cover an hour until it is rolled up
+ * (the hour, the grace, a maintenance period, room for a slow pass);
+ * under a shorter retention hours are made from the minute rollups.
+ */
+#define STORE_HOUR_RAW_MS	(2 * 3600000)
 
 /* The rollup levels; progress is the first bucket not yet rolled up. */
 static const struct store_level {
@@ -85,11 +91,18 @@ store_load_ids(struct store *s)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* The earliest raw row at or after from, over all probes. */
-static int
-store_first_row(struct store *s, int64_t from, int64_t *first, int *found)
+int
+store_hours_from_raw(int64_t retention)
 {
-	sqlite3_stmt	*st = s->st[ST_FIRST];
+	return retention <= 0 || retention >= STORE_HOUR_RAW_MS;
+}
+
+/* The earliest source row at or after from, over all probes. */
+static int
+store_first_row(struct store *s, enum store_st which, int64_t from,
+    int64_t *first, int *found)
+{
+	sqlite3_stmt	*st = s->st[which];
 	size_t		 i;
 	int		 rc;
 
@@ -217,6 +230,24 @@ fail:
 	return rc;
 }
 
+/* Rolls up [from, to) of every probe's minutes into hours; no txn. */
+static int
+store_roll_minutes(struct store *s, int64_t from, int64_t to)
+{
+	sqlite3_stmt	*st = s->st[ST_ROLL_1H_1M];
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < s->n_ids; i++) {
+		sqlite3_bind_int64(st, 1, s->ids[i]);
+		sqlite3_bind_int64(st, 2, from);
+		sqlite3_bind_int64(st, 3, to);
+		if ((rc = store_run(st)) != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
 /*
  * One transaction: roll up [from, to) and, when advance is set, record
  * `to` as the level's progress with it, so a restart resumes exactly
@@ -224,7 +255,7 @@ fail:
  */
 static int
 store_roll_step(struct store *s, int lvl, int64_t from, int64_t to,
-    int advance)
+    int advance, int minutes)
 {
 	sqlite3_stmt	*st = s->st[ST_META_PUT];
 	int		 rc;
@@ -233,7 +264,8 @@ store_roll_step(struct store *s, int lvl, int64_t from, int64_t to,
 		goto fail;
 	/* Inside the transaction: every row it sees has its probe row. */
 	if ((rc = store_load_ids(s)) != SQLITE_OK ||
-	    (rc = store_roll_range(s, lvl, from, to)) != SQLITE_OK)
+	    (rc = minutes ? store_roll_minutes(s, from, to) :
+	    store_roll_range(s, lvl, from, to)) != SQLITE_OK)
 		goto fail;
 	if (advance) {
 		sqlite3_bind_text(st, 1, store_levels[lvl].meta_key, -1,
@@ -255,8 +287,10 @@ fail:
 
 /*
  * Rolls up the level's complete buckets, after redoing those that late
- * rows (t_ms at or after `late`) changed.  Returns 0 done, 1 interrupted
- * by close, -1 error.
+ * rows (t_ms at or after `late`) changed.  Hours come from the raw rows,
+ * or from the minutes (rolled up first, in the same pass) when retention
+ * may remove raw rows before their hour is complete.  Returns 0 done, 1
+ * interrupted by close, -1 error.
  */
 int
 store_rollup(struct store *s, int lvl, int64_t now, int64_t retention,
@@ -264,15 +298,22 @@ store_rollup(struct store *s, int lvl, int64_t now, int64_t retention,
 {
 	const struct store_level	*lv = &store_levels[lvl];
 	int64_t				 end, from, to, first, lo;
-	int				 rc, found;
+	int				 rc, found, minutes;
 
+	minutes = lvl > 0 && !store_hours_from_raw(retention);
 	end = store_floor(now - STORE_GRACE_MS, lv->size_ms);
+	if (minutes) {
+		if (s->wm[0] == INT64_MIN)
+			return 0;	/* no minute rolled up yet */
+		end = store_min(end, store_floor(s->wm[0], lv->size_ms));
+	}
 
 	/* Buckets already rolled up that gained rows since: redo them,
-	 * unless retention already removed part of their raw rows. */
+	 * unless retention already removed part of their raw rows (the
+	 * minutes an hour is made of stay). */
 	if (late < s->wm[lvl]) {
 		from = store_floor(late, lv->size_ms);
-		if (retention > 0) {
+		if (retention > 0 && !minutes) {
 			lo = store_floor(now - retention, lv->size_ms) +
 			    lv->size_ms;
 			if (from < lo)
@@ -280,7 +321,8 @@ store_rollup(struct store *s, int lvl, int64_t now, int64_t retention,
 		}
 		for (; from < s->wm[lvl]; from = to) {
 			to = store_min(from + lv->step_ms, s->wm[lvl]);
-			if (store_roll_step(s, lvl, from, to, 0) == -1)
+			if (store_roll_step(s, lvl, from, to, 0, minutes) ==
+			    -1)
 				return -1;
 			if (s->yield(s))
 				return 1;
@@ -290,8 +332,8 @@ store_rollup(struct store *s, int lvl, int64_t now, int64_t retention,
 	from = s->wm[lvl];
 	for (;;) {
 		if ((rc = store_load_ids(s)) != SQLITE_OK ||
-		    (rc = store_first_row(s, from, &first, &found)) !=
-		    SQLITE_OK) {
+		    (rc = store_first_row(s, minutes ? ST_FIRST_1M : ST_FIRST,
+		    from, &first, &found)) != SQLITE_OK) {
 			store_maint_fail(s, "rollup", rc);
 			return -1;
 		}
@@ -303,7 +345,7 @@ store_rollup(struct store *s, int lvl, int64_t now, int64_t retention,
 		if (from >= end)
 			break;
 		to = store_min(from + lv->step_ms, end);
-		if (store_roll_step(s, lvl, from, to, 1) == -1)
+		if (store_roll_step(s, lvl, from, to, 1, minutes) == -1)
 			return -1;
 		from = to;
 		if (s->yield(s))

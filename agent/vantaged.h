@@ -132,6 +132,7 @@ struct config {
 	char			*name;
 	char			*data_dir;
 	int64_t			 retention_ms;
+	int64_t			 rollup_retention_ms;	/* 0: the store's default */
 	int64_t			 queue_max;	/* set, or from the probes */
 	int			 exec_max;	/* exec children; 0: 16 */
 	/* [api] */
@@ -643,7 +644,14 @@ void		 store_append(struct store *, int64_t probe_id,
 /* Waits until everything queued so far is committed. */
 void		 store_flush(struct store *);
 void		 store_get_stats(struct store *, struct store_stats *);
+/* How long raw results are kept; 0: for ever.  Applies at once. */
 void		 store_set_retention(struct store *, int64_t retention_ms);
+/*
+ * How long hourly rollups and probe state changes are kept; minute
+ * rollups a tenth of it; 0: STORE_ROLLUP_DEFAULT_MS.  Applies at once.
+ */
+#define STORE_ROLLUP_DEFAULT_MS	(400LL * 86400000)
+void		 store_set_rollup_retention(struct store *, int64_t ms);
 /* Results held in memory at most; beyond, the oldest are dropped. */
 void		 store_set_queue_max(struct store *, size_t);
 /* Runs rollups and retention now (tests; the writer does it by itself). */
@@ -680,6 +688,8 @@ enum store_st {
 	ST_META_PUT,
 	ST_ROLL_1M,
 	ST_ROLL_1H,
+	ST_FIRST_1M,
+	ST_ROLL_1H_1M,
 	ST_TRIM_RESULT,
 	ST_TRIM_1M,
 	ST_TRIM_1H,
@@ -776,6 +786,8 @@ struct store_idc {
 struct store {
 	char			*path;
 	int64_t			 retention_ms;		/* under mu */
+	int64_t			 rollup_retention_ms;	/* under mu */
+	int			 incremental;	/* auto_vacuum = INCREMENTAL */
 
 	/* main connection, for store_probe_id() */
 	pthread_mutex_t		 main_mu;
@@ -894,6 +906,9 @@ int		 store_user_version(sqlite3 *, const char *path, int *v,
 int		 store_check_version(const char *path, int cur, char *err,
 		    size_t);
 int		 store_migrate(sqlite3 *, const char *path, char *err, size_t);
+/* Sets auto_vacuum = INCREMENTAL on a new file; *on: whether it is. */
+int		 store_auto_vacuum(sqlite3 *, const char *path, int *on,
+		    char *err, size_t);
 
 /* store_rollup.c: minute and hour rollups (writer thread). */
 int		 store_meta_load(struct store *, int lvl, char *err, size_t);
@@ -902,6 +917,8 @@ void		 store_maint_fail(struct store *, const char *what, int rc);
 /* 0 done, 1 interrupted by close, -1 error (said). */
 int		 store_rollup(struct store *, int lvl, int64_t now,
 		    int64_t retention, int64_t late);
+/* Whether hours are rolled up from raw rows (else from minutes). */
+int		 store_hours_from_raw(int64_t retention);
 
 /* store_retention.c: a maintenance pass, rollups then retention. */
 void		 store_maint_run(struct store *);
