@@ -76,6 +76,7 @@ static const struct conf_key conf_keys[] = {
 	AG("name", CONF_STR, name),
 	AG("data_dir", CONF_PATH, data_dir),
 	AG("retention", CONF_DUR_POS, retention_ms),
+	AG("rollup_retention", CONF_DUR_POS, rollup_retention_ms),
 	AG("queue_max", CONF_ROWS, queue_max),
 	AG("exec_max", CONF_INT_POS, exec_max),
 

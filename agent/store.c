@@ -1,7 +1,8 @@
 /*
- * store.c - the agent's SQLite database (vantage.db): migrations at open,
- * a writer thread that commits queued probe results in batches, rollups
- * per minute and per hour, and retention.
+ * store.c - the agent's SQLite database (vantage.db): opening it (the
+ * migrations are in store_migrate.c), the queue of results, and the
+ * writer thread that commits them in batches and runs the maintenance
+ * passes (store_retention.c, store_rollup.c) every STORE_MAINT_US.
  *
  * Threads.  store_append(), store_flush(), store_maintain() and
  * store_get_stats() may be called from any thread; they only touch the
@@ -38,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "hash.h"
+#define STORE_INTERNAL
 #include "vantaged.h"
 
 #define STORE_BUSY_MS		5000	/* busy_timeout of every connection */
@@ -50,37 +52,12 @@
 #define STORE_PERM_TRIES	3	/* tries when waiting cannot help */
 #define STORE_MAINT_US		10000000 /* rollups and retention this often */
 #define STORE_DROP_LOG_US	60000000 /* one "queue full" line a minute */
-#define STORE_TRIM_ROWS		5000	/* rows per retention DELETE */
 #define STORE_YIELD_US		2000	/* pause between maintenance chunks */
-#define STORE_GRACE_MS		60000	/* a bucket rolls up this long after */
-#define STORE_ROLLUP_KEEP	10	/* rollups outlive raw rows 10 times */
 #define STORE_WAL_PAGES		256	/* auto-checkpoint threshold (1 MB) */
 #define STORE_WAL_LIMIT		(1024 * 1024) /* WAL size after reset */
 #define STORE_CKPT_BUSY_MS	200	/* a TRUNCATE checkpoint waits this */
 #define STORE_NO_US		UINT32_MAX	/* a phase that did not happen */
 #define STORE_NO_CERT		INT16_MIN	/* no certificate seen */
-
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
-
-/* Statements on the writer's connection, prepared once at open. */
-enum store_st {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_INSERT,
-	ST_IDS,
-	ST_FIRST,
-	ST_RANGE,
-	ST_META_GET,
-	ST_META_PUT,
-	ST_ROLL_1M,
-	ST_ROLL_1H,
-	ST_TRIM_RESULT,
-	ST_TRIM_1M,
-	ST_TRIM_1H,
-	ST_TRIM_EVENT,
-	ST_COUNT
-};
 
 /*
  * Retention deletes by (probe_id, t_ms) ranges so each statement walks the
@@ -113,6 +90,19 @@ static const char *const store_sql[ST_COUNT] = {
 	    "VALUES (?, ?)",
 	[ST_ROLL_1M] = STORE_ROLL_SQL("rollup_1m"),
 	[ST_ROLL_1H] = STORE_ROLL_SQL("rollup_1h"),
+	[ST_FIRST_1M] = "SELECT t_ms FROM rollup_1m WHERE probe_id = ? AND "
+	    "t_ms >= ? ORDER BY t_ms LIMIT 1",
+	/* hours from minutes: counts, min and max exact, the average
+	 * weighted by the latencies behind each minute's, p95 the highest
+	 * minute's (no hour has more than 5% of its runs above it) */
+	[ST_ROLL_1H_1M] = "INSERT OR REPLACE INTO rollup_1h (probe_id, t_ms, "
+	    "n, ok, degraded, min_us, avg_us, max_us, p95_us) "
+	    "SELECT probe_id, t_ms - t_ms % 3600000, sum(n), sum(ok), "
+	    "sum(degraded), min(min_us), (sum(avg_us * (ok + degraded)) + "
+	    "sum(iif(avg_us IS NULL, 0, ok + degraded)) / 2) / "
+	    "nullif(sum(iif(avg_us IS NULL, 0, ok + degraded)), 0), "
+	    "max(max_us), max(p95_us) FROM rollup_1m WHERE probe_id = ?1 AND "
+	    "t_ms >= ?2 AND t_ms < ?3 GROUP BY t_ms - t_ms % 3600000",
 	[ST_TRIM_RESULT] = STORE_TRIM_SQL("result"),
 	[ST_TRIM_1M] = STORE_TRIM_SQL("rollup_1m"),
 	[ST_TRIM_1H] = STORE_TRIM_SQL("rollup_1h"),
@@ -123,14 +113,6 @@ static const char *const store_sql[ST_COUNT] = {
 	    "probe) ORDER BY id LIMIT ?2)",
 };
 
-/* Statements on the main connection (store_probe_id). */
-enum store_mst {
-	MST_GET,
-	MST_ADD,
-	MST_TYPE,
-	MST_COUNT
-};
-
 static const char *const store_msql[MST_COUNT] = {
 	[MST_GET] = "SELECT id, type FROM probe WHERE name = ?",
 	[MST_ADD] = "INSERT INTO probe (name, type, created_ms) "
@@ -138,173 +120,12 @@ static const char *const store_msql[MST_COUNT] = {
 	[MST_TYPE] = "UPDATE probe SET type = ? WHERE id = ?",
 };
 
-/* The rollup levels; progress is the first bucket not yet rolled up. */
-static const struct store_level {
-	const char	*meta_key;
-	enum store_st	 put;
-	int64_t		 size_ms;	/* bucket */
-	int64_t		 step_ms;	/* buckets per transaction */
-} store_levels[] = {
-	{ "rollup_1m_next", ST_ROLL_1M, 60000, 600000 },
-	{ "rollup_1h_next", ST_ROLL_1H, 3600000, 3600000 },
-};
-#define STORE_NLEVELS	((int)nitems(store_levels))
-
-/* What a failure happened during; warnings are given once per op+code. */
-enum store_op {
-	OP_WRITE,
-	OP_MAINT,
-	OP_COUNT
-};
-
-/*
- * A queued result: 40 bytes, where struct probe_result takes 300, so a
- * long outage can queue minutes of results in little memory.  Durations
- * are 32-bit microseconds, clamped to 71 minutes (no run lasts that long:
- * timeouts are at most the interval, and the stored figure is only ever
- * shown); code and cert_days are clamped to 16 bits (HTTP status, exit
- * status and rcode fit; certificates past 89 years show as 89 years).
- * The error text is an index into the refcounted strings (store_strs):
- * a failing probe repeats the same error at every run.  A result's detail
- * (probe_result_detail) is interned with its error text, as one string
- * "error\0detail": a row without detail costs nothing more, a row with
- * detail costs its share of one store_str slot (24 bytes) and one heap
- * block of strlen(error) + strlen(detail) + 2 bytes (plus malloc's
- * overhead), shared by the rows whose error and detail are both equal.
- */
-struct store_row {
-	int64_t		 t_ms;
-	uint32_t	 probe_id;	/* checked by store_probe_id() */
-	uint32_t	 latency_us;
-	uint32_t	 phase_us[4];	/* dns, connect, tls, ttfb; STORE_NO_US */
-	uint32_t	 err : 30;	/* store_strs index; 0: no error, no detail */
-	uint32_t	 status : 2;	/* store_status_code() */
-	int16_t		 code;		/* < 0: none */
-	int16_t		 cert_days;	/* STORE_NO_CERT: none */
-};
-_Static_assert(sizeof(struct store_row) == 40, "store_row grew");
-
-/*
- * The queue: a ring, so dropping the oldest result when it is full costs
- * as little as appending.  It grows by doubling up to queue_max and is
- * freed when it empties after an outage.
- */
-struct store_ring {
-	struct store_row	*v;
-	size_t			 cap;
-	size_t			 head;		/* the oldest row */
-	size_t			 len;
-};
-
-/*
- * Error texts of queued rows, each held once with a count of the rows
- * that use it.  Indices fit the rows' 30-bit field: every live string
- * belongs to a queued row, and the queue holds at most STORE_QUEUE_LIMIT
- * plus one batch; freed slots are reused first.
- */
-struct store_str {
-	char		*s;		/* NULL: a free slot */
-	uint32_t	 hash;
-	uint32_t	 refs;
-	uint32_t	 next;		/* bucket chain, or free list; 0: end */
-	uint32_t	 dpos;		/* detail at s + dpos; 0: none */
-};
-_Static_assert(sizeof(struct store_str) <= 24, "store_str grew");
-
-struct store_strs {
-	struct store_str	*v;		/* [0] unused: 0 is "none" */
-	uint32_t		 n;		/* slots used, with [0] */
-	uint32_t		 cap;
-	uint32_t		 free;		/* a free slot, 0: none */
-	uint32_t		 live;
-	uint32_t		*bkt;
-	uint32_t		 nbkt;		/* 0 or a power of two */
-};
-
-/* A probe row as cached by store_probe_ids_begin(). */
-struct store_idc {
-	char		*name;
-	char		*type;
-	int64_t		 id;
-};
-
-struct store {
-	char			*path;
-	int64_t			 retention_ms;		/* under mu */
-
-	/* main connection, for store_probe_id() */
-	pthread_mutex_t		 main_mu;
-	sqlite3			*db_main;
-	struct store_idc	*idc;		/* probe ids, between begin/end */
-	size_t			 n_idc;
-	sqlite3_stmt		*mst[MST_COUNT];
-
-	/* writer connection: the writer thread's once it runs */
-	sqlite3			*db;
-	sqlite3_stmt		*st[ST_COUNT];
-
-	pthread_t		 thread;
-	int			 thread_started;
-	int			 sync_init;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv_writer;	/* wakes the writer */
-	pthread_cond_t		 cv_done;	/* wakes flush/maintain */
-
-	/* under mu */
-	struct store_ring	 ring;		/* appended, not yet taken */
-	struct store_strs	 strs;		/* error texts of queued rows */
-	size_t			 queue_max;	/* ring + batch, at most */
-	size_t			 batch_n;	/* taken, not yet committed */
-	int64_t			 in_first_us;	/* when ring became non-empty */
-	uint64_t		 enq;		/* rows accepted, ever */
-	uint64_t		 done;		/* rows committed or given up */
-	unsigned		 flush_waiters;
-	uint64_t		 fail_gen;	/* bumped per failed commit */
-	int			 failing;
-	int			 retry_now;	/* a waiter wants a retry now */
-	int64_t			 retry_at_us;
-	uint64_t		 maint_req;
-	uint64_t		 maint_done;
-	int			 stop;
-	int			 running;	/* the writer thread is alive */
-	int64_t			 next_maint_us;
-	uint64_t		 drop_unsaid;	/* dropped since the last line */
-	size_t			 drop_queued;	/* queued at the last drop */
-	int64_t			 drop_say_us;	/* next "queue full" line */
-	struct store_stats	 stats;
-	uint64_t		 warned[OP_COUNT][4];	/* primary codes */
-
-	/* writer only: batch_n rows taken from the ring's head */
-	struct store_row	*batch;		/* STORE_BATCH_ROWS */
-	const char		**batch_err;	/* their error texts */
-	const char		**batch_detail;	/* and details, or NULL */
-	int			 perm_tries;
-	int64_t			 wm[2];		/* per level; INT64_MIN: none */
-	int64_t			 late_min;	/* earliest row behind a wm */
-	int64_t			*ids;
-	size_t			 n_ids;
-	size_t			 cap_ids;
-	int64_t			*lat;
-	size_t			 cap_lat;
-};
 
 static void	store_drain_once(struct store *);
 static void	store_say_drops(struct store *, int64_t);
 static void	store_strs_free(struct store_strs *);
+static int	store_yield(struct store *);
 
-static int64_t
-store_floor(int64_t t, int64_t size)
-{
-	int64_t	r = t % size;
-
-	return r < 0 ? t - r - size : t - r;
-}
-
-static int64_t
-store_min(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
 
 /*
  * Error codes that a later retry can cure (disk full, I/O, locks); other
@@ -344,21 +165,6 @@ store_status_code(enum probe_status st)
 	return 2;
 }
 
-/*
- * A full disk fails every batch until it is cured: say so once per kind,
- * not ten times a second.  Called with mu held.
- */
-static int
-store_first_warning(struct store *s, enum store_op op, int rc)
-{
-	unsigned	 code = (unsigned)rc & 0xff;
-	uint64_t	 bit = (uint64_t)1 << (code % 64);
-
-	if (s->warned[op][code / 64] & bit)
-		return 0;
-	s->warned[op][code / 64] |= bit;
-	return 1;
-}
 
 static void
 store_sleep_us(int64_t us)
@@ -457,80 +263,6 @@ fail:
 	return NULL;
 }
 
-static int
-store_exec(sqlite3 *db, const char *path, const char *sql, char *err,
-    size_t errlen)
-{
-	char	*msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "database %s: %s: %s", path, sql,
-		    msg != NULL ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Runs a one-row pragma or query and returns its first column as text. */
-static int
-store_query_text(sqlite3 *db, const char *path, const char *sql, char *out,
-    size_t outlen, char *err, size_t errlen)
-{
-	sqlite3_stmt		*st = NULL;
-	const unsigned char	*txt;
-	int			 rc;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto fail;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		goto fail;
-	txt = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
-	strlcpy_v(out, txt != NULL ? (const char *)txt : "", outlen);
-	sqlite3_finalize(st);
-	return 0;
-fail:
-	snprintf(err, errlen, "cannot read database %s: %s", path,
-	    sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return -1;
-}
-
-static int
-store_user_version(sqlite3 *db, const char *path, int *v, char *err,
-    size_t errlen)
-{
-	char	buf[32];
-
-	if (store_query_text(db, path, "PRAGMA user_version", buf, sizeof(buf),
-	    err, errlen) == -1)
-		return -1;
-	*v = atoi(buf);
-	return 0;
-}
-
-static int
-store_newest_version(void)
-{
-	if (schema_n_migrations == 0)
-		return 0;
-	return schema_migrations[schema_n_migrations - 1].version;
-}
-
-static int
-store_check_version(const char *path, int cur, char *err, size_t errlen)
-{
-	int	newest = store_newest_version();
-
-	if (cur > newest) {
-		snprintf(err, errlen, "database %s is at schema version %d, "
-		    "this vantaged knows up to %d; upgrade vantaged", path,
-		    cur, newest);
-		return -1;
-	}
-	return 0;
-}
 
 /*
  * Settings that live in the connection, not the file: every connection
@@ -566,55 +298,6 @@ store_pragmas(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return store_conn_pragmas(db, path, "NORMAL", err, errlen);
 }
 
-/* Applies every migration newer than the database, all or none. */
-static int
-store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	const struct schema_migration	*m;
-	char				 sql[64];
-	int				 i, cur, prev = 0, newest, applied = 0;
-
-	for (i = 0; i < schema_n_migrations; i++) {
-		if (schema_migrations[i].version <= prev) {
-			snprintf(err, errlen, "schema migration %s is out of "
-			    "order", schema_migrations[i].name);
-			return -1;
-		}
-		prev = schema_migrations[i].version;
-	}
-	newest = store_newest_version();
-	if (store_exec(db, path, "BEGIN IMMEDIATE", err, errlen) == -1)
-		return -1;
-	/* Again inside the transaction: another process may have migrated. */
-	if (store_user_version(db, path, &cur, err, errlen) == -1 ||
-	    store_check_version(path, cur, err, errlen) == -1)
-		goto fail;
-	for (i = 0; i < schema_n_migrations; i++) {
-		m = &schema_migrations[i];
-		if (m->version <= cur)
-			continue;
-		if (store_exec(db, path, m->sql, err, errlen) == -1) {
-			snprintf(err, errlen, "database %s: migration %s "
-			    "failed: %s", path, m->name, sqlite3_errmsg(db));
-			goto fail;
-		}
-		applied++;
-	}
-	if (applied > 0) {
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", newest);
-		if (store_exec(db, path, sql, err, errlen) == -1)
-			goto fail;
-	}
-	if (store_exec(db, path, "COMMIT", err, errlen) == -1)
-		goto fail;
-	if (applied > 0)
-		log_info("database %s: schema version %d -> %d", path, cur,
-		    newest);
-	return 0;
-fail:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
 
 static int
 store_prepare(sqlite3 *db, const char *path, const char *const *sql,
@@ -633,27 +316,6 @@ store_prepare(sqlite3 *db, const char *path, const char *const *sql,
 	return 0;
 }
 
-/* Reads a level's rollup progress from meta (INT64_MIN when none). */
-static int
-store_meta_load(struct store *s, int lvl, char *err, size_t errlen)
-{
-	sqlite3_stmt	*st = s->st[ST_META_GET];
-	int		 rc;
-
-	s->wm[lvl] = INT64_MIN;
-	sqlite3_bind_text(st, 1, store_levels[lvl].meta_key, -1,
-	    SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		s->wm[lvl] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		snprintf(err, errlen, "database %s: reading meta: %s", s->path,
-		    sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
-}
 
 static void *store_writer(void *);
 
@@ -730,6 +392,7 @@ store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->retention_ms = retention_ms;
+	s->rollup_retention_ms = STORE_ROLLUP_DEFAULT_MS;
 	s->queue_max = STORE_QUEUE_DEFAULT;
 	s->batch = xreallocarray(NULL, STORE_BATCH_ROWS, sizeof(*s->batch));
 	s->batch_err = xreallocarray(NULL, STORE_BATCH_ROWS,
@@ -739,6 +402,7 @@ store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 	s->late_min = INT64_MAX;
 	for (i = 0; i < STORE_NLEVELS; i++)
 		s->wm[i] = INT64_MIN;
+	s->yield = store_yield;
 
 	if (pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0)
@@ -764,7 +428,9 @@ store_open(const char *path, int64_t retention_ms, char *err, size_t errlen)
 	if (store_user_version(s->db, path, &cur, err, errlen) == -1 ||
 	    store_check_version(path, cur, err, errlen) == -1)
 		goto fail;
-	if (store_pragmas(s->db, path, err, errlen) == -1)
+	if (store_auto_vacuum(s->db, path, &s->incremental, err,
+	    errlen) == -1 ||
+	    store_pragmas(s->db, path, err, errlen) == -1)
 		goto fail;
 	if (store_migrate(s->db, path, err, errlen) == -1)
 		goto fail;
@@ -1397,11 +1063,34 @@ store_get_stats(struct store *s, struct store_stats *out)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * A changed retention (a reload) applies now: the writer starts a
+ * maintenance pass at once rather than at its next tick.  The caller
+ * (the loop thread) only sets it and wakes the writer.
+ */
 void
 store_set_retention(struct store *s, int64_t retention_ms)
 {
 	pthread_mutex_lock(&s->mu);
-	s->retention_ms = retention_ms;
+	if (s->retention_ms != retention_ms) {
+		s->retention_ms = retention_ms;
+		s->next_maint_us = 0;
+		pthread_cond_signal(&s->cv_writer);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_set_rollup_retention(struct store *s, int64_t ms)
+{
+	if (ms <= 0)
+		ms = STORE_ROLLUP_DEFAULT_MS;
+	pthread_mutex_lock(&s->mu);
+	if (s->rollup_retention_ms != ms) {
+		s->rollup_retention_ms = ms;
+		s->next_maint_us = 0;
+		pthread_cond_signal(&s->cv_writer);
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -1433,24 +1122,6 @@ store_set_queue_max(struct store *s, size_t n)
 
 /* ---------------------------------------------------------------- */
 /* The writer thread. */
-
-/* Steps a statement that returns no rows and resets it. */
-static int
-store_run(sqlite3_stmt *st)
-{
-	int	rc;
-
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static void
-store_rollback(struct store *s)
-{
-	if (!sqlite3_get_autocommit(s->db))
-		store_run(s->st[ST_ROLLBACK]);
-}
 
 /*
  * Commits the batch in one transaction.  On failure the transaction is
@@ -1683,353 +1354,6 @@ store_yield(struct store *s)
 	return 0;
 }
 
-static void
-store_maint_fail(struct store *s, const char *what, int rc)
-{
-	int	warn;
-
-	pthread_mutex_lock(&s->mu);
-	s->stats.errors++;
-	warn = store_first_warning(s, OP_MAINT, rc);
-	pthread_mutex_unlock(&s->mu);
-	if (warn)
-		log_warnx("database %s: %s: %s", s->path, what,
-		    sqlite3_errmsg(s->db));
-}
-
-static int
-store_load_ids(struct store *s)
-{
-	sqlite3_stmt	*st = s->st[ST_IDS];
-	int		 rc;
-
-	s->n_ids = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (s->n_ids == s->cap_ids) {
-			s->cap_ids = s->cap_ids == 0 ? 64 : s->cap_ids * 2;
-			s->ids = xreallocarray(s->ids, s->cap_ids,
-			    sizeof(*s->ids));
-		}
-		s->ids[s->n_ids++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* The earliest raw row at or after from, over all probes. */
-static int
-store_first_row(struct store *s, int64_t from, int64_t *first, int *found)
-{
-	sqlite3_stmt	*st = s->st[ST_FIRST];
-	size_t		 i;
-	int		 rc;
-
-	*found = 0;
-	for (i = 0; i < s->n_ids; i++) {
-		sqlite3_bind_int64(st, 1, s->ids[i]);
-		sqlite3_bind_int64(st, 2, from);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW &&
-		    (!*found || sqlite3_column_int64(st, 0) < *first)) {
-			*first = sqlite3_column_int64(st, 0);
-			*found = 1;
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return rc;
-	}
-	return SQLITE_OK;
-}
-
-static int
-store_cmp_i64(const void *a, const void *b)
-{
-	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct store_bucket {
-	int64_t		 t_ms;
-	int64_t		 n;
-	int64_t		 ok;
-	int64_t		 degraded;
-	size_t		 nlat;		/* latencies of non-failed runs */
-};
-
-/*
- * Writes one bucket.  Latency figures cover runs that did not fail (a
- * failure's latency is mostly its timeout); NULL when all failed.  p95 is
- * the nearest rank: the ceil(0.95 n)-th smallest.
- */
-static int
-store_bucket_put(struct store *s, sqlite3_stmt *st, int64_t id,
-    const struct store_bucket *b)
-{
-	int64_t	sum = 0, n = (int64_t)b->nlat;
-	size_t	i;
-	int	k;
-
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, b->t_ms);
-	sqlite3_bind_int64(st, 3, b->n);
-	sqlite3_bind_int64(st, 4, b->ok);
-	sqlite3_bind_int64(st, 5, b->degraded);
-	if (n == 0) {
-		for (k = 6; k <= 9; k++)
-			sqlite3_bind_null(st, k);
-	} else {
-		qsort(s->lat, b->nlat, sizeof(*s->lat), store_cmp_i64);
-		for (i = 0; i < b->nlat; i++)
-			sum += s->lat[i];
-		sqlite3_bind_int64(st, 6, s->lat[0]);
-		sqlite3_bind_int64(st, 7, (sum + n / 2) / n);
-		sqlite3_bind_int64(st, 8, s->lat[n - 1]);
-		sqlite3_bind_int64(st, 9, s->lat[(95 * n + 99) / 100 - 1]);
-	}
-	return store_run(st);
-}
-
-/* Rolls up [from, to) of every probe into a level's table; no txn. */
-static int
-store_roll_range(struct store *s, int lvl, int64_t from, int64_t to)
-{
-	const struct store_level	*lv = &store_levels[lvl];
-	sqlite3_stmt			*st = s->st[ST_RANGE];
-	sqlite3_stmt			*put = s->st[lv->put];
-	struct store_bucket		 b;
-	int64_t				 t, bt;
-	size_t				 i;
-	int				 rc, status;
-
-	for (i = 0; i < s->n_ids; i++) {
-		memset(&b, 0, sizeof(b));
-		sqlite3_bind_int64(st, 1, s->ids[i]);
-		sqlite3_bind_int64(st, 2, from);
-		sqlite3_bind_int64(st, 3, to);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			t = sqlite3_column_int64(st, 0);
-			bt = store_floor(t, lv->size_ms);
-			if (b.n > 0 && bt != b.t_ms) {
-				if ((rc = store_bucket_put(s, put, s->ids[i],
-				    &b)) != SQLITE_OK)
-					goto fail;
-				memset(&b, 0, sizeof(b));
-			}
-			status = sqlite3_column_int(st, 1);
-			if (status == 3)
-				continue;	/* unknown: no verdict to count */
-			b.t_ms = bt;
-			b.n++;
-			if (status == 0)
-				b.ok++;
-			else if (status == 1)
-				b.degraded++;
-			if (status == 2)
-				continue;
-			if (b.nlat == s->cap_lat) {
-				s->cap_lat = s->cap_lat == 0 ? 1024 :
-				    s->cap_lat * 2;
-				s->lat = xreallocarray(s->lat, s->cap_lat,
-				    sizeof(*s->lat));
-			}
-			s->lat[b.nlat++] = sqlite3_column_int64(st, 2);
-		}
-		if (rc != SQLITE_DONE)
-			goto fail;
-		sqlite3_reset(st);
-		if (b.n > 0 && (rc = store_bucket_put(s, put, s->ids[i],
-		    &b)) != SQLITE_OK)
-			return rc;
-	}
-	return SQLITE_OK;
-fail:
-	sqlite3_reset(st);
-	return rc;
-}
-
-/*
- * One transaction: roll up [from, to) and, when advance is set, record
- * `to` as the level's progress with it, so a restart resumes exactly
- * there (no bucket skipped, none counted twice).
- */
-static int
-store_roll_step(struct store *s, int lvl, int64_t from, int64_t to,
-    int advance)
-{
-	sqlite3_stmt	*st = s->st[ST_META_PUT];
-	int		 rc;
-
-	if ((rc = store_run(s->st[ST_BEGIN])) != SQLITE_OK)
-		goto fail;
-	/* Inside the transaction: every row it sees has its probe row. */
-	if ((rc = store_load_ids(s)) != SQLITE_OK ||
-	    (rc = store_roll_range(s, lvl, from, to)) != SQLITE_OK)
-		goto fail;
-	if (advance) {
-		sqlite3_bind_text(st, 1, store_levels[lvl].meta_key, -1,
-		    SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, to);
-		if ((rc = store_run(st)) != SQLITE_OK)
-			goto fail;
-	}
-	if ((rc = store_run(s->st[ST_COMMIT])) != SQLITE_OK)
-		goto fail;
-	if (advance)
-		s->wm[lvl] = to;
-	return 0;
-fail:
-	store_maint_fail(s, "rollup", rc);
-	store_rollback(s);
-	return -1;
-}
-
-/*
- * Rolls up the level's complete buckets, after redoing those that late
- * rows (t_ms at or after `late`) changed.  Returns 0 done, 1 interrupted
- * by close, -1 error.
- */
-static int
-store_rollup(struct store *s, int lvl, int64_t now, int64_t retention,
-    int64_t late)
-{
-	const struct store_level	*lv = &store_levels[lvl];
-	int64_t				 end, from, to, first, lo;
-	int				 rc, found;
-
-	end = store_floor(now - STORE_GRACE_MS, lv->size_ms);
-
-	/* Buckets already rolled up that gained rows since: redo them,
-	 * unless retention already removed part of their raw rows. */
-	if (late < s->wm[lvl]) {
-		from = store_floor(late, lv->size_ms);
-		if (retention > 0) {
-			lo = store_floor(now - retention, lv->size_ms) +
-			    lv->size_ms;
-			if (from < lo)
-				from = lo;
-		}
-		for (; from < s->wm[lvl]; from = to) {
-			to = store_min(from + lv->step_ms, s->wm[lvl]);
-			if (store_roll_step(s, lvl, from, to, 0) == -1)
-				return -1;
-			if (store_yield(s))
-				return 1;
-		}
-	}
-
-	from = s->wm[lvl];
-	for (;;) {
-		if ((rc = store_load_ids(s)) != SQLITE_OK ||
-		    (rc = store_first_row(s, from, &first, &found)) !=
-		    SQLITE_OK) {
-			store_maint_fail(s, "rollup", rc);
-			return -1;
-		}
-		if (!found)
-			break;
-		/* Skip stretches without rows (agent down, first start). */
-		if (store_floor(first, lv->size_ms) > from)
-			from = store_floor(first, lv->size_ms);
-		if (from >= end)
-			break;
-		to = store_min(from + lv->step_ms, end);
-		if (store_roll_step(s, lvl, from, to, 1) == -1)
-			return -1;
-		from = to;
-		if (store_yield(s))
-			return 1;
-	}
-	return 0;
-}
-
-/* Deletes rows of table older than cut, a few thousand per statement. */
-static int
-store_trim(struct store *s, enum store_st which, int64_t cut)
-{
-	sqlite3_stmt	*st = s->st[which];
-	size_t		 i;
-	int		 rc, n;
-
-	if ((rc = store_load_ids(s)) != SQLITE_OK)
-		goto fail;
-	for (i = 0; i < s->n_ids; i++) {
-		do {
-			sqlite3_bind_int64(st, 1, s->ids[i]);
-			sqlite3_bind_int64(st, 2, cut);
-			sqlite3_bind_int(st, 3, STORE_TRIM_ROWS - 1);
-			if ((rc = store_run(st)) != SQLITE_OK)
-				goto fail;
-			n = sqlite3_changes(s->db);
-			pthread_mutex_lock(&s->mu);
-			s->stats.trimmed += n;
-			pthread_mutex_unlock(&s->mu);
-			if (n > 0 && store_yield(s))
-				return 1;
-		} while (n >= STORE_TRIM_ROWS);
-	}
-	return 0;
-fail:
-	store_maint_fail(s, "retention", rc);
-	return -1;
-}
-
-/* Probe state changes older than cut, a chunk at a time. */
-static void
-store_trim_events(struct store *s, int64_t cut)
-{
-	sqlite3_stmt	*st = s->st[ST_TRIM_EVENT];
-	int		 rc, n;
-
-	do {
-		sqlite3_bind_int64(st, 1, cut);
-		sqlite3_bind_int(st, 2, STORE_TRIM_ROWS);
-		if ((rc = store_run(st)) != SQLITE_OK) {
-			store_maint_fail(s, "retention", rc);
-			return;
-		}
-		n = sqlite3_changes(s->db);
-		pthread_mutex_lock(&s->mu);
-		s->stats.trimmed += n;
-		pthread_mutex_unlock(&s->mu);
-		if (n > 0 && store_yield(s))
-			return;
-	} while (n >= STORE_TRIM_ROWS);
-}
-
-/* Rollups first, then retention, which never deletes unrolled rows. */
-static void
-store_maint_run(struct store *s)
-{
-	int64_t	now = clock_wall_ms(), retention, cut, late;
-	int	i;
-
-	pthread_mutex_lock(&s->mu);
-	retention = s->retention_ms;
-	pthread_mutex_unlock(&s->mu);
-
-	/* Late rows committed while this pass yields count for the next. */
-	late = s->late_min;
-	s->late_min = INT64_MAX;
-	for (i = 0; i < STORE_NLEVELS; i++) {
-		if (store_rollup(s, i, now, retention, late) != 0) {
-			s->late_min = store_min(s->late_min, late);
-			return;
-		}
-	}
-	if (retention <= 0)
-		return;
-	cut = store_min(now - retention, store_min(s->wm[0], s->wm[1]));
-	if (cut != INT64_MIN && store_trim(s, ST_TRIM_RESULT, cut) != 0)
-		return;
-	if (retention > INT64_MAX / STORE_ROLLUP_KEEP)
-		return;
-	cut = now - retention * STORE_ROLLUP_KEEP;
-	if (store_trim(s, ST_TRIM_1M, cut) != 0 ||
-	    store_trim(s, ST_TRIM_1H, cut) != 0)
-		return;
-	store_trim_events(s, cut);
-}
 
 static void
 store_timedwait(struct store *s, int64_t until_us)

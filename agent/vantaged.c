@@ -543,6 +543,7 @@ vantaged_reload(char *err, size_t errlen)
 	api_probes_conf(nc);
 	if (vd->store != NULL) {
 		store_set_retention(vd->store, nc->retention_ms);
+		store_set_rollup_retention(vd->store, nc->rollup_retention_ms);
 		store_set_queue_max(vd->store, (size_t)nc->queue_max);
 		audit_set_refused_retention(nc->audit_refused_retention_ms);
 	}
@@ -786,6 +787,7 @@ main(int argc, char **argv)
 	free(dbpath);
 	if (vd->store == NULL)
 		fatalx("%s", err);
+	store_set_rollup_retention(vd->store, vd->conf->rollup_retention_ms);
 	store_set_queue_max(vd->store, (size_t)vd->conf->queue_max);
 	t_store = clock_mono_us();
 	if (probe_engine_init(err, sizeof(err)) == -1)

@@ -135,6 +135,7 @@ struct config {
 	char			*name;
 	char			*data_dir;
 	int64_t			 retention_ms;
+	int64_t			 rollup_retention_ms;	/* 0: the store's default */
 	int64_t			 queue_max;	/* set, or from the probes */
 	int			 exec_max;	/* exec children; 0: 16 */
 	/* [api] */
@@ -617,7 +618,7 @@ struct resolve_req *resolve_start(const char *host, int port, resolve_cb,
 void		 resolve_cancel(struct resolve_req *);
 
 /* ---------------------------------------------------------------- */
-/* store.c: SQLite, the writer thread, migrations, retention, rollups. */
+/* store*.c: SQLite, the writer thread, migrations, retention, rollups. */
 
 struct store_stats {
 	uint64_t	 enqueued;	/* rows appended, ever */
@@ -646,7 +647,14 @@ void		 store_append(struct store *, int64_t probe_id,
 /* Waits until everything queued so far is committed. */
 void		 store_flush(struct store *);
 void		 store_get_stats(struct store *, struct store_stats *);
+/* How long raw results are kept; 0: for ever.  Applies at once. */
 void		 store_set_retention(struct store *, int64_t retention_ms);
+/*
+ * How long hourly rollups and probe state changes are kept; minute
+ * rollups a tenth of it; 0: STORE_ROLLUP_DEFAULT_MS.  Applies at once.
+ */
+#define STORE_ROLLUP_DEFAULT_MS	(400LL * 86400000)
+void		 store_set_rollup_retention(struct store *, int64_t ms);
 /* Results held in memory at most; beyond, the oldest are dropped. */
 void		 store_set_queue_max(struct store *, size_t);
 /* Runs rollups and retention now (tests; the writer does it by itself). */
@@ -657,6 +665,268 @@ void		 store_maintain(struct store *);
  */
 struct sqlite3	*store_connect(struct store *, int readonly, char *err, size_t);
 const char	*store_path(struct store *);
+
+/*
+ * Store internals, for agent/store*.c only (they define STORE_INTERNAL
+ * and include <pthread.h> and <sqlite3.h> first).  store.c opens the
+ * database and runs the queue and the writer thread; it calls
+ * store_migrate.c at open and store_retention.c's maintenance pass,
+ * which calls store_rollup.c.  Maintenance gives the writer its turn
+ * through s->yield, so no file calls back into one that calls it.
+ */
+#ifdef STORE_INTERNAL
+
+#define STORE_NLEVELS	2	/* rollup levels: minute, hour */
+
+/* Statements on the writer's connection, prepared once at open. */
+enum store_st {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_INSERT,
+	ST_IDS,
+	ST_FIRST,
+	ST_RANGE,
+	ST_META_GET,
+	ST_META_PUT,
+	ST_ROLL_1M,
+	ST_ROLL_1H,
+	ST_FIRST_1M,
+	ST_ROLL_1H_1M,
+	ST_TRIM_RESULT,
+	ST_TRIM_1M,
+	ST_TRIM_1H,
+	ST_TRIM_EVENT,
+	ST_COUNT
+};
+
+/* Statements on the main connection (store_probe_id). */
+enum store_mst {
+	MST_GET,
+	MST_ADD,
+	MST_TYPE,
+	MST_COUNT
+};
+
+/* What a failure happened during; warnings are given once per op+code. */
+enum store_op {
+	OP_WRITE,
+	OP_MAINT,
+	OP_COUNT
+};
+
+/*
+ * A queued result: 40 bytes, where struct probe_result takes 300, so a
+ * long outage can queue minutes of results in little memory.  Durations
+ * are 32-bit microseconds, clamped to 71 minutes (no run lasts that long:
+ * timeouts are at most the interval, and the stored figure is only ever
+ * shown); code and cert_days are clamped to 16 bits (HTTP status, exit
+ * status and rcode fit; certificates past 89 years show as 89 years).
+ * The error text is an index into the refcounted strings (store_strs):
+ * a failing probe repeats the same error at every run.  A result's detail
+ * (probe_result_detail) is interned with its error text, as one string
+ * "error\0detail": a row without detail costs nothing more, a row with
+ * detail costs its share of one store_str slot (24 bytes) and one heap
+ * block of strlen(error) + strlen(detail) + 2 bytes (plus malloc's
+ * overhead), shared by the rows whose error and detail are both equal.
+ */
+struct store_row {
+	int64_t		 t_ms;
+	uint32_t	 probe_id;	/* checked by store_probe_id() */
+	uint32_t	 latency_us;
+	uint32_t	 phase_us[4];	/* dns, connect, tls, ttfb; STORE_NO_US */
+	uint32_t	 err : 30;	/* store_strs index; 0: no error, no detail */
+	uint32_t	 status : 2;	/* store_status_code() */
+	int16_t		 code;		/* < 0: none */
+	int16_t		 cert_days;	/* STORE_NO_CERT: none */
+};
+_Static_assert(sizeof(struct store_row) == 40, "store_row grew");
+
+/*
+ * The queue: a ring, so dropping the oldest result when it is full costs
+ * as little as appending.  It grows by doubling up to queue_max and is
+ * freed when it empties after an outage.
+ */
+struct store_ring {
+	struct store_row	*v;
+	size_t			 cap;
+	size_t			 head;		/* the oldest row */
+	size_t			 len;
+};
+
+/*
+ * Error texts of queued rows, each held once with a count of the rows
+ * that use it.  Indices fit the rows' 30-bit field: every live string
+ * belongs to a queued row, and the queue holds at most STORE_QUEUE_LIMIT
+ * plus one batch; freed slots are reused first.
+ */
+struct store_str {
+	char		*s;		/* NULL: a free slot */
+	uint32_t	 hash;
+	uint32_t	 refs;
+	uint32_t	 next;		/* bucket chain, or free list; 0: end */
+	uint32_t	 dpos;		/* detail at s + dpos; 0: none */
+};
+_Static_assert(sizeof(struct store_str) <= 24, "store_str grew");
+
+struct store_strs {
+	struct store_str	*v;		/* [0] unused: 0 is "none" */
+	uint32_t		 n;		/* slots used, with [0] */
+	uint32_t		 cap;
+	uint32_t		 free;		/* a free slot, 0: none */
+	uint32_t		 live;
+	uint32_t		*bkt;
+	uint32_t		 nbkt;		/* 0 or a power of two */
+};
+
+/* A probe row as cached by store_probe_ids_begin(). */
+struct store_idc {
+	char		*name;
+	char		*type;
+	int64_t		 id;
+};
+
+struct store {
+	char			*path;
+	int64_t			 retention_ms;		/* under mu */
+	int64_t			 rollup_retention_ms;	/* under mu */
+	int			 incremental;	/* auto_vacuum = INCREMENTAL */
+
+	/* main connection, for store_probe_id() */
+	pthread_mutex_t		 main_mu;
+	sqlite3			*db_main;
+	struct store_idc	*idc;		/* probe ids, between begin/end */
+	size_t			 n_idc;
+	sqlite3_stmt		*mst[MST_COUNT];
+
+	/* writer connection: the writer thread's once it runs */
+	sqlite3			*db;
+	sqlite3_stmt		*st[ST_COUNT];
+
+	pthread_t		 thread;
+	int			 thread_started;
+	int			 sync_init;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv_writer;	/* wakes the writer */
+	pthread_cond_t		 cv_done;	/* wakes flush/maintain */
+
+	/* under mu */
+	struct store_ring	 ring;		/* appended, not yet taken */
+	struct store_strs	 strs;		/* error texts of queued rows */
+	size_t			 queue_max;	/* ring + batch, at most */
+	size_t			 batch_n;	/* taken, not yet committed */
+	int64_t			 in_first_us;	/* when ring became non-empty */
+	uint64_t		 enq;		/* rows accepted, ever */
+	uint64_t		 done;		/* rows committed or given up */
+	unsigned		 flush_waiters;
+	uint64_t		 fail_gen;	/* bumped per failed commit */
+	int			 failing;
+	int			 retry_now;	/* a waiter wants a retry now */
+	int64_t			 retry_at_us;
+	uint64_t		 maint_req;
+	uint64_t		 maint_done;
+	int			 stop;
+	int			 running;	/* the writer thread is alive */
+	int64_t			 next_maint_us;
+	uint64_t		 drop_unsaid;	/* dropped since the last line */
+	size_t			 drop_queued;	/* queued at the last drop */
+	int64_t			 drop_say_us;	/* next "queue full" line */
+	struct store_stats	 stats;
+	uint64_t		 warned[OP_COUNT][4];	/* primary codes */
+
+	/* writer only: batch_n rows taken from the ring's head */
+	struct store_row	*batch;		/* STORE_BATCH_ROWS */
+	const char		**batch_err;	/* their error texts */
+	const char		**batch_detail;	/* and details, or NULL */
+	int			 perm_tries;
+	int64_t			 wm[STORE_NLEVELS];	/* INT64_MIN: none */
+	int64_t			 late_min;	/* earliest row behind a wm */
+	int64_t			*ids;
+	size_t			 n_ids;
+	size_t			 cap_ids;
+	int64_t			*lat;
+	size_t			 cap_lat;
+	/* commits what is due between maintenance chunks (store.c) */
+	int			(*yield)(struct store *);
+};
+
+static inline int64_t
+store_floor(int64_t t, int64_t size)
+{
+	int64_t	r = t % size;
+
+	return r < 0 ? t - r - size : t - r;
+}
+
+static inline int64_t
+store_min(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * A full disk fails every batch until it is cured: say so once per kind,
+ * not ten times a second.  Called with mu held.
+ */
+static inline int
+store_first_warning(struct store *s, enum store_op op, int rc)
+{
+	unsigned	 code = (unsigned)rc & 0xff;
+	uint64_t	 bit = (uint64_t)1 << (code % 64);
+
+	if (s->warned[op][code / 64] & bit)
+		return 0;
+	s->warned[op][code / 64] |= bit;
+	return 1;
+}
+
+/* Steps a statement that returns no rows and resets it. */
+static inline int
+store_run(sqlite3_stmt *st)
+{
+	int	rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static inline void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		store_run(s->st[ST_ROLLBACK]);
+}
+
+/* store_migrate.c: the schema version and the migrations (open only). */
+int		 store_exec(sqlite3 *, const char *path, const char *sql,
+		    char *err, size_t);
+int		 store_query_text(sqlite3 *, const char *path, const char *sql,
+		    char *out, size_t outlen, char *err, size_t);
+int		 store_user_version(sqlite3 *, const char *path, int *v,
+		    char *err, size_t);
+/* Refuses a database newer than this vantaged. */
+int		 store_check_version(const char *path, int cur, char *err,
+		    size_t);
+int		 store_migrate(sqlite3 *, const char *path, char *err, size_t);
+/* Sets auto_vacuum = INCREMENTAL on a new file; *on: whether it is. */
+int		 store_auto_vacuum(sqlite3 *, const char *path, int *on,
+		    char *err, size_t);
+
+/* store_rollup.c: minute and hour rollups (writer thread). */
+int		 store_meta_load(struct store *, int lvl, char *err, size_t);
+int		 store_load_ids(struct store *);
+void		 store_maint_fail(struct store *, const char *what, int rc);
+/* 0 done, 1 interrupted by close, -1 error (said). */
+int		 store_rollup(struct store *, int lvl, int64_t now,
+		    int64_t retention, int64_t late);
+/* Whether hours are rolled up from raw rows (else from minutes). */
+int		 store_hours_from_raw(int64_t retention);
+
+/* store_retention.c: a maintenance pass, rollups then retention. */
+void		 store_maint_run(struct store *);
+
+#endif /* STORE_INTERNAL */
 
 /* schema.c (generated from schema/NNN_*.sql by the Makefile) */
 struct schema_migration {

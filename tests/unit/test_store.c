@@ -563,9 +563,9 @@ test_rollups(void **state)
 }
 
 /*
- * Probe state changes live as long as the hourly rollups (10 x retention),
- * but each probe keeps its newest one, however old: alert.c judges a
- * probe's first state after a start against it.
+ * Probe state changes live as long as the hourly rollups (rollup
+ * retention), but each probe keeps its newest one, however old: alert.c
+ * judges a probe's first state after a start against it.
  */
 static void
 test_event_retention(void **state)
@@ -576,6 +576,7 @@ test_event_retention(void **state)
 
 	f->retention_ms = HOUR_MS;
 	f->s = open_ok(f);
+	store_set_rollup_retention(f->s, 10 * HOUR_MS);
 	now = clock_wall_ms();
 	db = reader(f, 0);
 	q_execf(db, "INSERT INTO event (probe, t_ms, from_state, to_state) "
@@ -606,6 +607,8 @@ test_retention(void **state)
 
 	f->retention_ms = HOUR_MS;
 	f->s = open_ok(f);
+	/* hours kept 100 h, minutes a tenth of it */
+	store_set_rollup_retention(f->s, 100 * HOUR_MS);
 	a = probe_id(f->s, "web", "http");
 	now = clock_wall_ms();
 	old = now - 3 * HOUR_MS;
@@ -620,7 +623,7 @@ test_retention(void **state)
 	}
 	store_flush(f->s);
 
-	/* rollups: 10x retention is 10 h; one older, one younger */
+	/* rollups: one older, one younger than their retention */
 	db = reader(f, 0);
 	q_execf(db, "INSERT INTO rollup_1m VALUES (%lld, %lld, "
 	    "1, 1, 0, 1, 1, 1, 1), (%lld, %lld, 1, 1, 0, 1, 1, 1, 1)",
@@ -628,8 +631,8 @@ test_retention(void **state)
 	    (long long)a, (long long)((now - 9 * HOUR_MS) / MIN_MS * MIN_MS));
 	q_execf(db, "INSERT INTO rollup_1h VALUES (%lld, %lld, "
 	    "1, 1, 0, 1, 1, 1, 1), (%lld, %lld, 1, 1, 0, 1, 1, 1, 1)",
-	    (long long)a, (long long)((now - 11 * HOUR_MS) / HOUR_MS * HOUR_MS),
-	    (long long)a, (long long)((now - 9 * HOUR_MS) / HOUR_MS * HOUR_MS));
+	    (long long)a, (long long)((now - 101 * HOUR_MS) / HOUR_MS * HOUR_MS),
+	    (long long)a, (long long)((now - 99 * HOUR_MS) / HOUR_MS * HOUR_MS));
 
 	store_maintain(f->s);
 
@@ -647,24 +650,151 @@ test_retention(void **state)
 	assert_int_equal(q_int(db, "SELECT count(*) FROM rollup_1m WHERE "
 	    "t_ms < %lld", (long long)(now - 10 * HOUR_MS)), 0);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM rollup_1h WHERE "
-	    "t_ms < %lld", (long long)(now - 10 * HOUR_MS)), 0);
+	    "t_ms < %lld", (long long)(now - 100 * HOUR_MS)), 0);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM rollup_1m WHERE "
 	    "t_ms < %lld", (long long)(now - 8 * HOUR_MS)), 1);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM rollup_1h WHERE "
-	    "t_ms < %lld", (long long)(now - 8 * HOUR_MS)), 1);
+	    "t_ms < %lld", (long long)(now - 98 * HOUR_MS)), 1);
 	store_get_stats(f->s, &ss);
 	assert_int_equal(ss.trimmed, 12000 + 2);
 
-	/* a shorter retention applies at the next pass: rollups of 5 h */
+	/* a shorter rollup retention applies at the next pass: minutes of
+	 * 5 h, hours of 50 h; a shorter raw retention leaves rollups be */
+	store_set_rollup_retention(f->s, 50 * HOUR_MS);
 	store_set_retention(f->s, 30 * MIN_MS);
 	store_maintain(f->s);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM rollup_1m WHERE "
 	    "t_ms < %lld", (long long)(now - 5 * HOUR_MS)), 0);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM rollup_1h WHERE "
-	    "t_ms < %lld", (long long)(now - 5 * HOUR_MS)), 0);
+	    "t_ms < %lld", (long long)(now - 50 * HOUR_MS)), 0);
+	/* the hours of 11 h and 9 h ago, made from those minutes, stay */
+	assert_int_equal(q_int(db, "SELECT count(*) FROM rollup_1h WHERE "
+	    "t_ms < %lld", (long long)(now - 5 * HOUR_MS)), 2);
 	assert_int_equal(q_int(db, "SELECT sum(n) FROM rollup_1m WHERE "
 	    "t_ms >= %lld AND t_ms < %lld", (long long)(old - MIN_MS),
 	    (long long)(old + MIN_MS)), 12000);
+	sqlite3_close(db);
+}
+
+/*
+ * retention = 1m: raw rows go once their minute is rolled up, not an
+ * hour later; hours are then made from the minutes, with exact counts,
+ * minimum and maximum, the average within rounding and p95 the highest
+ * minute's (never below the hour's own).
+ */
+static void
+test_retention_minute(void **state)
+{
+	struct fx		*f = *state;
+	struct probe_result	 r;
+	int64_t			 a, now, h0, lat, sum = 0, n = 0, lats[120];
+	int64_t			 avg, p95;
+	sqlite3			*db;
+	int			 i, j, k;
+
+	f->retention_ms = MIN_MS;
+	f->s = open_ok(f);
+	a = probe_id(f->s, "web", "http");
+	now = clock_wall_ms();
+	h0 = now / HOUR_MS * HOUR_MS - 3 * HOUR_MS;
+	for (i = 0; i < 120; i++) {
+		lat = 1000 + i * 10;
+		r = res(h0 + i * 30000, i % 10 == 9 ? PROBE_FAIL :
+		    i % 10 == 8 ? PROBE_DEGRADED : PROBE_OK, lat);
+		store_append(f->s, a, &r);
+		if (i % 10 != 9) {
+			sum += lat;
+			lats[n++] = lat;
+		}
+	}
+	for (i = 0; i < 10; i++) {
+		r = res(now - 10 * MIN_MS + i * 1000, PROBE_OK, 1000);
+		store_append(f->s, a, &r);
+	}
+	for (i = 0; i < 5; i++) {
+		r = res(now - 5000 + i * 1000, PROBE_OK, 1000);
+		store_append(f->s, a, &r);
+	}
+	store_flush(f->s);
+	store_maintain(f->s);
+
+	db = reader(f, 0);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result WHERE "
+	    "t_ms < %lld", (long long)(now - 3 * MIN_MS)), 0);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result WHERE "
+	    "t_ms >= %lld", (long long)(now - 5000)), 5);
+	assert_int_equal(q_int(db, "SELECT sum(n) FROM rollup_1m WHERE "
+	    "t_ms >= %lld AND t_ms < %lld", (long long)h0,
+	    (long long)(h0 + HOUR_MS)), 120);
+	assert_int_equal(q_int(db, "SELECT sum(n) FROM rollup_1m WHERE "
+	    "t_ms >= %lld", (long long)(now - 11 * MIN_MS)), 10);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM rollup_1h WHERE "
+	    "t_ms = %lld", (long long)h0), 1);
+	assert_int_equal(q_int(db, "SELECT n FROM rollup_1h WHERE t_ms = %lld",
+	    (long long)h0), 120);
+	assert_int_equal(q_int(db, "SELECT ok FROM rollup_1h WHERE t_ms = "
+	    "%lld", (long long)h0), 96);
+	assert_int_equal(q_int(db, "SELECT degraded FROM rollup_1h WHERE "
+	    "t_ms = %lld", (long long)h0), 12);
+	assert_int_equal(q_int(db, "SELECT min_us FROM rollup_1h WHERE "
+	    "t_ms = %lld", (long long)h0), 1000);
+	assert_int_equal(q_int(db, "SELECT max_us FROM rollup_1h WHERE "
+	    "t_ms = %lld", (long long)h0), 1000 + 118 * 10);
+	avg = q_int(db, "SELECT avg_us FROM rollup_1h WHERE t_ms = %lld",
+	    (long long)h0);
+	assert_true(avg >= sum / n - 1 && avg <= sum / n + 1);
+	/* the hour's own nearest-rank p95: lats are sorted already */
+	for (j = 1; j < n; j++)
+		for (k = j; k > 0 && lats[k - 1] > lats[k]; k--) {
+			lat = lats[k];
+			lats[k] = lats[k - 1];
+			lats[k - 1] = lat;
+		}
+	p95 = q_int(db, "SELECT p95_us FROM rollup_1h WHERE t_ms = %lld",
+	    (long long)h0);
+	assert_true(p95 >= lats[(95 * n + 99) / 100 - 1]);
+	assert_int_equal(p95, q_int(db, "SELECT max(p95_us) FROM rollup_1m "
+	    "WHERE t_ms >= %lld AND t_ms < %lld", (long long)h0,
+	    (long long)(h0 + HOUR_MS)));
+	sqlite3_close(db);
+}
+
+/*
+ * A new file has auto_vacuum = INCREMENTAL: after retention deletes most
+ * rows, the free pages beyond the reserve kept for reuse (a sixteenth of
+ * the file, at least 256 pages) go back to the file system.
+ */
+static void
+test_vacuum(void **state)
+{
+	struct fx		*f = *state;
+	struct probe_result	 r;
+	int64_t			 a, now, before, pages, nfree;
+	sqlite3			*db;
+	int			 i;
+
+	f->retention_ms = HOUR_MS;
+	f->s = open_ok(f);
+	a = probe_id(f->s, "web", "http");
+	now = clock_wall_ms();
+	for (i = 0; i < 100000; i++) {
+		r = res(now - 3 * HOUR_MS + i, PROBE_FAIL, 1000);
+		snprintf(r.error, sizeof(r.error), "%s", i % 2 ?
+		    "connect: Connection refused" :
+		    "connect: timed out after 1000 ms");
+		store_append(f->s, a, &r);
+	}
+	store_flush(f->s);
+	db = reader(f, 0);
+	assert_int_equal(q_int(db, "PRAGMA auto_vacuum"), 2);
+	before = q_int(db, "PRAGMA page_count");
+	assert_true(before > 1000);
+	store_maintain(f->s);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM result"), 0);
+	pages = q_int(db, "PRAGMA page_count");
+	nfree = q_int(db, "PRAGMA freelist_count");
+	assert_true(pages < before / 2);
+	assert_true(nfree <= 256 || nfree <= pages / 16);
 	sqlite3_close(db);
 }
 
@@ -1103,6 +1233,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_detail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_minute, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_vacuum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
